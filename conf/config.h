@@ -1,0 +1,87 @@
+// ringleader's configuration: a nutcracker (twemproxy) YAML file parsed into plain, validated
+// structs. conf/ reads the file and nothing else; proxy/ turns these structs into listeners,
+// backends and rings. Thread safety: plain values, immutable after Load().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ring/ring.h"
+
+namespace rl::conf {
+
+// A TCP host:port, or a unix socket path (with optional octal permissions for listeners).
+struct Address {
+  enum class Kind : uint8_t { kTcp, kUnix };
+  Kind kind = Kind::kTcp;
+  std::string host;  // kTcp: as written (IPv4, IPv6 or a name)
+  uint16_t port = 0;  // kTcp
+  std::string path;  // kUnix
+  std::optional<uint32_t> permissions;  // kUnix listeners only: "/tmp/x.sock 0666"
+  std::string ToString() const;  // "host:port" or the path
+};
+
+struct Server {
+  Address address;
+  uint32_t weight = 1;
+  std::string name;      // as written in the YAML, empty when absent
+  std::string identity;  // the string placed on the ring (name, else twemproxy's rule)
+  int line = 0;          // 1-based line in the YAML, for messages
+};
+
+// One pool: every nutcracker key with nutcracker's defaults, plus ringleader's own keys.
+struct Pool {
+  std::string name;
+  Address listen;
+  ring::HashKind hash = ring::HashKind::kFnv1a_64;
+  std::string hash_tag;  // "" or exactly two characters
+  ring::Distribution distribution = ring::Distribution::kKetama;
+  std::optional<std::chrono::milliseconds> timeout;  // none = wait forever (nutcracker default)
+  int backlog = 512;
+  bool preconnect = false;
+  bool redis = true;  // nutcracker defaults to memcache; ringleader serves Redis only
+  std::string redis_auth;
+  int redis_db = 0;
+  int server_connections = 1;
+  bool auto_eject_hosts = false;
+  std::chrono::milliseconds server_retry_timeout{30000};
+  int server_failure_limit = 2;
+  bool tcpkeepalive = false;
+  bool reuseport = false;
+  uint32_t client_connections = 0;  // 0 = unlimited
+  std::vector<Server> servers;
+
+  // ringleader's own keys (not in nutcracker).
+  int workers = 1;
+
+  // The ring options this pool's keys are placed with.
+  ring::RingOptions RingOptions() const;
+  // members in server order, as ring::Ring::Build wants them.
+  std::vector<ring::Member> RingMembers() const;
+};
+
+struct Config {
+  std::string path;
+  std::vector<Pool> pools;  // in file order
+};
+
+// A located problem: "FILE:LINE:COL: message".
+struct Error {
+  std::string file;
+  int line = 0;    // 1-based; 0 when not tied to a place
+  int column = 0;  // 1-based
+  std::string message;
+  std::string ToString() const;
+};
+
+// Parses and validates the nutcracker-style file at `path`. On success returns the pools; on
+// failure returns every problem found (at least one), in file order.
+std::expected<Config, std::vector<Error>> Load(const std::string& path);
+// Same, from text already in memory; `path` is used in messages.
+std::expected<Config, std::vector<Error>> Parse(const std::string& text, const std::string& path);
+
+}  // namespace rl::conf
