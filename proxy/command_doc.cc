@@ -136,8 +136,8 @@ std::string RenderCommandsMarkdown() {
       "     proxy/command_table_gen.inc; do not edit (see proxy/README.md). -->\n\n"
       "How ringleader serves each Redis 7.0 command and subcommand (" +
       std::to_string(AllCommands().size()) +
-      " in all). Key positions are argument indexes, the command name being argv[0] (for a\n"
-      "subcommand, argv[1] is the subcommand).\n\n"
+      " in all).\nKeys are argument indexes: argv[0] is the command's name, and for a "
+      "subcommand argv[1]\nis the subcommand.\n\n"
       "| Served | Count | Meaning |\n|---|---|---|\n";
   for (Route route : kRoutes) {
     md += "| " + std::string(RouteLabel(route)) + " | " +
