@@ -113,8 +113,9 @@ std::string_view CString(std::string_view s, size_t max) {
 std::string UnknownCommand(std::span<const std::string_view> argv) {
   std::string args;
   for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    std::string_view arg = CString(argv[i], 128 - args.size());
     args += "'";
-    args.append(CString(argv[i], 128 - args.size()));
+    args.append(arg);
     args += "' ";
   }
   std::string out;
