@@ -115,11 +115,10 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     return;
   }
   if (nread == 0) return;  // EAGAIN
-  // EOF or an error. A client may half-close after its last request: answer what it sent, then
-  // close (writes fail soon enough if it is really gone).
+  // EOF or an error: close at once, as Redis does; requests still with a backend become
+  // orphans whose replies are dropped when they arrive.
   if (nread != UV_EOF) Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
-  c->reader_.Clear();
-  c->Drain();
+  c->Close();
 }
 
 void ClientConn::Process(const ReadBuffer::Region& region) {

@@ -7,8 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "fmt/format.h"
 #include "proxy/reply_scanner.h"
@@ -116,6 +118,84 @@ std::string Resp(const std::vector<std::string>& argv) {
   std::string s = fmt::format("*{}\r\n", argv.size());
   for (const auto& a : argv) s += fmt::format("${}\r\n{}\r\n", a.size(), a);
   return s;
+}
+
+FakeBackend::FakeBackend(std::string reply) : reply_(std::move(reply)) {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 ||
+      listen(listen_fd_, 64) != 0 ||
+      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sin), &len) != 0 || pipe(wake_) != 0) {
+    throw std::runtime_error("fake backend: cannot listen");
+  }
+  port_ = ntohs(sin.sin_port);
+  thread_ = std::thread([this] { Run(); });
+}
+
+FakeBackend::~FakeBackend() {
+  (void)!write(wake_[1], "x", 1);
+  thread_.join();
+  close(listen_fd_);
+  close(wake_[0]);
+  close(wake_[1]);
+}
+
+void FakeBackend::Run() {
+  std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+  for (;;) {
+    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents != 0) break;
+    if (fds[1].revents & POLLIN) {
+      int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        fds.push_back({c, POLLIN, 0});
+        accepted_.fetch_add(1);
+      }
+    }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      char buf[65536];
+      ssize_t n = recv(fds[i].fd, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<long>(i));
+        --i;
+        continue;
+      }
+      if (!reply_.empty()) (void)!send(fds[i].fd, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+    }
+  }
+  for (size_t i = 2; i < fds.size(); ++i) close(fds[i].fd);
+}
+
+std::unique_ptr<ChildProcess> StartRedisOnPort(uint16_t port, const std::string& dir) {
+  auto child =
+      ChildProcess::Spawn({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                           "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"});
+  if (!child || !WaitForPort(port)) return nullptr;
+  return std::make_unique<ChildProcess>(std::move(*child));
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds bound) {
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+long long InfoField(uint16_t port, const std::string& field) {
+  auto c = RawConn::Connect(port);
+  if (!c) return -1;
+  c->Send("INFO\r\n");
+  std::string info = c->ReadReply();
+  size_t at = info.find("\n" + field + ":");
+  if (at == std::string::npos) return -1;
+  return std::atoll(info.c_str() + at + field.size() + 2);
 }
 
 std::unique_ptr<ProxyUnderTest> ProxyUnderTest::StartYaml(const std::string& yaml, int servers,

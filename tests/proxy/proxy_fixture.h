@@ -3,10 +3,13 @@
 // Thread safety: one test thread; the proxy runs on its own worker threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "conf/config.h"
@@ -45,6 +48,25 @@ class RawConn {
   std::string pending_;
 };
 
+// A TCP server on a free loopback port that speaks no Redis: it accepts every connection, reads
+// what arrives, and answers each read with `reply` (nothing when empty: a server that hangs).
+class FakeBackend {
+ public:
+  explicit FakeBackend(std::string reply);
+  ~FakeBackend();
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  void Run();
+  std::string reply_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
 struct ProxyUnderTest {
   std::vector<std::unique_ptr<RedisServer>> redis;
   conf::Config config;
@@ -68,6 +90,16 @@ struct ProxyUnderTest {
   // A direct connection to redis server i.
   RedisClient Direct(size_t i) const;
 };
+
+// A redis-server on a given port (to restart a backend where the proxy expects it).
+std::unique_ptr<ChildProcess> StartRedisOnPort(uint16_t port, const std::string& dir);
+
+// Polls `condition` every few milliseconds until it holds or `bound` passes.
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds bound = std::chrono::seconds(10));
+
+// INFO field of the proxy (a number), or -1.
+long long InfoField(uint16_t port, const std::string& field);
 
 // Redis's bytes for argv as one multibulk request.
 std::string Resp(const std::vector<std::string>& argv);
