@@ -1,6 +1,7 @@
 // ringleader_test_server: a stand-in for the ringleader binary until proxy/main.cc calls
 // rl::proxy::Serve (the lead wires that). Flags: -c FILE [-v N] [-o LOG] [-p PIDFILE]
-// [--output-limit BYTES] [--client-password POOL=PASS].
+// [--output-limit BYTES] [--shutdown-grace MS] [--client-password POOL=PASS].
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
       options.pid_file = value;
     } else if (flag == "--output-limit") {
       options.proxy.client_output_limit = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (flag == "--shutdown-grace") {
+      options.proxy.shutdown_grace = std::chrono::milliseconds(std::atoll(value.c_str()));
     } else if (flag == "--client-password") {
       size_t eq = value.find('=');
       options.proxy.client_passwords.emplace_back(value.substr(0, eq), value.substr(eq + 1));
