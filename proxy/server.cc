@@ -223,25 +223,30 @@ int Serve(const conf::Config& config, const ServeOptions& options) {
   });
   s.done.data = &s;
 
-  auto proxy = Proxy::Start(config, options.proxy);
+  // As nutcracker does, the pid file exists before the listeners do.
   int status = 0;
-  if (!proxy) {
-    Log(kLogError, "{}", proxy.error());
-    std::fprintf(stderr, "ringleader: %s\n", proxy.error().c_str());
-    status = 1;
-    uv_async_send(&s.done);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-    return status;
-  }
   if (!options.pid_file.empty()) {
     std::ofstream pid(options.pid_file, std::ios::trunc);
     pid << getpid() << "\n";
     if (!pid) {
       Log(kLogError, "cannot write pid file '{}'", options.pid_file);
-      (*proxy)->Stop();
+      std::fprintf(stderr, "ringleader: cannot write pid file '%s'\n", options.pid_file.c_str());
       status = 1;
     }
+  }
+  auto proxy = status == 0 ? Proxy::Start(config, options.proxy)
+                           : std::unexpected(std::string("not started"));
+  if (!proxy) {
+    if (!options.pid_file.empty() && status == 0) unlink(options.pid_file.c_str());
+    if (status == 0) {
+      Log(kLogError, "{}", proxy.error());
+      std::fprintf(stderr, "ringleader: %s\n", proxy.error().c_str());
+    }
+    status = 1;
+    uv_async_send(&s.done);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s.loop);
+    return status;
   }
   for (const conf::Pool& pool : config.pools) {
     Log(kLogNotice, "pool '{}' listening on {} with {} servers", pool.name, pool.listen.ToString(),
