@@ -162,6 +162,34 @@ TEST(ModulaTest, OneSlotPerUnitOfWeightInMemberOrder) {
   EXPECT_EQ(ring.Lookup("apple"), expected[Hash(HashKind::kFnv1a_64, "apple") % 6]);
 }
 
+TEST(ServerOrderTest, TwemproxySortsByLengthThenBytes) {
+  EXPECT_TRUE(TwemproxyLess("b", "aa"));  // shorter first
+  EXPECT_TRUE(TwemproxyLess("a", "b"));
+  EXPECT_FALSE(TwemproxyLess("b", "a"));
+  EXPECT_FALSE(TwemproxyLess("a", "a"));
+  EXPECT_TRUE(TwemproxyLess("9.0.0.1:6379", "10.0.0.1:6379"));
+  EXPECT_TRUE(TwemproxyLess("a", "\x80"));                                      // unsigned bytes
+  EXPECT_FALSE(TwemproxyLess(std::string("a\0x", 3), std::string("a\0y", 3)));  // strncmp
+}
+
+TEST(ServerOrderTest, ModulaSlotsFollowTwemproxyOrderNotConfigOrder) {
+  Ring ring = Ring::Build(Members({{"bb", 1}, {"a", 1}, {"ccc", 1}, {"b", 1}}),
+                          {HashKind::kFnv1a_64, Distribution::kModula, ""});
+  const uint32_t order[4] = {1, 3, 0, 2};  // "a", "b", "bb", "ccc"
+  ASSERT_EQ(ring.twemproxy_order().size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ring.twemproxy_order()[i], order[i]);
+  for (uint32_t h = 0; h < 40; ++h) EXPECT_EQ(ring.LookupHash(h), order[h % 4]) << h;
+  EXPECT_EQ(ring.PickRandom(1), 3u);
+  // Reordering the configuration moves no key, and Diff knows it.
+  Ring reordered = Ring::Build(Members({{"ccc", 1}, {"b", 1}, {"a", 1}, {"bb", 1}}),
+                               {HashKind::kFnv1a_64, Distribution::kModula, ""});
+  for (const char* key : {"x", "y", "apple", "user:1", ""}) {
+    EXPECT_EQ(ring.members()[ring.Lookup(key)].identity,
+              reordered.members()[reordered.Lookup(key)].identity);
+  }
+  EXPECT_TRUE(Diff(ring, reordered).empty());
+}
+
 TEST(RandomTest, WeightsIgnored) {
   Ring ring = Ring::Build(Members({{"a", 5}, {"b", 1}, {"c", 1}}),
                           {HashKind::kFnv1a_64, Distribution::kRandom, ""});
