@@ -13,24 +13,18 @@ namespace {
 
 constexpr uint32_t kPointsPerServer = 160;  // 40 digests of 4 points each
 constexpr uint32_t kPointsPerHash = 4;
-// twemproxy formats "identity-i" with snprintf into a char[86] and hashes as many bytes as
-// snprintf *would* have written.
-constexpr size_t kMaxHostLen = 86;
+// twemproxy (0.5.0) formats "identity-i" into a 273-byte buffer and hashes the bytes actually
+// written, so "identity-i" is cut to its first 272 bytes. Measured against Debian's nutcracker
+// 0.5.0 by nutcracker_diff_test (names of 83, 270 and 300 bytes); some other twemproxy
+// revisions use an 86-byte buffer instead.
+constexpr size_t kMaxHostLen = 273;
 
-// The bytes twemproxy hashes for point group `index` of `identity`. When "identity-index" is
-// longer than 85 bytes, twemproxy's buffer holds only its first 85 bytes and a NUL, and the MD5
-// reads past the buffer for lengths above 86 (undefined behaviour there: stack contents). We
-// reproduce the defined part exactly and hash zeros for the bytes beyond the buffer; conf/
-// should keep server names short enough (at most 80 bytes is always safe).
+// The bytes twemproxy hashes for point group `index` of `identity`.
 std::string PointName(std::string_view identity, uint32_t index) {
   std::string name(identity);
   name += '-';
   name += std::to_string(index);
-  if (name.size() >= kMaxHostLen) {
-    const size_t full = name.size();
-    name.resize(kMaxHostLen - 1);
-    name.resize(full, '\0');
-  }
+  if (name.size() >= kMaxHostLen) name.resize(kMaxHostLen - 1);
   return name;
 }
 

@@ -177,7 +177,7 @@ std::vector<PoolSpec> Pools(bool with_11211) {
        "modula",
        "",
        {{0, 1, ""}, {1, 2, ""}, {2, 3, ""}, {3, 1, ""}}},
-      {"md5_modula_tag", "md5", "modula", "{}", {{2, 2, "mm1"}, {3, 1, "mm2"}, {4, 1, "mm3"}}},
+      {"md5_modula_tag", "md5", "modula", "{}", {{2, 2, "mm-z"}, {3, 1, "mm-a"}, {4, 1, "m"}}},
       {"crc16_ketama",
        "crc16",
        "ketama",
@@ -188,6 +188,15 @@ std::vector<PoolSpec> Pools(bool with_11211) {
       {"fnv1_64_unix", "fnv1_64", "ketama", "", {{0, 1, "", true}, {1, 1, ""}, {2, 2, "f3"}}},
       {"fnv1a_32_modula_tag", "fnv1a_32", "modula", "{}", {{1, 1, ""}, {2, 1, ""}, {3, 2, ""}}},
       {"fnv1a_32_ketama_unix_named", "fnv1a_32", "ketama", "", {{1, 2, "sock", true}, {4, 1, ""}}},
+      // twemproxy hashes at most 272 bytes of "name-i": 270 bytes cut "-10".."-39" short, 300
+      // bytes make all 40 digests equal; 83 bytes straddled the 86-byte buffer of older versions.
+      {"long_name_ketama",
+       "fnv1a_64",
+       "ketama",
+       "",
+       {{2, 1, std::string(270, 'L')},
+        {3, 1, std::string(300, 'M')},
+        {4, 1, std::string(83, 'N')}}},
   };
   if (with_11211) {
     // Backend kBackends listens on 11211: unnamed, its identity is the bare host.

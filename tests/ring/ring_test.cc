@@ -111,6 +111,19 @@ TEST(KetamaRingTest, PointsAreMd5OfIdentityDashIndex) {
   }
 }
 
+TEST(KetamaRingTest, LongIdentitiesAreCutAt272Bytes) {
+  // "identity-i" is hashed only up to 272 bytes (nutcracker 0.5.0's buffer).
+  auto distinct = [](const Ring& r) {
+    return std::set<uint32_t>(r.point_values().begin(), r.point_values().end()).size();
+  };
+  // 269 + "-10" = 272 bytes: every digest distinct.
+  EXPECT_EQ(distinct(Ketama(Members({{std::string(269, 'L').c_str(), 1}}))), 160u);
+  // 270: "-10".."-39" are cut to "-1", so only groups 0..9 are distinct.
+  EXPECT_EQ(distinct(Ketama(Members({{std::string(270, 'L').c_str(), 1}}))), 40u);
+  // 300: every group is cut to the same 272 bytes.
+  EXPECT_EQ(distinct(Ketama(Members({{std::string(300, 'L').c_str(), 1}}))), 4u);
+}
+
 TEST(HashTagTest, TwemproxyRules) {
   Ring ring = Ketama(Members({{"a", 1}, {"b", 1}}), HashKind::kFnv1a_64, "{}");
   EXPECT_EQ(ring.HashedPart("user:{42}:name"), "42");
