@@ -94,10 +94,18 @@ uint32_t Ring::LookupHash(uint32_t hash) const {
   if (members_.empty()) Die("lookup on an empty ring");
   switch (options_.distribution) {
     case Distribution::kKetama: {
-      // nc_ketama.c ketama_dispatch: lower bound, wrapping past the last point to the first.
-      const auto it = std::lower_bound(point_values_.begin(), point_values_.end(), hash);
-      const size_t i =
-          it == point_values_.end() ? 0 : static_cast<size_t>(it - point_values_.begin());
+      // nc_ketama.c ketama_dispatch: the first point >= hash, wrapping past the last point to
+      // the first. A branch-free lower bound: the comparisons are unpredictable, and a
+      // conditional move beats a mispredicted branch at every level.
+      const uint32_t* base = point_values_.data();
+      size_t n = point_values_.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = base[half - 1] < hash ? base + half : base;
+        n -= half;
+      }
+      size_t i = static_cast<size_t>(base - point_values_.data()) + (*base < hash ? 1 : 0);
+      if (i == point_values_.size()) i = 0;
       return point_members_[i];
     }
     case Distribution::kModula:
