@@ -155,7 +155,8 @@ std::vector<PoolSpec> Pools(bool with_11211) {
        "ketama",
        "",
        {{0, 1, ""}, {1, 1, ""}, {2, 1, ""}, {3, 1, ""}}},
-      // Weights 1, 2, 4, 8, 10: twemproxy's float formula rounds every server's points down.
+      // Weights 1, 2, 4, 8, 10: twemproxy's float formula gives 28, 60, 124, 252, 320 points
+      // where exact arithmetic gives 32, 64, 128, 256, 320.
       {"fnv1a64_weighted_tag",
        "fnv1a_64",
        "ketama",

@@ -60,11 +60,13 @@ TEST(KetamaPointsTest, UnequalWeights) {
   EXPECT_EQ(KetamaPointsPerServer(3, 6, 3), 240u);
   EXPECT_EQ(KetamaPointsPerServer(1, 1001, 2), 0u);  // too light to get a single point
   EXPECT_EQ(KetamaPointsPerServer(1000, 1001, 2), 316u);
-  // Weights 1, 2, 4, 8, 10 (total 25) all round down in float (exact: 32, 64, 128, 256, 320).
+  // Weights 1, 2, 4, 8, 10 (total 25): all but 10 round down in float (exact: 32, 64, 128, 256,
+  // 320).
   EXPECT_EQ(KetamaPointsPerServer(1, 25, 5), 28u);
   EXPECT_EQ(KetamaPointsPerServer(2, 25, 5), 60u);
   EXPECT_EQ(KetamaPointsPerServer(4, 25, 5), 124u);
   EXPECT_EQ(KetamaPointsPerServer(8, 25, 5), 252u);
+  EXPECT_EQ(KetamaPointsPerServer(10, 25, 5), 320u);
 }
 
 TEST(KetamaRingTest, ContinuumShape) {
