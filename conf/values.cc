@@ -7,11 +7,10 @@
 #include <limits>
 
 #include "fmt/format.h"
+#include "ring/ring.h"
 
 namespace rl::conf {
 namespace {
-
-constexpr int kKetamaDefaultPort = 11211;  // twemproxy leaves this port out of the identity
 
 bool AllDigits(std::string_view text) {
   if (text.empty()) return false;
@@ -131,12 +130,6 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
   return address;
 }
 
-std::string UnnamedIdentity(const Address& address, std::string_view port_text) {
-  if (address.kind == Address::Kind::kUnix) return address.path + ":";
-  if (address.port == kKetamaDefaultPort) return address.host;
-  return fmt::format("{}:{}", address.host, port_text);
-}
-
 std::expected<Server, std::string> ParseServer(std::string_view text) {
   const std::string_view kFormat =
       "must be host:port:weight [name] or /path/to/socket:weight [name]";
@@ -197,7 +190,9 @@ std::expected<Server, std::string> ParseServer(std::string_view text) {
     server.address.host = std::string(host);
     server.address.port = *port;
   }
-  server.identity = named ? server.name : UnnamedIdentity(server.address, port_text);
+  const std::string& where =
+      server.address.kind == Address::Kind::kUnix ? server.address.path : server.address.host;
+  server.identity = ring::ServerIdentityFromText(server.name, where, port_text);
   return server;
 }
 
