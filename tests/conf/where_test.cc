@@ -46,7 +46,7 @@ std::vector<std::string> MakeKeys(const std::string& prefix, std::mt19937& rng) 
   return {keys.begin(), keys.end()};
 }
 
-TEST(WhereTest, AgreesWithNutcrackerPlacement) {
+TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
   const uint32_t seed = std::random_device{}();
   SCOPED_TRACE(fmt::format("seed {}", seed));
   std::mt19937 rng(seed);
