@@ -38,6 +38,17 @@ std::string HostProblem(std::string_view host, std::string_view what) {
   return fmt::format("{} has host '{}', which is not an IP address or a host name", what, host);
 }
 
+// sockaddr_un holds 108 bytes including the terminating NUL; nutcracker refuses longer paths.
+constexpr size_t kMaxSocketPath = 107;
+
+std::expected<Address, std::string> CheckSocketPath(Address address, std::string_view text) {
+  if (address.path.size() > kMaxSocketPath) {
+    return std::unexpected(
+        fmt::format("listen '{}': a socket path is at most {} bytes", text, kMaxSocketPath));
+  }
+  return address;
+}
+
 }  // namespace
 
 std::expected<int, std::string> ParseNumber(std::string_view text) {
@@ -83,7 +94,7 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
     size_t space = text.rfind(' ');
     if (space == std::string_view::npos) {
       address.path = std::string(text);
-      return address;
+      return CheckSocketPath(std::move(address), text);
     }
     std::string_view perm = text.substr(space + 1);
     address.path = std::string(text.substr(0, space));
@@ -103,7 +114,7 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
           fmt::format("listen '{}': a socket path with spaces is ambiguous", text));
     }
     address.permissions = mode;
-    return address;
+    return CheckSocketPath(std::move(address), text);
   }
 
   size_t colon = text.rfind(':');

@@ -93,6 +93,15 @@ TEST(ParseListenTest, UnixSocketWithOptionalOctalPermissions) {
   }
 }
 
+TEST(ParseListenTest, SocketPathFitsSockaddrUn) {
+  std::string path = "/tmp/" + std::string(102, 'a');  // 107 bytes
+  EXPECT_TRUE(ParseListen(path).has_value());
+  EXPECT_TRUE(ParseListen(path + " 0600").has_value());
+  auto r = ParseListen(path + "b");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), "listen '" + path + "b': a socket path is at most 107 bytes");
+}
+
 TEST(ParseServerTest, HostPortWeightAndName) {
   auto s = ParseServer("127.0.0.1:6379:3 cache-a");
   ASSERT_TRUE(s.has_value()) << s.error();
