@@ -57,7 +57,7 @@ void Ring::BuildKetama() {
   };
   std::vector<Point> points;
   points.reserve(size_t{count} * kPointsPerServer);
-  for (uint32_t i = 0; i < count; ++i) {
+  for (uint32_t i : order_) {  // twemproxy's server order: it decides ties below
     const uint32_t n = KetamaPointsPerServer(members_[i].weight, total_weight, count);
     for (uint32_t group = 0; group < n / kPointsPerHash; ++group) {
       const Md5Digest d = Md5(PointName(members_[i].identity, group));
@@ -70,8 +70,8 @@ void Ring::BuildKetama() {
     }
   }
   // twemproxy sorts with qsort; glibc's qsort (a merge sort, as in Debian 12's glibc 2.36) is
-  // stable, so among equal values the earlier member in configuration order comes first and
-  // wins the lower-bound search. stable_sort reproduces that.
+  // stable, so among equal values the point of the earlier server in twemproxy's order comes
+  // first and wins the lower-bound search. stable_sort reproduces that.
   std::stable_sort(points.begin(), points.end(),
                    [](const Point& a, const Point& b) { return a.value < b.value; });
   point_values_.reserve(points.size());
