@@ -1,7 +1,8 @@
 // `ringleader -c FILE --where KEY...` against the real nutcracker: keys SET through nutcracker
 // land on exactly the server that --where names, for named servers (with a hash tag), unnamed
 // TCP servers with unequal weights (identity host:port), and unnamed unix-socket servers (whose
-// twemproxy identity is "path:"). This checks conf's identities and ring options end to end.
+// twemproxy identity is "path:"), and a modula pool whose names are not in sorted order. This
+// checks conf's identities and ring options end to end.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -67,47 +68,57 @@ TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
     unix_servers.push_back(std::move(*server));
   }
 
-  const uint16_t port_a = FreePort(), port_b = FreePort(), port_c = FreePort();
-  const std::string conf = dir.Write(
-      "nutcracker.yml",
-      fmt::format("named:\n"
-                  "  listen: 127.0.0.1:{}\n"
-                  "  redis: true\n"
-                  "  hash: fnv1a_64\n"
-                  "  hash_tag: \"{{}}\"\n"
-                  "  servers:\n"
-                  "   - 127.0.0.1:{}:1 r1\n"
-                  "   - 127.0.0.1:{}:1 r2\n"
-                  "   - 127.0.0.1:{}:1 r3\n"
-                  "unnamed:\n"
-                  "  listen: 127.0.0.1:{}\n"
-                  "  redis: true\n"
-                  "  hash: md5\n"
-                  "  servers:\n"
-                  "   - 127.0.0.1:{}:1\n"
-                  "   - 127.0.0.1:{}:3\n"
-                  "   - 127.0.0.1:{}:1\n"
-                  "sockets:\n"
-                  "  listen: 127.0.0.1:{}\n"
-                  "  redis: true\n"
-                  "  hash: murmur\n"
-                  "  servers:\n"
-                  "   - {}:1\n"
-                  "   - {}:2\n",
-                  port_a, tcp[0]->port(), tcp[1]->port(), tcp[2]->port(), port_b, tcp[0]->port(),
-                  tcp[1]->port(), tcp[2]->port(), port_c, sockets[0], sockets[1]));
+  const uint16_t port_a = FreePort(), port_b = FreePort(), port_c = FreePort(), port_d = FreePort();
+  const std::string conf =
+      dir.Write("nutcracker.yml",
+                fmt::format("named:\n"
+                            "  listen: 127.0.0.1:{}\n"
+                            "  redis: true\n"
+                            "  hash: fnv1a_64\n"
+                            "  hash_tag: \"{{}}\"\n"
+                            "  servers:\n"
+                            "   - 127.0.0.1:{}:1 r1\n"
+                            "   - 127.0.0.1:{}:1 r2\n"
+                            "   - 127.0.0.1:{}:1 r3\n"
+                            "unnamed:\n"
+                            "  listen: 127.0.0.1:{}\n"
+                            "  redis: true\n"
+                            "  hash: md5\n"
+                            "  servers:\n"
+                            "   - 127.0.0.1:{}:1\n"
+                            "   - 127.0.0.1:{}:3\n"
+                            "   - 127.0.0.1:{}:1\n"
+                            "sockets:\n"
+                            "  listen: 127.0.0.1:{}\n"
+                            "  redis: true\n"
+                            "  hash: murmur\n"
+                            "  servers:\n"
+                            "   - {}:1\n"
+                            "   - {}:2\n"
+                            "modula:\n"
+                            "  listen: 127.0.0.1:{}\n"
+                            "  redis: true\n"
+                            "  hash: crc32a\n"
+                            "  distribution: modula\n"
+                            "  servers:\n"
+                            "   - 127.0.0.1:{}:1 zz\n"
+                            "   - 127.0.0.1:{}:2 a\n"
+                            "   - 127.0.0.1:{}:1 mm\n",
+                            port_a, tcp[0]->port(), tcp[1]->port(), tcp[2]->port(), port_b,
+                            tcp[0]->port(), tcp[1]->port(), tcp[2]->port(), port_c, sockets[0],
+                            sockets[1], port_d, tcp[0]->port(), tcp[1]->port(), tcp[2]->port()));
 
   const std::string nc_log = dir.File("nutcracker.log");
   auto nutcracker = ChildProcess::Spawn(
       {NutcrackerPath(), "-c", conf, "-s", std::to_string(FreePort()), "-o", nc_log});
   ASSERT_TRUE(nutcracker.has_value()) << nutcracker.error();
-  for (uint16_t port : {port_a, port_b, port_c}) {
+  for (uint16_t port : {port_a, port_b, port_c, port_d}) {
     ASSERT_TRUE(WaitForPort(port)) << "nutcracker did not listen on " << port << "; see " << nc_log;
   }
 
   // Pools share backends, so each pool's keys get their own prefix.
   const std::vector<std::pair<std::string, uint16_t>> pools = {
-      {"named", port_a}, {"unnamed", port_b}, {"sockets", port_c}};
+      {"named", port_a}, {"unnamed", port_b}, {"sockets", port_c}, {"modula", port_d}};
   std::vector<std::string> all_keys;
   std::map<std::string, std::string> pool_of;  // key -> pool
   for (const auto& [pool, port] : pools) {
@@ -151,6 +162,10 @@ TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
   for (int i = 0; i < 3; ++i) {
     named_address[fmt::format("r{}", i + 1)] = fmt::format("127.0.0.1:{}", tcp[i]->port());
   }
+  const std::string modula_names[] = {"zz", "a", "mm"};
+  for (int i = 0; i < 3; ++i) {
+    named_address[modula_names[i]] = fmt::format("127.0.0.1:{}", tcp[i]->port());
+  }
   size_t checked = 0;
   std::map<std::string, std::set<std::string>> used;  // pool -> servers that received keys
   for (size_t start = 0, end; (end = where.out.find('\n', start)) != std::string::npos;
@@ -167,7 +182,7 @@ TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
     EXPECT_EQ(located[f[0]], f[3])
         << "key '" << f[0] << "' pool " << f[1] << ": --where says " << f[2] << " " << f[3];
     // The name column is the ring identity: the name, else host:port, else "path:".
-    if (f[1] == "named") {
+    if (f[1] == "named" || f[1] == "modula") {
       EXPECT_EQ(named_address[f[2]], f[3]) << line;
     }
     if (f[1] == "unnamed") {
@@ -184,6 +199,7 @@ TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
   EXPECT_EQ(used["named"].size(), 3u);
   EXPECT_EQ(used["unnamed"].size(), 3u);
   EXPECT_EQ(used["sockets"].size(), 2u);
+  EXPECT_EQ(used["modula"].size(), 3u);
 }
 
 }  // namespace
