@@ -34,8 +34,8 @@ class SimDisk final : public Fs {
   SimDisk& operator=(const SimDisk&) = delete;
 
   // Fs. Directories are implicit: CreateDir always succeeds, List shows the files under a path.
-  // While the power is off, reads fail with kIo and mutations succeed without effect (the
-  // process that made them is dead; it only has not noticed).
+  // While the power is off, reads fail with kIo, and mutations and opens succeed without effect
+  // (the process that made them is dead; it only has not noticed).
   StorageResult<> CreateDir(const std::string& dir) override;
   StorageResult<std::vector<std::string>> List(const std::string& dir) override;
   StorageResult<std::string> ReadAll(const std::string& path) override;

@@ -54,14 +54,29 @@ uint32_t LoadU32(std::string_view bytes, size_t offset) {
 }
 
 struct Record {
-  enum class Status : uint8_t { kOk, kEnd, kPartial, kBadCrc };
+  enum class Status : uint8_t {
+    kOk,
+    kEnd,         // no bytes left
+    kPartial,     // the file ends inside the record (header or payload)
+    kBadHeader,   // header CRC mismatch: the length cannot be trusted
+    kBadPayload,  // payload CRC mismatch
+  };
   Status status = Status::kEnd;
   RecordType type = RecordType::kEntry;
   std::string_view payload;
-  uint64_t end = 0;     // offset just past the record (kOk, kBadCrc)
-  std::string problem;  // kPartial, kBadCrc
+  uint64_t end = 0;         // offset just past the record (kOk, kBadPayload)
+  uint64_t zeros_from = 0;  // kBadHeader, kBadPayload: torn only if every byte from here is 0
+  std::string problem;
 };
 
+bool AllZero(std::string_view bytes, uint64_t from) {
+  return std::all_of(bytes.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(from, bytes.size())),
+                     bytes.end(), [](char c) { return c == 0; });
+}
+
+// Header: header_crc u32 | length u32 | type u8 | payload_crc u32, header_crc covering the nine
+// bytes after it. With its own CRC the length is trusted or known bad, so a flipped bit in a
+// length is never mistaken for a record cut short by a crash.
 Record ReadRecord(std::string_view bytes, uint64_t offset) {
   Record r;
   uint64_t remaining = bytes.size() - offset;
@@ -72,8 +87,15 @@ Record ReadRecord(std::string_view bytes, uint64_t offset) {
         fmt::format("partial record header ({} of {} bytes)", remaining, kRecordHeaderBytes);
     return r;
   }
-  uint32_t crc = LoadU32(bytes, offset);
+  uint32_t header_crc = LoadU32(bytes, offset);
+  if (Crc32c(bytes.substr(offset + 4, kRecordHeaderBytes - 4)) != header_crc) {
+    r.status = Record::Status::kBadHeader;
+    r.zeros_from = offset + kRecordHeaderBytes;
+    r.problem = "bad record header CRC";
+    return r;
+  }
   uint32_t length = LoadU32(bytes, offset + 4);
+  uint32_t payload_crc = LoadU32(bytes, offset + 9);
   if (length > remaining - kRecordHeaderBytes) {
     r.status = Record::Status::kPartial;
     r.problem = fmt::format("record of {} bytes extends past the end of the file ({} bytes left)",
@@ -81,16 +103,15 @@ Record ReadRecord(std::string_view bytes, uint64_t offset) {
     return r;
   }
   r.end = offset + kRecordHeaderBytes + length;
-  uint32_t actual = Crc32c(bytes.substr(offset + 4, r.end - offset - 4));
-  if (actual != crc) {
-    r.status = Record::Status::kBadCrc;
-    r.problem = fmt::format("bad CRC (stored {:08x}, computed {:08x}, record of {} bytes)", crc,
-                            actual, length);
+  r.payload = bytes.substr(offset + kRecordHeaderBytes, length);
+  if (Crc32c(r.payload) != payload_crc) {
+    r.status = Record::Status::kBadPayload;
+    r.zeros_from = r.end;
+    r.problem = fmt::format("bad CRC on a record of {} bytes", length);
     return r;
   }
   r.status = Record::Status::kOk;
   r.type = static_cast<RecordType>(bytes[offset + 8]);
-  r.payload = bytes.substr(offset + kRecordHeaderBytes, length);
   return r;
 }
 
@@ -121,13 +142,13 @@ StorageResult<std::string_view> SingleRecord(std::string_view bytes, RecordType 
 }  // namespace
 
 void AppendRecord(std::string* out, RecordType type, std::string_view payload) {
-  size_t start = out->size();
-  PutU32(out, 0);  // CRC, filled in below
-  PutU32(out, static_cast<uint32_t>(payload.size()));
-  PutU8(out, static_cast<uint8_t>(type));
+  std::string header;
+  PutU32(&header, static_cast<uint32_t>(payload.size()));
+  PutU8(&header, static_cast<uint8_t>(type));
+  PutU32(&header, Crc32c(payload));
+  PutU32(out, Crc32c(header));
+  out->append(header);
   out->append(payload);
-  uint32_t crc = Crc32c(std::string_view(*out).substr(start + 4));
-  for (int i = 0; i < 4; ++i) (*out)[start + i] = static_cast<char>(crc >> (8 * i));
 }
 
 void AppendSegmentHeader(std::string* out, Index first_index) {
@@ -232,14 +253,13 @@ StorageResult<SegmentScan> ScanSegment(std::string_view bytes, Index first_index
     Record r = ReadRecord(bytes, offset);
     if (r.status == Record::Status::kEnd) break;
     if (r.status != Record::Status::kOk) {
-      // What a crash can leave at the end of the file being appended to: a record cut short, a
-      // record whose bytes did not all reach the disk (bad CRC, nothing after it), or zeros the
-      // file system extended the file with. Damage followed by more data is not a crash.
-      bool zeros = std::all_of(bytes.begin() + static_cast<ptrdiff_t>(offset), bytes.end(),
-                               [](char c) { return c == 0; });
-      bool at_end = r.status == Record::Status::kPartial || r.end == bytes.size() || zeros;
-      if (last && at_end) {
-        scan.torn = zeros ? fmt::format("{} (zero-filled tail)", r.problem) : r.problem;
+      // What a crash can leave at the end of the file being appended to: a prefix of a record,
+      // possibly followed by zeros the file system extended the file with. So the damage is a
+      // torn tail if the file ends inside the record, or if nothing but zeros follows the
+      // damaged part. Damage followed by more data is not a crash's doing.
+      bool torn = r.status == Record::Status::kPartial || AllZero(bytes, r.zeros_from);
+      if (last && torn) {
+        scan.torn = r.problem;
         break;
       }
       return std::unexpected(CorruptAt(path, offset, r.problem));

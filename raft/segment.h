@@ -2,8 +2,9 @@
 // (named by their first index), and the one-record hard state and snapshot files. Used by
 // raft/file_storage*.cc and by tests that damage files on purpose. Thread safety: pure functions.
 //
-// Record: crc32c u32 | length u32 | type u8 | payload (length bytes), integers little-endian.
-// The CRC covers length, type and payload, so a damaged length is caught too.
+// Record: header_crc u32 | length u32 | type u8 | payload_crc u32 | payload (length bytes),
+// integers little-endian, CRC-32C; header_crc covers length, type and payload_crc, so a damaged
+// length is told apart from a record a crash cut short.
 // Segment: a kSegmentHeader record (magic, version, first index), then kEntry records whose
 // indices run first, first+1, ... Hard state / snapshot files: exactly one record.
 #pragma once
@@ -25,7 +26,7 @@ enum class RecordType : uint8_t {
   kSnapshot = 4,
 };
 
-inline constexpr size_t kRecordHeaderBytes = 9;
+inline constexpr size_t kRecordHeaderBytes = 13;
 inline constexpr uint8_t kFormatVersion = 1;
 // Bounds that keep every record's length within its u32 field with room to spare.
 inline constexpr size_t kMaxEntryDataBytes = size_t{1} << 30;
@@ -56,10 +57,10 @@ struct SegmentScan {
 };
 
 // Parses the segment file `path` holding `bytes`, whose name says it starts at `first_index`.
-// A damaged tail (a partial record, a bad CRC on the record that ends the file, or a tail of
-// zero bytes) is reported in `torn` when `last` is true (the last segment, where a crash can
-// leave one); any other damage, or damage in a segment that is not the last, is kCorruption
-// naming the file and the offset.
+// A damaged tail (the file ends inside a record, or nothing but zero bytes follows the damaged
+// header or payload: a bad CRC on the record that ends the file) is reported in `torn` when `last`
+// is true (the last segment, where a crash can leave one); any other damage, or damage in a segment
+// that is not the last, is kCorruption naming the file and the offset.
 StorageResult<SegmentScan> ScanSegment(std::string_view bytes, Index first_index, bool last,
                                        const std::string& path);
 
