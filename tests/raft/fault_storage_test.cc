@@ -176,34 +176,39 @@ std::vector<Op> Workload() {
     return Op{Call::kSnapshot, {}, {}, MakeSnapshot(i, t, "at " + std::to_string(i))};
   };
   Op sync{Call::kSync, {}, {}, {}};
+  // Commit indices as high as they may be at each Sync, so that a hard state written ahead of
+  // its log shows as a commit index past the recovered log.
   return {
       append(1, 8, 1),
       hard(1, 1, 0),
       sync,
       append(9, 4, 1),
       append(13, 4, 1),
-      append(17, 4, 1),
-      hard(1, 1, 10),
+      append(17, 8, 1),
+      hard(1, 1, 20),
       sync,
-      append(18, 5, 2),
-      append(23, 18, 2),
-      sync,  // truncation in the last segments
+      append(22, 5, 2),
+      append(27, 14, 2),
+      sync,  // truncation in the last segment
       snap(15, 1),
-      hard(2, 1, 20),
-      append(41, 5, 2),
+      hard(2, 1, 40),
+      append(41, 12, 2),
       sync,
-      append(30, 3, 3),
+      append(43, 3, 3),
+      hard(3, 1, 45),
       sync,  // truncation across segments
-      snap(50, 4),
-      append(51, 10, 4),
-      hard(4, 2, 50),
+      snap(60, 4),
+      append(61, 10, 4),
+      hard(4, 2, 70),
       sync,  // snapshot beyond the log
-      snap(55, 4),
-      append(61, 3, 4),
+      snap(65, 4),
+      append(71, 3, 4),
+      hard(4, 2, 71),
       sync,
-      snap(58, 5),
-      append(59, 2, 5),
-      sync,  // another history: log dropped
+      snap(72, 5),
+      append(73, 2, 5),
+      hard(5, 3, 74),
+      sync,  // another history
   };
 }
 
