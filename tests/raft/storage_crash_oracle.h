@@ -79,6 +79,10 @@ class CrashOracle {
       hard_synced_ = model.hard_state;
       return;
     }
+    if (truncated_from != 0 && !in_flight) {
+      // The removed suffix must never come back: no earlier log is a candidate any more.
+      window_.clear();
+    }
     window_.push_back(model);
     if (call == Call::kSnapshot) {
       (in_flight ? snapshot_in_flight_ : snapshot_done_) = std::optional(model.snapshot);
