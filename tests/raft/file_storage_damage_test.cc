@@ -23,7 +23,8 @@ using testing::WriteBytes;
 class FileStorageDamageTest : public ::testing::Test {
  protected:
   std::unique_ptr<FileStorage> Open(uint64_t segment_bytes = 64 << 20) {
-    return std::make_unique<FileStorage>(dir_, FileStorageOptions{.segment_bytes = segment_bytes});
+    return std::make_unique<FileStorage>(dir_, FileStorageOptions{.segment_bytes = segment_bytes},
+                                         testing::NoSyncFs());
   }
   // Writes entries 1..n, one record each, and syncs. Returns the file offset of every record.
   std::vector<uint64_t> WriteLog(Index n, uint64_t segment_bytes = 64 << 20) {

@@ -102,7 +102,7 @@ DurableState WithoutWarnings(DurableState s) {
 // Real files; the process "restarts" (a new FileStorage on the directory) every so often, after
 // a Sync or without one (then only the hard state of the last Sync survives).
 TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
-  for (uint64_t seed : Seeds(1000, 8)) {
+  for (uint64_t seed : Seeds(1000, 30)) {
     SCOPED_TRACE(::testing::Message()
                  << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
     rl::testing::TempDir tmp;
@@ -110,15 +110,15 @@ TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
     OpGenerator gen(seed);
     MemoryStorage model;
     HardState synced;
-    auto storage = std::make_unique<FileStorage>(tmp.path(), options);
+    auto storage = std::make_unique<FileStorage>(tmp.path(), options, testing::NoSyncFs());
     ASSERT_TRUE(storage->Load());
-    for (int step = 0; step < 150; ++step) {
+    for (int step = 0; step < 200; ++step) {
       if (gen.rng().Uniform(15) == 0) {
         if (gen.rng().Uniform(2) == 0) {
           ASSERT_TRUE(storage->Sync());
           synced = model.state().hard_state;
         }
-        storage = std::make_unique<FileStorage>(tmp.path(), options);
+        storage = std::make_unique<FileStorage>(tmp.path(), options, testing::NoSyncFs());
         auto state = storage->Load();
         ASSERT_TRUE(state) << state.error().message;
         ASSERT_TRUE(model.SaveHardState(synced));  // what a process restart keeps
@@ -135,7 +135,7 @@ TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
       }
     }
     ASSERT_TRUE(storage->Sync());
-    storage = std::make_unique<FileStorage>(tmp.path(), options);
+    storage = std::make_unique<FileStorage>(tmp.path(), options, testing::NoSyncFs());
     auto state = storage->Load();
     ASSERT_TRUE(state);
     ASSERT_TRUE(SameState(*state, model.state()));

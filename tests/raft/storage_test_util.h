@@ -13,8 +13,19 @@
 #include <vector>
 
 #include "raft/storage.h"
+#include "raft/storage_fs.h"
 
 namespace rl::raft::testing {
+
+// The real file system with fsync turned into a no-op. Tests of formats, damage and restarts of
+// the process use it: they are about what the code writes and reads back, not about the kernel's
+// durability (power loss is the simulated disk's business, see fault_storage_test.cc), and real
+// fsyncs on a shared CI disk would make them slow. The round trip and fsync-failure tests use the
+// real fsync.
+inline Fs* NoSyncFs() {
+  static PosixFs* fs = new PosixFs([](int) { return 0; });
+  return fs;
+}
 
 // `n` entries from `first`, all of `term`; data differs per index and `salt`, with varied sizes.
 inline std::vector<Entry> MakeEntries(Index first, size_t n, Term term, uint64_t salt = 0) {
