@@ -102,7 +102,7 @@ DurableState WithoutWarnings(DurableState s) {
 // Real files; the process "restarts" (a new FileStorage on the directory) every so often, after
 // a Sync or without one (then only the hard state of the last Sync survives).
 TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
-  for (uint64_t seed : Seeds(1000, 30)) {
+  for (uint64_t seed : Seeds(1000, 20)) {
     SCOPED_TRACE(::testing::Message()
                  << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
     rl::testing::TempDir tmp;
