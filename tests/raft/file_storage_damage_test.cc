@@ -1,7 +1,6 @@
 // FileStorage on damaged directories: torn tails are repaired, any other damage refuses to start
 // with a message naming the file and the offset, a failed fsync is fatal.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cerrno>

@@ -87,8 +87,12 @@ class OpGenerator {
 
 std::vector<uint64_t> Seeds(uint64_t first, uint64_t count) {
   if (const char* s = std::getenv("RL_STORAGE_SEED"); s != nullptr && *s != 0) {
+    std::printf("replaying seed %s\n", s);
     return {std::strtoull(s, nullptr, 10)};
   }
+  std::printf("seeds %llu..%llu (replay one with RL_STORAGE_SEED=S)\n",
+              static_cast<unsigned long long>(first),
+              static_cast<unsigned long long>(first + count - 1));
   std::vector<uint64_t> seeds;
   for (uint64_t i = 0; i < count; ++i) seeds.push_back(first + i);
   return seeds;
