@@ -162,14 +162,18 @@ StorageResult<> FileStorage::SaveSnapshot(const Snapshot& snapshot) {
     last_index_ = index;
     return {};
   }
-  // Compaction: remove whole segments at or below the snapshot, oldest first. These removals need
-  // not be durable: Load skips segments that the snapshot covers.
+  // Compaction: remove the segments wholly at or below the snapshot. A crash midway may leave any
+  // subset of them (Load skips them, holes and all). They are durably gone before this returns,
+  // so no segment created later can follow one of them: one removed here may have been the last,
+  // with a torn tail, and only the last segment may be torn.
+  bool removed = false;
   while (!segments_.empty() && segments_.front().last() <= index) {
     if (segments_.size() == 1) active_.reset();
     if (auto ok = fs_->Remove(SegmentPath(segments_.front().first)); !ok) return Fail(ok.error());
     segments_.erase(segments_.begin());
-    dir_dirty_ = true;
+    removed = true;
   }
+  if (removed) MustSync(fs_->SyncDir(dir_));
   if (segments_.empty()) active_dirty_ = false;
   last_index_ = std::max(last_index_, index);
   return {};
@@ -192,10 +196,6 @@ StorageResult<> FileStorage::Sync() {
   if (active_ && active_dirty_) {
     MustSync(active_->Sync());
     active_dirty_ = false;
-  }
-  if (dir_dirty_) {
-    MustSync(fs_->SyncDir(dir_));
-    dir_dirty_ = false;
   }
   // After the log: a durable commit index must never point past the durable log.
   if (hard_state_ != durable_hard_state_) {

@@ -94,7 +94,7 @@ class FileStorage final : public Storage {
   Index last_index_ = 0;            // == snapshot_.index when the log is empty
   std::unique_ptr<FsFile> active_;  // open on segments_.back(); null iff segments_ is empty
   bool active_dirty_ = false;       // the active segment has writes not yet fsynced
-  bool dir_dirty_ = false;          // removals in dir_ not yet fsynced (harmless if lost)
+  bool dir_dirty_ = false;          // Load: removals in dir_ not yet fsynced
 };
 
 }  // namespace rl::raft

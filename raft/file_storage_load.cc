@@ -70,8 +70,11 @@ StorageResult<DurableState> FileStorage::Recover() {
   }
 
   const Index snap_index = snapshot_.index;
-  // A segment whose successor starts at or below the snapshot index holds only entries below it:
-  // a compaction a crash interrupted. Remove it unread; gaps among such segments do not matter.
+  // Compaction removes segments without syncing the directory, so a crash can leave any subset
+  // of the segments below the snapshot, with holes between them. Those before the last segment
+  // starting at or below the snapshot index hold only entries below it: remove them unread.
+  // That last one (`begin`) is read: it may hold the snapshot's index, whose term decides below
+  // whether the log after it belongs to the snapshot's history.
   size_t begin = 0;
   while (begin + 1 < firsts.size() && firsts[begin + 1] <= snap_index) {
     if (auto ok = fs_->Remove(SegmentPath(firsts[begin])); !ok) return std::unexpected(ok.error());
@@ -107,6 +110,12 @@ StorageResult<DurableState> FileStorage::Recover() {
       if (!file) return std::unexpected(file.error());
       if (auto ok = (*file)->Truncate(scan->valid_bytes); !ok) return std::unexpected(ok.error());
       MustSync((*file)->Sync());
+    }
+    if (k == begin && !last && firsts[k] + scan->entries.size() <= snap_index) {
+      // Wholly below the snapshot's index too (its successor was removed): compaction leftover.
+      if (auto ok = fs_->Remove(path); !ok) return std::unexpected(ok.error());
+      dir_dirty_ = true;
+      continue;
     }
     if (!segments_.empty() && firsts[k] != segments_.back().last() + 1) {
       return std::unexpected(Corruption(fmt::format(
@@ -160,6 +169,10 @@ StorageResult<DurableState> FileStorage::Recover() {
   for (Entry& e : entries) {
     if (e.index > snap_index) state.entries.push_back(std::move(e));
   }
+  // The repairs are durable before anything new is written: otherwise a crash could keep a
+  // segment created later but lose the removal of, say, a headerless last segment before it.
+  if (dir_dirty_) MustSync(fs_->SyncDir(dir_));
+  dir_dirty_ = false;
   if (!segments_.empty()) {
     auto file = fs_->OpenAppend(SegmentPath(segments_.back().first));
     if (!file) return std::unexpected(file.error());
