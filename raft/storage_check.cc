@@ -18,7 +18,7 @@ StorageError IoError(std::string message) { return {StorageError::Code::kIo, std
 void MustSync(const StorageResult<>& result) {
   if (result) return;
   std::fprintf(stderr,
-               "raft storage: FATAL: %s; the durable state of the file is unknown after a failed "
+               "FATAL: %s; the durable state of the file is unknown after a failed "
                "fsync, refusing to continue\n",
                result.error().message.c_str());
   std::fflush(stderr);

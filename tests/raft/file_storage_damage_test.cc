@@ -278,7 +278,7 @@ TEST_F(FileStorageDamageTest, FsyncFailureIsFatal) {
   ASSERT_TRUE(s.Load());
   ASSERT_TRUE(s.Append(MakeEntries(1, 3, 1)));
   fail = true;
-  EXPECT_DEATH((void)s.Sync(), "raft storage: FATAL: .*fsync .*raft.*Input/output error");
+  EXPECT_DEATH((void)s.Sync(), "FATAL: raft storage: fsync .*raft.*Input/output error");
   // Also when the fsync is one of a snapshot's atomic write.
   EXPECT_DEATH((void)s.SaveSnapshot(MakeSnapshot(2, 1)), "FATAL: .*fsync");
 }
