@@ -57,8 +57,10 @@ class Storage {
   virtual ~Storage() = default;
 
   // Reads the durable state and repairs what a crash can leave behind (torn tail of the last
-  // segment, leftover temporary files). REQUIRES: the first call on this object, called once.
-  // On failure (kCorruption, kIo) the storage is unusable and nothing was repaired.
+  // segment, leftover temporary files). REQUIRES: the first call on this object, called once
+  // (MemoryStorage and FaultStorage allow more; see their headers). On failure (kCorruption,
+  // kIo) the storage is unusable; repairs that are always safe (a leftover temporary file
+  // removed, a torn tail cut) may have been made before the damage was found.
   virtual StorageResult<DurableState> Load() = 0;
 
   // Appends `entries` to the log. If entries[0].index is already in the log, that entry and every
