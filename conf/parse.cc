@@ -2,7 +2,8 @@
 // problem collected with its place. Cross-pool rules (pool names, listen addresses) run last.
 
 #include <algorithm>
-#include <array>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -16,27 +17,6 @@ namespace rl::conf {
 namespace {
 
 using Kind = YamlNode::Kind;
-
-constexpr std::array<std::pair<std::string_view, ring::HashKind>, 12> kHashes{{
-    {"one_at_a_time", ring::HashKind::kOneAtATime},
-    {"md5", ring::HashKind::kMd5},
-    {"crc16", ring::HashKind::kCrc16},
-    {"crc32", ring::HashKind::kCrc32},
-    {"crc32a", ring::HashKind::kCrc32a},
-    {"fnv1_64", ring::HashKind::kFnv1_64},
-    {"fnv1a_64", ring::HashKind::kFnv1a_64},
-    {"fnv1_32", ring::HashKind::kFnv1_32},
-    {"fnv1a_32", ring::HashKind::kFnv1a_32},
-    {"hsieh", ring::HashKind::kHsieh},
-    {"murmur", ring::HashKind::kMurmur},
-    {"jenkins", ring::HashKind::kJenkins},
-}};
-
-constexpr std::array<std::pair<std::string_view, ring::Distribution>, 3> kDistributions{{
-    {"ketama", ring::Distribution::kKetama},
-    {"modula", ring::Distribution::kModula},
-    {"random", ring::Distribution::kRandom},
-}};
 
 // Every key a pool may hold: nutcracker 0.5.0's, reuseport (later twemproxy), and ringleader's.
 constexpr std::string_view kPoolKeys[] = {
@@ -78,12 +58,11 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-template <typename Table>
-std::string NameList(const Table& table) {
+std::string HashNames() {
   std::string out;
-  for (const auto& [name, value] : table) {
-    if (!out.empty()) out += ", ";
-    out += name;
+  for (int i = 0; i < ring::kHashKindCount; ++i) {
+    if (i > 0) out += ", ";
+    out += ring::HashKindName(static_cast<ring::HashKind>(i));
   }
   return out;
 }
@@ -251,32 +230,31 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
   } else if (name == "hash") {
     const std::string* text = Scalar(pool, key, value);
     if (!text) return;
-    auto it = std::ranges::find(kHashes, std::string_view(*text),
-                                &std::pair<std::string_view, ring::HashKind>::first);
-    if (it == kHashes.end()) {
-      Add(value, fmt::format("pool '{}': unknown hash '{}' (one of: {})", pool.name, *text,
-                             NameList(kHashes)));
+    auto hash = ring::ParseHashKind(*text);
+    if (!hash) {
+      Add(value,
+          fmt::format("pool '{}': unknown hash '{}' (one of: {})", pool.name, *text, HashNames()));
       return;
     }
-    pool.hash = it->second;
+    pool.hash = *hash;
   } else if (name == "distribution") {
     const std::string* text = Scalar(pool, key, value);
     if (!text) return;
-    auto it = std::ranges::find(kDistributions, std::string_view(*text),
-                                &std::pair<std::string_view, ring::Distribution>::first);
-    if (it == kDistributions.end()) {
-      Add(value, fmt::format("pool '{}': unknown distribution '{}' (one of: {})", pool.name, *text,
-                             NameList(kDistributions)));
+    auto distribution = ring::ParseDistribution(*text);
+    if (!distribution) {
+      Add(value, fmt::format("pool '{}': unknown distribution '{}' (one of: ketama, modula, "
+                             "random)",
+                             pool.name, *text));
       return;
     }
-    pool.distribution = it->second;
+    pool.distribution = *distribution;
   } else if (name == "hash_tag") {
     const std::string* text = Scalar(pool, key, value);
     if (!text) return;
     if (text->size() != 2) {
-      Add(value, fmt::format("pool '{}': hash_tag must be exactly two characters such as \"{{}}\" "
-                             "(got '{}', {} bytes)",
-                             pool.name, *text, text->size()));
+      Add(value, fmt::format("pool '{}': hash_tag '{}' must be exactly two characters, such as "
+                             "\"{{}}\"",
+                             pool.name, *text));
       return;
     }
     pool.hash_tag = *text;
@@ -355,6 +333,7 @@ void Checker::Servers(Pool& pool, const YamlNode& key, const YamlNode& value) {
     return;
   }
   std::map<std::string, int> identities;  // ring identity -> line
+  uint64_t total_weight = 0;
   for (const YamlNode& item : value.items) {
     if (item.kind != Kind::kScalar) {
       Add(item, fmt::format("pool '{}': a server must be one 'host:port:weight [name]' value",
@@ -380,7 +359,13 @@ void Checker::Servers(Pool& pool, const YamlNode& key, const YamlNode& value) {
       }
       continue;
     }
+    total_weight += server->weight;
     pool.servers.push_back(std::move(*server));
+  }
+  // The ring sums the weights in 32 bits, as twemproxy does.
+  if (total_weight > std::numeric_limits<uint32_t>::max()) {
+    Add(value, fmt::format("pool '{}': the server weights add up to {}, more than {}", pool.name,
+                           total_weight, std::numeric_limits<uint32_t>::max()));
   }
 }
 

@@ -7,11 +7,10 @@
 #include <limits>
 
 #include "fmt/format.h"
+#include "ring/ring.h"
 
 namespace rl::conf {
 namespace {
-
-constexpr int kKetamaDefaultPort = 11211;  // twemproxy leaves this port out of the identity
 
 bool AllDigits(std::string_view text) {
   if (text.empty()) return false;
@@ -37,6 +36,17 @@ std::string HostProblem(std::string_view host, std::string_view what) {
         what, host);
   }
   return fmt::format("{} has host '{}', which is not an IP address or a host name", what, host);
+}
+
+// sockaddr_un holds 108 bytes including the terminating NUL; nutcracker refuses longer paths.
+constexpr size_t kMaxSocketPath = 107;
+
+std::expected<Address, std::string> CheckSocketPath(Address address, std::string_view text) {
+  if (address.path.size() > kMaxSocketPath) {
+    return std::unexpected(
+        fmt::format("listen '{}': a socket path is at most {} bytes", text, kMaxSocketPath));
+  }
+  return address;
 }
 
 }  // namespace
@@ -84,7 +94,7 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
     size_t space = text.rfind(' ');
     if (space == std::string_view::npos) {
       address.path = std::string(text);
-      return address;
+      return CheckSocketPath(std::move(address), text);
     }
     std::string_view perm = text.substr(space + 1);
     address.path = std::string(text.substr(0, space));
@@ -104,7 +114,7 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
           fmt::format("listen '{}': a socket path with spaces is ambiguous", text));
     }
     address.permissions = mode;
-    return address;
+    return CheckSocketPath(std::move(address), text);
   }
 
   size_t colon = text.rfind(':');
@@ -129,12 +139,6 @@ std::expected<Address, std::string> ParseListen(std::string_view text) {
   address.host = std::string(host);
   address.port = *port;
   return address;
-}
-
-std::string UnnamedIdentity(const Address& address, std::string_view port_text) {
-  if (address.kind == Address::Kind::kUnix) return address.path + ":";
-  if (address.port == kKetamaDefaultPort) return address.host;
-  return fmt::format("{}:{}", address.host, port_text);
 }
 
 std::expected<Server, std::string> ParseServer(std::string_view text) {
@@ -197,7 +201,9 @@ std::expected<Server, std::string> ParseServer(std::string_view text) {
     server.address.host = std::string(host);
     server.address.port = *port;
   }
-  server.identity = named ? server.name : UnnamedIdentity(server.address, port_text);
+  const std::string& where =
+      server.address.kind == Address::Kind::kUnix ? server.address.path : server.address.host;
+  server.identity = ring::ServerIdentityFromText(server.name, where, port_text);
   return server;
 }
 

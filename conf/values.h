@@ -30,13 +30,9 @@ bool IsValidHost(std::string_view host);
 std::expected<Address, std::string> ParseListen(std::string_view text);
 
 // One `servers:` entry — "host:port:weight [name]" or "/path/to/socket:weight [name]", split from
-// the end as nutcracker does. Fills address, weight, name and identity (not line/column).
+// the end as nutcracker does. Fills address, weight, name and identity (ring::
+// ServerIdentityFromText, with the port as written), not line/column.
 // On failure returns a complete message.
 std::expected<Server, std::string> ParseServer(std::string_view text);
-
-// twemproxy's ring identity for a server without a name: "host:port" with the port as written,
-// or just the host when the port is 11211 (libmemcached compatibility); for a unix socket the
-// path followed by ':' (nutcracker keeps the separator before the weight; placement must match).
-std::string UnnamedIdentity(const Address& address, std::string_view port_text);
 
 }  // namespace rl::conf

@@ -29,6 +29,27 @@ std::string NullText(const std::string& text, int pos) {
   return "";
 }
 
+// yaml-cpp 0.7 accepts a quoted scalar that is never closed (it runs to the end of the file);
+// libyaml, and so nutcracker, rejects it. True when the scalar starting at `pos` is quoted and
+// its closing quote exists.
+bool QuoteUnclosed(const std::string& text, int pos) {
+  if (pos < 0 || static_cast<size_t>(pos) >= text.size()) return false;
+  char quote = text[static_cast<size_t>(pos)];
+  if (quote != '"' && quote != '\'') return false;
+  for (size_t i = static_cast<size_t>(pos) + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;  // an escaped character, possibly a quote
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is an escaped single quote
+      } else {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 class TreeBuilder : public YAML::EventHandler {
  public:
   TreeBuilder(const std::string& text, YamlTree& tree) : text_(text), tree_(tree) {}
@@ -58,6 +79,8 @@ class TreeBuilder : public YAML::EventHandler {
                 const std::string& value) override {
     CheckAnchor(mark, anchor);
     CheckTag(mark, tag);
+    if (QuoteUnclosed(text_, mark.pos))
+      Problem(mark, "YAML syntax error: unterminated quoted scalar");
     YamlNode node = At(mark);
     node.kind = YamlNode::Kind::kScalar;
     node.value = value;
@@ -191,11 +214,13 @@ YamlTree ReadYamlTree(const std::string& text) {
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const YAML::Exception& e) {
+    // What the handler saw before the error may be an artefact of the bad syntax (an
+    // unterminated "[a" first looks like a flow mapping), so only the syntax error is kept.
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     int column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    tree.errors.push_back({line, column, "YAML syntax error: " + e.msg});
+    tree.errors.assign(1, {line, column, "YAML syntax error: " + e.msg});
   } catch (const std::exception& e) {
-    tree.errors.push_back({0, 0, std::string("YAML parser failed: ") + e.what()});
+    tree.errors.assign(1, {0, 0, std::string("YAML parser failed: ") + e.what()});
   }
   return tree;
 }

@@ -28,7 +28,8 @@ struct YamlNode {
 // The result of reading one file: the root node (kEmpty for a file with no document) and the
 // problems found. Problems are nutcracker's YAML restrictions (one document only; no anchors,
 // aliases, tags, flow collections, directives or explicit document markers) and the syntax
-// error that stops the parse, if any. When `errors` is not empty, `root` may be partial.
+// error that stops the parse, if any (then it is the only problem reported). When `errors` is
+// not empty, `root` may be partial.
 struct YamlTree {
   YamlNode root;
   struct Problem {

@@ -49,33 +49,46 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
                                                 std::ostream& out, std::ostream& err) {
   CliOptions options;
   CLI::App app(kDescription, "ringleader");
-  app.get_formatter()->column_width(34);
+  app.get_formatter()->column_width(30);
+  // A flag given twice keeps its last value, as with nutcracker's getopt loop (scripts append
+  // overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("-t,--test-conf", options.test_conf,
                "test the configuration file for errors and exit");
   app.add_flag("-V,--version", options.version, "show version and exit");
   app.add_flag("-d,--daemonize", options.daemonize, "run as a daemon");
-  app.add_option("-c,--conf-file", options.conf_file, "configuration file")->capture_default_str();
-  app.add_option("-v,--verbose", options.verbosity, "logging level (0..11)")
-      ->check(CLI::Range(0, 11))
+  app.add_option("-c,--conf-file", options.conf_file, "configuration file")
+      ->type_name("FILE")
       ->capture_default_str();
-  app.add_option("-o,--output", options.log_file, "log file (default: stderr)");
-  app.add_option("-p,--pid-file", options.pid_file, "pid file (default: none)");
-  app.add_option("-s,--stats-port", options.stats_port, "stats port")->capture_default_str();
-  app.add_option("-a,--stats-addr", options.stats_addr, "stats address")->capture_default_str();
+  app.add_option("-v,--verbose", options.verbosity, "logging level, 0..11")
+      ->type_name("N")
+      ->check(CLI::Range(0, 11).description(""))
+      ->capture_default_str();
+  app.add_option("-o,--output", options.log_file, "log file (default: stderr)")->type_name("FILE");
+  app.add_option("-p,--pid-file", options.pid_file, "pid file (default: none)")->type_name("FILE");
+  app.add_option("-s,--stats-port", options.stats_port, "stats port")
+      ->type_name("PORT")
+      ->capture_default_str();
+  app.add_option("-a,--stats-addr", options.stats_addr, "stats address")
+      ->type_name("ADDR")
+      ->capture_default_str();
   app.add_option("-i,--stats-interval", options.stats_interval_ms, "stats interval in msec")
-      ->check(CLI::PositiveNumber)
+      ->type_name("MS")
+      ->check(CLI::PositiveNumber.description(""))
       ->capture_default_str();
   app.add_option("-m,--mbuf-size", options.mbuf_size,
-                 "accepted for nutcracker compatibility and ignored");
+                 "accepted for nutcracker compatibility and ignored")
+      ->type_name("N");
   app.add_option("--where", options.where_keys,
                  "print, for each KEY and pool, the server that owns it, and exit")
       ->expected(1, CLI::detail::expected_max_vector_size)
-      ->type_name("KEY...");
+      ->type_name("KEY");
   app.footer("Without -t, -V or --where, ringleader serves the pools of the configuration file.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return std::unexpected(app.exit(e, out, err));
+    // -h is a ParseError too (exit 0); every real error exits 1, as nutcracker's do.
+    return std::unexpected(app.exit(e, out, err) == 0 ? 0 : 1);
   }
   if (options.mbuf_size) {
     err << "ringleader: -m/--mbuf-size is accepted for nutcracker compatibility and ignored "

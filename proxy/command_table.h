@@ -118,6 +118,8 @@ struct CommandInfo {
 // (CONFIG, CLIENT, OBJECT, XINFO, ...) pass the subcommand (argv[1]) too to get its own entry;
 // with an empty or unknown subcommand the container's entry is returned. The subcommand is
 // ignored for other commands, so callers may always pass argv[1]. nullptr if unknown.
+// A result with kHasSubcommands while argv has 2+ arguments means the subcommand is unknown
+// (reply "ERR unknown subcommand '<sub>'. Try <NAME> HELP."), COMMAND included.
 const CommandInfo* FindCommand(std::string_view name, std::string_view subcommand = {});
 
 // Whether a request of `argc` arguments (name included) satisfies info's arity.

@@ -16,8 +16,8 @@ bool SamePlacement(const Ring& a, const Ring& b) {
   }
   if (a.members().size() != b.members().size()) return false;
   for (size_t i = 0; i < a.members().size(); ++i) {
-    const Member& ma = a.members()[i];
-    const Member& mb = b.members()[i];
+    const Member& ma = a.members()[a.twemproxy_order()[i]];
+    const Member& mb = b.members()[b.twemproxy_order()[i]];
     if (ma.identity != mb.identity) return false;
     if (oa.distribution != Distribution::kRandom && ma.weight != mb.weight) return false;
   }

@@ -13,24 +13,18 @@ namespace {
 
 constexpr uint32_t kPointsPerServer = 160;  // 40 digests of 4 points each
 constexpr uint32_t kPointsPerHash = 4;
-// twemproxy formats "identity-i" with snprintf into a char[86] and hashes as many bytes as
-// snprintf *would* have written.
-constexpr size_t kMaxHostLen = 86;
+// twemproxy (0.5.0) formats "identity-i" into a 273-byte buffer and hashes the bytes actually
+// written, so "identity-i" is cut to its first 272 bytes. Measured against Debian's nutcracker
+// 0.5.0 by nutcracker_diff_test (names of 83, 270 and 300 bytes); some other twemproxy
+// revisions use an 86-byte buffer instead.
+constexpr size_t kMaxHostLen = 273;
 
-// The bytes twemproxy hashes for point group `index` of `identity`. When "identity-index" is
-// longer than 85 bytes, twemproxy's buffer holds only its first 85 bytes and a NUL, and the MD5
-// reads past the buffer for lengths above 86 (undefined behaviour there: stack contents). We
-// reproduce the defined part exactly and hash zeros for the bytes beyond the buffer; conf/
-// should keep server names short enough (at most 80 bytes is always safe).
+// The bytes twemproxy hashes for point group `index` of `identity`.
 std::string PointName(std::string_view identity, uint32_t index) {
   std::string name(identity);
   name += '-';
   name += std::to_string(index);
-  if (name.size() >= kMaxHostLen) {
-    const size_t full = name.size();
-    name.resize(kMaxHostLen - 1);
-    name.resize(full, '\0');
-  }
+  if (name.size() >= kMaxHostLen) name.resize(kMaxHostLen - 1);
   return name;
 }
 
@@ -57,7 +51,7 @@ void Ring::BuildKetama() {
   };
   std::vector<Point> points;
   points.reserve(size_t{count} * kPointsPerServer);
-  for (uint32_t i = 0; i < count; ++i) {
+  for (uint32_t i : order_) {  // twemproxy's server order: it decides ties below
     const uint32_t n = KetamaPointsPerServer(members_[i].weight, total_weight, count);
     for (uint32_t group = 0; group < n / kPointsPerHash; ++group) {
       const Md5Digest d = Md5(PointName(members_[i].identity, group));
@@ -70,8 +64,8 @@ void Ring::BuildKetama() {
     }
   }
   // twemproxy sorts with qsort; glibc's qsort (a merge sort, as in Debian 12's glibc 2.36) is
-  // stable, so among equal values the earlier member in configuration order comes first and
-  // wins the lower-bound search. stable_sort reproduces that.
+  // stable, so among equal values the point of the earlier server in twemproxy's order comes
+  // first and wins the lower-bound search. stable_sort reproduces that.
   std::stable_sort(points.begin(), points.end(),
                    [](const Point& a, const Point& b) { return a.value < b.value; });
   point_values_.reserve(points.size());

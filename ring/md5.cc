@@ -20,9 +20,6 @@ constexpr uint32_t kSine[64] = {
     0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
-// Per-round left-rotation amounts (each round repeats its four amounts four times).
-constexpr int kShift[4][4] = {{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}};
-
 struct State {
   uint32_t a = 0x67452301, b = 0xefcdab89, c = 0x98badcfe, d = 0x10325476;
 };
@@ -31,37 +28,47 @@ inline uint32_t LoadLe32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
 }
 
+// The four auxiliary functions of RFC 1321 section 3.4 (F and G in their xor forms).
+struct RoundF {
+  static uint32_t Mix(uint32_t x, uint32_t y, uint32_t z) { return z ^ (x & (y ^ z)); }
+};
+struct RoundG {
+  static uint32_t Mix(uint32_t x, uint32_t y, uint32_t z) { return y ^ (z & (x ^ y)); }
+};
+struct RoundH {
+  static uint32_t Mix(uint32_t x, uint32_t y, uint32_t z) { return x ^ y ^ z; }
+};
+struct RoundI {
+  static uint32_t Mix(uint32_t x, uint32_t y, uint32_t z) { return y ^ (x | ~z); }
+};
+
+// One step: a = b + ((a + Mix(b, c, d) + m + t) <<< s).
+template <typename R, int kS>
+inline void Step(uint32_t& a, uint32_t b, uint32_t c, uint32_t d, uint32_t m, uint32_t t) {
+  a = b + std::rotl(a + R::Mix(b, c, d) + m + t, kS);
+}
+
+// Sixteen steps of one round: step i uses message word (first + i * stride) % 16 and rotates
+// by shifts[i % 4], with the roles of a, b, c, d rotating every step.
+template <typename R, int kFirst, int kStride, int kS0, int kS1, int kS2, int kS3>
+inline void Round(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t* m,
+                  const uint32_t* t) {
+  for (int i = 0; i < 16; i += 4) {
+    Step<R, kS0>(a, b, c, d, m[(kFirst + i * kStride) % 16], t[i]);
+    Step<R, kS1>(d, a, b, c, m[(kFirst + (i + 1) * kStride) % 16], t[i + 1]);
+    Step<R, kS2>(c, d, a, b, m[(kFirst + (i + 2) * kStride) % 16], t[i + 2]);
+    Step<R, kS3>(b, c, d, a, m[(kFirst + (i + 3) * kStride) % 16], t[i + 3]);
+  }
+}
+
 void ProcessBlock(State& s, const uint8_t* block) {
   uint32_t m[16];
   for (int i = 0; i < 16; ++i) m[i] = LoadLe32(block + 4 * i);
   uint32_t a = s.a, b = s.b, c = s.c, d = s.d;
-  for (int i = 0; i < 64; ++i) {
-    uint32_t f;
-    int g;
-    switch (i / 16) {
-      case 0:
-        f = d ^ (b & (c ^ d));
-        g = i;
-        break;
-      case 1:
-        f = c ^ (d & (b ^ c));
-        g = (5 * i + 1) % 16;
-        break;
-      case 2:
-        f = b ^ c ^ d;
-        g = (3 * i + 5) % 16;
-        break;
-      default:
-        f = c ^ (b | ~d);
-        g = (7 * i) % 16;
-        break;
-    }
-    const uint32_t rotated = std::rotl(a + f + kSine[i] + m[g], kShift[i / 16][i % 4]);
-    a = d;
-    d = c;
-    c = b;
-    b = b + rotated;
-  }
+  Round<RoundF, 0, 1, 7, 12, 17, 22>(a, b, c, d, m, kSine);
+  Round<RoundG, 1, 5, 5, 9, 14, 20>(a, b, c, d, m, kSine + 16);
+  Round<RoundH, 5, 3, 4, 11, 16, 23>(a, b, c, d, m, kSine + 32);
+  Round<RoundI, 0, 7, 6, 10, 15, 21>(a, b, c, d, m, kSine + 48);
   s.a += a;
   s.b += b;
   s.c += c;

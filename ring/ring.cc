@@ -29,6 +29,12 @@ Ring Ring::Build(std::vector<Member> members, RingOptions options) {
   if (total_weight > 0xffffffffu) Die("total weight must be below 2^32");
 
   Ring ring(std::move(members), std::move(options));
+  ring.order_.resize(ring.members_.size());
+  for (uint32_t i = 0; i < ring.order_.size(); ++i) ring.order_[i] = i;
+  // nc_conf.c conf_validate_server qsorts the servers by name; glibc's qsort is stable.
+  std::stable_sort(ring.order_.begin(), ring.order_.end(), [&ring](uint32_t a, uint32_t b) {
+    return TwemproxyLess(ring.members_[a].identity, ring.members_[b].identity);
+  });
   if (ring.members_.empty()) return ring;
   if (ring.options_.distribution == Distribution::kKetama) {
     ring.BuildKetama();
@@ -39,15 +45,26 @@ Ring Ring::Build(std::vector<Member> members, RingOptions options) {
 }
 
 void Ring::BuildSlots() {
-  // twemproxy's modula continuum has one entry per unit of weight, in member order, and
-  // dispatches on hash % entries; random has one entry per member. Storing where each member's
+  // twemproxy's modula continuum has one entry per unit of weight, in server order, and
+  // dispatches on hash % entries; random has one entry per server. Storing where each server's
   // run of entries ends gives the same answer without materialising the entries.
   uint32_t end = 0;
   slot_ends_.reserve(members_.size());
-  for (const Member& m : members_) {
-    end += options_.distribution == Distribution::kModula ? m.weight : 1;
+  for (uint32_t i : order_) {
+    end += options_.distribution == Distribution::kModula ? members_[i].weight : 1;
     slot_ends_.push_back(end);
   }
+}
+
+bool TwemproxyLess(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto ca = static_cast<unsigned char>(a[i]);
+    const auto cb = static_cast<unsigned char>(b[i]);
+    if (ca != cb) return ca < cb;
+    if (ca == 0) return false;  // strncmp stops at the terminator
+  }
+  return false;
 }
 
 std::string_view Ring::HashedPart(std::string_view key) const {
@@ -77,17 +94,25 @@ uint32_t Ring::LookupHash(uint32_t hash) const {
   if (members_.empty()) Die("lookup on an empty ring");
   switch (options_.distribution) {
     case Distribution::kKetama: {
-      // nc_ketama.c ketama_dispatch: lower bound, wrapping past the last point to the first.
-      const auto it = std::lower_bound(point_values_.begin(), point_values_.end(), hash);
-      const size_t i =
-          it == point_values_.end() ? 0 : static_cast<size_t>(it - point_values_.begin());
+      // nc_ketama.c ketama_dispatch: the first point >= hash, wrapping past the last point to
+      // the first. A branch-free lower bound: the comparisons are unpredictable, and a
+      // conditional move beats a mispredicted branch at every level.
+      const uint32_t* base = point_values_.data();
+      size_t n = point_values_.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = base[half - 1] < hash ? base + half : base;
+        n -= half;
+      }
+      size_t i = static_cast<size_t>(base - point_values_.data()) + (*base < hash ? 1 : 0);
+      if (i == point_values_.size()) i = 0;
       return point_members_[i];
     }
     case Distribution::kModula:
     case Distribution::kRandom: {
       const uint32_t slot = hash % slot_ends_.back();
-      return static_cast<uint32_t>(std::upper_bound(slot_ends_.begin(), slot_ends_.end(), slot) -
-                                   slot_ends_.begin());
+      return order_[std::upper_bound(slot_ends_.begin(), slot_ends_.end(), slot) -
+                    slot_ends_.begin()];
     }
   }
   Die("unknown distribution");
@@ -95,7 +120,7 @@ uint32_t Ring::LookupHash(uint32_t hash) const {
 
 uint32_t Ring::PickRandom(uint32_t draw) const {
   if (members_.empty()) Die("lookup on an empty ring");
-  return draw % static_cast<uint32_t>(members_.size());
+  return order_[draw % static_cast<uint32_t>(members_.size())];
 }
 
 }  // namespace rl::ring

@@ -69,6 +69,10 @@ struct MovedRange {
   friend bool operator==(const MovedRange&, const MovedRange&) = default;
 };
 
+// twemproxy's server order (nc_string.c string_compare): shorter identities first, equal
+// lengths compared like strncmp (unsigned bytes, stopping at a NUL byte).
+bool TwemproxyLess(std::string_view a, std::string_view b);
+
 // twemproxy's number of ketama points for a server of `weight` out of `total_weight` among
 // `server_count` servers, computed in single precision exactly as nc_ketama.c does:
 // floorf(weight/total * 160/4 * server_count + 1e-10) * 4. A multiple of 4; may be 0.
@@ -76,11 +80,16 @@ uint32_t KetamaPointsPerServer(uint32_t weight, uint32_t total_weight, uint32_t 
 
 class Ring {
  public:
-  // Builds a ring over `members` in configuration order (the order decides modula slots and
-  // ties between equal ketama points). REQUIRES: every weight > 0, the weights sum below 2^32,
-  // options.hash_tag is empty or two bytes. A ring may be empty (then Lookup must not be called).
-  // Emulating auto_eject_hosts: build over the live members only, in the same order, and map
-  // the indices back; twemproxy's continuum depends on the live servers only.
+  // Builds a ring over `members`, given in configuration order; Lookup returns indices into
+  // that order. Like twemproxy, placement itself uses the members sorted by TwemproxyLess on
+  // their identities (nutcracker sorts each pool's servers that way to find duplicates and
+  // keeps the sorted order), so reordering the YAML moves no key; that order decides modula
+  // slots and ties between equal ketama points.
+  // REQUIRES: every weight > 0, the weights sum below 2^32, options.hash_tag is empty or two
+  // bytes. Identities should be distinct (nutcracker rejects duplicates; conf/ must too).
+  // A ring may be empty (then Lookup must not be called).
+  // Emulating auto_eject_hosts: build over the live members only and map the indices back;
+  // twemproxy's continuum depends on the live servers only.
   static Ring Build(std::vector<Member> members, RingOptions options);
 
   const std::vector<Member>& members() const { return members_; }
@@ -101,11 +110,16 @@ class Ring {
   // Index of the owner of a hash value (what Lookup does after hashing).
   // ketama: the first continuum point >= hash, wrapping to the first point; modula: slot
   // hash % total_weight, each member owning `weight` consecutive slots in member order;
-  // random: hash % members().size(). REQUIRES: !members().empty().
+  // random: hash % members().size(); slots and continuum follow twemproxy_order(). REQUIRES:
+  // !members().empty().
   uint32_t LookupHash(uint32_t hash) const;
-  // twemproxy's random distribution: member `draw % members().size()`, weights ignored; `draw`
-  // comes from the caller's (seeded) generator. REQUIRES: !members().empty().
+  // twemproxy's random distribution: position `draw % members().size()` in twemproxy_order(),
+  // weights ignored; `draw` comes from the caller's (seeded) generator. REQUIRES:
+  // !members().empty().
   uint32_t PickRandom(uint32_t draw) const;
+
+  // Member indices in twemproxy's server order (see Build).
+  std::span<const uint32_t> twemproxy_order() const { return order_; }
 
   // The sorted ketama continuum: point i has value point_values()[i] and belongs to member
   // point_members()[i]. Empty for modula and random rings.
@@ -122,7 +136,10 @@ class Ring {
   RingOptions options_;
   std::vector<uint32_t> point_values_;
   std::vector<uint32_t> point_members_;
-  // modula: slot_ends_[i] is the first slot after member i's weight-many slots; random: i + 1.
+  // Member indices sorted into twemproxy's server order.
+  std::vector<uint32_t> order_;
+  // modula: slot_ends_[k] is the first slot after the weight-many slots of member order_[k];
+  // random: k + 1.
   std::vector<uint32_t> slot_ends_;
 };
 
@@ -131,12 +148,12 @@ class Ring {
 // adjacent arcs with the same (old, new) owners are merged; sorted by to_inclusive, except that
 // an arc wrapping past 2^32 comes last.
 // Anything else (modula, random, a change of distribution, hash or hash tag): no ranges when
-// the two rings place every hash identically (same distribution, hash, tag and, in order, the
-// same identities and, for modula, weights); otherwise one full-circle range with kAnyMember
-// on both sides — modula ownership is periodic in the hash, not a few arcs, so the migrator
-// must check every key with Lookup on both rings.
-// A member whose identity is unchanged but whose address changed is not reported (the caller
-// compares addresses). If either ring is empty there is nothing to move: no ranges.
+// the two rings place every hash identically (same distribution, hash and tag, and in
+// twemproxy_order() the same identities and, for modula, weights); otherwise one full-circle range
+// with kAnyMember on both sides — modula ownership is periodic in the hash, not a few arcs, so the
+// migrator must check every key with Lookup on both rings. A member whose identity is unchanged but
+// whose address changed is not reported (the caller compares addresses). If either ring is empty
+// there is nothing to move: no ranges.
 std::vector<MovedRange> Diff(const Ring& old_ring, const Ring& new_ring);
 
 }  // namespace rl::ring

@@ -65,6 +65,7 @@ TEST(FindCommandTest, FindsSubcommands) {
       {"client", "setinfo", "client|setinfo"},
       // Unknown or missing subcommand: the container itself.
       {"config", "bogus", "config"},
+      {"command", "bogus", "command"},
       {"config", "", "config"},
       {"config", "get|x", "config"},
       {"client", "setnamex", "client"},
