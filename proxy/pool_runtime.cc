@@ -192,17 +192,21 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     return;
   }
   std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(nkeys));
-  Backend* first = BackendFor(argv[keys[0]]);
-  if (info->route == Route::kForwardByKey || nkeys == 1 || first == nullptr) {
-    Forward(client, r, req, first);
+  if (ring_backend_.empty()) {
+    Forward(client, r, req, nullptr);
     return;
   }
+  // The owner of every key, looked up once (Split reuses them).
+  owner_scratch_.resize(keys.size());
   bool one_server = true;
-  for (size_t i = 1; i < keys.size() && one_server; ++i) {
-    one_server = BackendFor(argv[keys[i]]) == first;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    owner_scratch_[i] = ring_backend_[ring_->Lookup(argv[keys[i]])];
+    one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
+    if (info->route == Route::kForwardByKey) break;  // only the first key decides
   }
-  if (one_server) {
-    Forward(client, r, req, first);  // the server does the whole command natively
+  if (info->route == Route::kForwardByKey || one_server) {
+    // One server does the whole command natively.
+    Forward(client, r, req, backends_[owner_scratch_[0]].get());
   } else if (info->route == Route::kColocated || info->merge == Merge::kNone) {
     Reply(client, r, "-CROSSSLOT Keys in request don't hash to the same server\r\n");
   } else {
@@ -244,60 +248,67 @@ void PoolRuntime::Split(ClientConn* client, Request* r, const ParsedRequest& req
                         const CommandInfo& info, std::span<const uint32_t> keys) {
   std::span<const std::string_view> argv = req.argv;
   std::span<const ArgSpan> spans = req.spans;
-  // Group the keys by backend, keeping the client's key order within each group.
+  // Group the keys by owner (owner_scratch_, from Dispatch), in the client's key order.
   backend_scratch_.assign(backends_.size(), UINT32_MAX);  // backend -> fragment index
+  count_scratch_.clear();                                 // fragment -> keys
   r->merge = static_cast<uint8_t>(info.merge);
   r->key_fragment.resize(keys.size());
   std::vector<Backend*>& targets = target_scratch_;  // fragment -> backend
   targets.clear();
   for (size_t i = 0; i < keys.size(); ++i) {
-    uint32_t index = ring_backend_[ring_->Lookup(argv[keys[i]])];
-    if (backend_scratch_[index] == UINT32_MAX) {
-      backend_scratch_[index] = static_cast<uint32_t>(targets.size());
-      targets.push_back(backends_[index].get());
+    uint32_t owner = owner_scratch_[i];
+    if (backend_scratch_[owner] == UINT32_MAX) {
+      backend_scratch_[owner] = static_cast<uint32_t>(targets.size());
+      targets.push_back(backends_[owner].get());
+      count_scratch_.push_back(0);
     }
-    r->key_fragment[i] = backend_scratch_[index];
+    r->key_fragment[i] = backend_scratch_[owner];
+    ++count_scratch_[r->key_fragment[i]];
   }
-  int step = std::max(1, info.key_step);
-  if (!req.is_inline) {
-    ++req.chunk->refs;
-    r->in = ChunkRef(req.chunk);
-  }
-  std::vector<std::string_view>& fragment_argv = argv_scratch_;
+  size_t step = static_cast<size_t>(std::max(1, info.key_step));
   for (size_t f = 0; f < targets.size(); ++f) {
     Request* frag = worker_->requests().New(Request::Kind::kFragment);
     frag->parent = r;
     r->fragments.push_back(frag);
-    size_t count = 0;
-    for (uint32_t kf : r->key_fragment) count += kf == f;
-    if (req.is_inline) {
-      // Inline requests were unquoted into the parser's storage: encode the fragment whole.
+  }
+  if (req.is_inline) {
+    // Inline requests were unquoted into the parser's storage: encode each fragment whole.
+    std::vector<std::string_view>& fragment_argv = argv_scratch_;
+    for (size_t f = 0; f < targets.size(); ++f) {
+      Request* frag = r->fragments[f];
       fragment_argv.assign(1, argv[0]);
       for (size_t i = 0; i < keys.size(); ++i) {
         if (r->key_fragment[i] != f) continue;
-        for (int s = 0; s < step; ++s) fragment_argv.push_back(argv[keys[i] + s]);
+        for (size_t s = 0; s < step; ++s) fragment_argv.push_back(argv[keys[i] + s]);
       }
       EncodeArgs(&frag->own, fragment_argv);
       frag->pieces.push_back(
           uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
-      continue;
     }
-    // "*N\r\n" is new; the command name and every key (with its values) are the client's own
-    // bytes, with adjacent arguments merged into one piece.
-    AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count * step));
+    SendFragments(client, r, targets);
+    return;
+  }
+  ++req.chunk->refs;
+  r->in = ChunkRef(req.chunk);
+  // "*N\r\n" is new; the command name and every key (with its values) are the client's own
+  // bytes, adjacent arguments merged into one piece.
+  for (size_t f = 0; f < targets.size(); ++f) {
+    Request* frag = r->fragments[f];
+    AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count_scratch_[f] * step));
     frag->pieces.push_back(uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
-    auto add = [&](uint32_t begin, uint32_t end) {
-      uv_buf_t& last = frag->pieces.back();
-      if (frag->pieces.size() > 1 && last.base + last.len == req.data + begin) {
-        last.len += end - begin;
-      } else {
-        frag->pieces.push_back(uv_buf_init(const_cast<char*>(req.data) + begin, end - begin));
-      }
-    };
-    add(spans[0].header, spans[0].end());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (r->key_fragment[i] != f) continue;
-      add(spans[keys[i]].header, spans[keys[i] + step - 1].end());
+    frag->pieces.push_back(uv_buf_init(const_cast<char*>(req.data) + spans[0].header,
+                                       spans[0].end() - spans[0].header));
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Request* frag = r->fragments[r->key_fragment[i]];
+    const char* begin = req.data + spans[keys[i]].header;
+    const char* end = req.data + spans[keys[i] + step - 1].end();
+    uv_buf_t& last = frag->pieces.back();
+    if (last.base + last.len == begin) {
+      last.len += static_cast<unsigned>(end - begin);
+    } else {
+      frag->pieces.push_back(
+          uv_buf_init(const_cast<char*>(begin), static_cast<unsigned>(end - begin)));
     }
   }
   SendFragments(client, r, targets);

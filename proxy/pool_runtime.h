@@ -83,6 +83,8 @@ class PoolRuntime {
   UvHandle<uv_timer_t> retry_timer_;
   std::vector<uint32_t> key_scratch_;
   std::vector<uint32_t> backend_scratch_;
+  std::vector<uint32_t> owner_scratch_;  // backend index of each key of the current request
+  std::vector<size_t> count_scratch_;
   std::vector<Backend*> target_scratch_;
   std::vector<Backend*> send_scratch_;
   std::vector<Request*> fragment_scratch_;

@@ -6,6 +6,19 @@
 
 namespace rl::proxy {
 
+namespace {
+
+// Header lines are short ("$5", ":12"): a plain loop beats memchr's call for the first bytes.
+inline const char* FindCr(const char* p, const char* end) {
+  const char* stop = end - p > 16 ? p + 16 : end;
+  for (; p < stop; ++p) {
+    if (*p == '\r') return p;
+  }
+  return p < end ? static_cast<const char*>(std::memchr(p, '\r', end - p)) : nullptr;
+}
+
+}  // namespace
+
 void ReplyScanner::Reset() {
   state_ = State::kType;
   pos_ = 0;
@@ -55,7 +68,7 @@ ReplyScanner::Result ReplyScanner::Scan(const char* data, size_t size) {
       needed_ = pos_ + 3;
       return Result::kIncomplete;
     }
-    const void* cr = std::memchr(data + pos_, '\r', size - pos_);
+    const void* cr = FindCr(data + pos_, data + size);
     if (cr == nullptr || static_cast<const char*>(cr) + 1 >= data + size) {
       needed_ = (cr == nullptr ? size : static_cast<const char*>(cr) - data) + 2;
       if (needed_ > kMaxReply) return Fail("reply too large");
@@ -147,6 +160,25 @@ ArrayElements::ArrayElements(std::string_view reply) {
 
 std::string_view ArrayElements::Next() {
   if (rest_.empty()) return {};
+  // Fast path for the usual elements (bulk strings, nil, integers, status lines): the reply was
+  // already validated by a ReplyScanner, so only lengths need reading.
+  char type = rest_[0];
+  if (type == '$' || type == ':' || type == '+' || type == '-') {
+    size_t cr = rest_.find('\r', 1);
+    if (cr != std::string_view::npos) {
+      size_t length = cr + 2;
+      if (type == '$' && rest_[1] != '-') {
+        size_t n = 0;
+        for (size_t i = 1; i < cr; ++i) n = n * 10 + static_cast<size_t>(rest_[i] - '0');
+        length += n + 2;
+      }
+      if (length <= rest_.size()) {
+        std::string_view element = rest_.substr(0, length);
+        rest_.remove_prefix(length);
+        return element;
+      }
+    }
+  }
   ReplyScanner scanner;
   if (scanner.Scan(rest_.data(), rest_.size()) != ReplyScanner::Result::kComplete) {
     rest_ = {};
