@@ -125,6 +125,7 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
   Chunk* chunk = region.chunk;
   uint32_t pos = region.begin;
   while (pos < region.end && !no_more_requests_ && !closed_) {
+    parser_.set_unauthenticated(!state_.authenticated);
     auto result = parser_.Parse(chunk->data() + pos, region.end - pos);
     if (result == RequestParser::Result::kIncomplete) break;
     if (result == RequestParser::Result::kError) {

@@ -220,6 +220,9 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
             count > static_cast<int64_t>(limits_.max_multibulk_length)) {
           return Fail("Protocol error: invalid multibulk length");
         }
+        if (unauthenticated_ && count > 10) {
+          return Fail("Protocol error: unauthenticated multibulk length");
+        }
         pos_ = r + 2;
         if (count <= 0) {
           // Redis ignores "*0" and "*-1" (a null array) without replying. Other negative
@@ -261,6 +264,9 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len) ||
             len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_length) {
           return Fail("Protocol error: invalid bulk length");
+        }
+        if (unauthenticated_ && len > 16384) {
+          return Fail("Protocol error: unauthenticated bulk length");
         }
         if (r + 2 + static_cast<uint64_t>(len) + 2 > limits_.max_request_length) {
           return Fail("Protocol error: request too large");

@@ -63,6 +63,10 @@ class RequestParser {
   }
 
   void set_limits(const RequestLimits& limits) { limits_ = limits; }
+  // Redis's tighter limits for a client that has not authenticated yet (when a password is
+  // required): at most 10 arguments of at most 16 KiB each, so that an unauthenticated client
+  // cannot make the proxy buffer much.
+  void set_unauthenticated(bool unauthenticated) { unauthenticated_ = unauthenticated; }
   const RequestLimits& limits() const { return limits_; }
 
  private:
@@ -73,6 +77,7 @@ class RequestParser {
   Result Fail(std::string message);
 
   RequestLimits limits_;
+  bool unauthenticated_ = false;
   State state_ = State::kStart;
   bool inline_ = false;
   size_t pos_ = 0;  // next byte to look at, from the request's start

@@ -212,6 +212,13 @@ TEST_F(ClientAuthTest, PasswordRequiredBeforeCommands) {
   EXPECT_TRUE(e->ReadReply().starts_with("*14\r\n"));
   EXPECT_EQ(e->ReadReply(), "+PONG\r\n");
   EXPECT_EQ(e->ReadReply(), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  // Before AUTH, Redis's tighter request limits apply.
+  auto f = t->Raw();
+  f->Send(Resp({"SET", "k", std::string(20000, 'v')}));
+  EXPECT_EQ(f->ReadToEof(), "-ERR Protocol error: unauthenticated bulk length\r\n");
+  auto g = t->Raw();
+  g->Send(Resp(std::vector<std::string>(11, "x")));
+  EXPECT_EQ(g->ReadToEof(), "-ERR Protocol error: unauthenticated multibulk length\r\n");
   // RESET forgets the authentication.
   e->Send("RESET\r\nPING\r\n");
   EXPECT_EQ(e->ReadReply(), "+RESET\r\n");
