@@ -1,7 +1,10 @@
 // Real clients through an in-process proxy over three redis-servers: redis-benchmark's default
 // suite, redis-cli one-shot commands, and redis-py (Debian's python3-redis) with pipelines,
 // cross-server MGET/MSET and errors raised without desynchronising the connection.
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
 #include <sys/wait.h>
+#include <uv.h>
 
 #include <fstream>
 #include <sstream>
@@ -104,6 +107,43 @@ print('ok')
   std::string out;
   ASSERT_EQ(RunToExit({"/usr/bin/python3", script, std::to_string(t_->port)}, &out), 0) << out;
   EXPECT_EQ(out, "ok\n");
+}
+
+TEST_F(ClientsTest, HiredisAsyncWithLibuv) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  redisAsyncContext* ctx = redisAsyncConnect("127.0.0.1", t_->port);
+  ASSERT_EQ(ctx->err, 0) << ctx->errstr;
+  redisLibuvAttach(ctx, &loop);
+  struct State {
+    int replies = 0;
+    int wrong = 0;
+  } state;
+  std::string last;
+  auto on_reply = [](redisAsyncContext*, void* reply, void* data) {
+    auto* st = static_cast<State*>(data);
+    auto* r = static_cast<redisReply*>(reply);
+    ++st->replies;
+    if (r == nullptr || r->type == REDIS_REPLY_ERROR) ++st->wrong;
+  };
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "async:" + std::to_string(i);
+    redisAsyncCommand(ctx, on_reply, &state, "SET %s %d", key.c_str(), i);
+    redisAsyncCommand(ctx, on_reply, &state, "MGET %s async:0 async:1", key.c_str());
+  }
+  redisAsyncCommand(
+      ctx,
+      [](redisAsyncContext* c, void* reply, void* data) {
+        auto* r = static_cast<redisReply*>(reply);
+        *static_cast<std::string*>(data) = r != nullptr ? std::string(r->str, r->len) : "";
+        redisAsyncDisconnect(c);
+      },
+      &last, "GET async:999");
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  EXPECT_EQ(state.replies, 2000);
+  EXPECT_EQ(state.wrong, 0);
+  EXPECT_EQ(last, "999");
 }
 
 }  // namespace
