@@ -23,7 +23,12 @@ uv_buf_t ReadBuffer::Prepare(SharedReadChunk& shared, ChunkPool& pool, size_t ne
   }
   // Private: make room for the rest of the pending message (at least a minimum read).
   constexpr size_t kMinRead = 4096;
+  // A size announced by the peer is trusted up to kTrustedSize (one exact allocation, no
+  // copies for common large values); beyond it the buffer grows with the bytes that actually
+  // arrive, so a header alone cannot make the proxy allocate hundreds of megabytes.
+  constexpr size_t kTrustedSize = 16u << 20;
   size_t pending = end_ - begin_;
+  if (needed > kTrustedSize) needed = std::max(kTrustedSize, pending * 2);
   size_t want = std::max(needed, pending + kMinRead);
   if (private_->capacity - begin_ < want || private_->capacity - end_ < kMinRead) {
     if (private_->refs == 1 && private_->capacity >= want) {
@@ -60,7 +65,8 @@ void ReadBuffer::Keep(ChunkPool& pool, const Region& region, uint32_t parsed_to,
   size_t tail = region.end - parsed_to;
   if (tail == 0) return;
   constexpr size_t kMinPrivate = 4096;
-  private_ = pool.Get(std::max({needed, tail * 2, kMinPrivate}));
+  constexpr size_t kTrustedSize = 16u << 20;  // as in Prepare()
+  private_ = pool.Get(std::max({std::min(needed, kTrustedSize), tail * 2, kMinPrivate}));
   std::memcpy(private_->data(), region.chunk->data() + parsed_to, tail);
   begin_ = 0;
   end_ = static_cast<uint32_t>(tail);

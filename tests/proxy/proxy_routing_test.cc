@@ -180,7 +180,7 @@ TEST_F(ProxyRoutingTest, RepliesInOrderAcrossServers) {
 TEST_F(ProxyRoutingTest, LargeValues) {
   RedisClient c = t_->Client();
   std::mt19937 rng(7);
-  for (size_t size : {0ul, 1ul, 16383ul, 65536ul, 1000000ul, 8ul << 20}) {
+  for (size_t size : {0ul, 1ul, 16383ul, 65536ul, 1000000ul, 8ul << 20, 40ul << 20}) {
     std::string v(size, '\0');
     for (char& ch : v) ch = static_cast<char>(rng());
     ASSERT_EQ(Str(c.Command({"SET", "big", v})), "OK") << size;
