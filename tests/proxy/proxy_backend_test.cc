@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/proxy/proxy_fixture.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace rl::testing {
 namespace {
@@ -205,6 +206,21 @@ TEST(BackendAuthTest, WrongRedisAuthIsReported) {
   EXPECT_TRUE(std::string(r->str).starts_with(fmt::format(
       "ERR backend main (127.0.0.1:{}): AUTH/SELECT failed: WRONGPASS", (*redis)->port())))
       << r->str;
+}
+
+TEST(UnixBackendTest, ServersOnUnixSockets) {
+  TempDir dir;
+  std::string path = dir.File("redis.sock");
+  auto redis = RedisServer::Start({"--unixsocket", path});
+  ASSERT_TRUE(redis);
+  std::string yaml = fmt::format(
+      "pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n  servers:\n    - {}:1 local\n", path);
+  auto t = ProxyUnderTest::StartYaml(yaml, 0);
+  RedisClient c = t->Client();
+  EXPECT_STREQ(c.Command({"SET", "via-unix", "1"})->str, "OK");
+  auto direct = (*redis)->Connect();
+  ASSERT_TRUE(direct);
+  EXPECT_STREQ(direct->Command({"GET", "via-unix"})->str, "1");
 }
 
 TEST(PreconnectTest, ConnectionsOpenBeforeAnyRequest) {
