@@ -50,7 +50,10 @@ void Worker::Start() {
   thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
 }
 
-void Worker::Stop() { uv_async_send(stop_async_.get()); }
+void Worker::Stop() {
+  std::lock_guard lock(stop_mu_);
+  if (stop_async_) uv_async_send(stop_async_.get());
+}
 
 void Worker::Join() {
   if (thread_.joinable()) thread_.join();
@@ -95,7 +98,10 @@ void Worker::MaybeFinish(bool force) {
   finished_ = true;
   // Closing backends fails whatever they still hold (orphans by now) and lets the loop end.
   for (auto& pool : pools_) pool->Shutdown();
-  stop_async_.Close();
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_async_.Close();
+  }
   check_.Close();
   prepare_.Close();
   grace_timer_.Close();

@@ -8,6 +8,7 @@
 
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -110,6 +111,9 @@ class Worker {
   RequestPool requests_;
   SharedReadChunk shared_read_;
   std::vector<std::unique_ptr<PoolRuntime>> pools_;
+  // stop_async_ is closed by the loop thread when it finishes while Stop() may be called from
+  // another thread: stop_mu_ guards the handle's lifetime.
+  std::mutex stop_mu_;
   UvHandle<uv_async_t> stop_async_;
   UvHandle<uv_check_t> check_;
   UvHandle<uv_prepare_t> prepare_;
