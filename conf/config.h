@@ -65,6 +65,7 @@ struct Pool {
 
   // ringleader's own keys (not in nutcracker).
   int workers = 1;
+  std::string client_auth;  // password clients must AUTH with; empty = none
 
   // Where the pool and its listen value were written (1-based), for messages from later checks
   // such as the proxy's name resolution of the listen host.

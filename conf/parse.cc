@@ -20,25 +20,11 @@ using Kind = YamlNode::Kind;
 
 // Every key a pool may hold: nutcracker 0.5.0's, reuseport (later twemproxy), and ringleader's.
 constexpr std::string_view kPoolKeys[] = {
-    "listen",
-    "hash",
-    "hash_tag",
-    "distribution",
-    "timeout",
-    "backlog",
-    "preconnect",
-    "redis",
-    "redis_auth",
-    "redis_db",
-    "server_connections",
-    "auto_eject_hosts",
-    "tcpkeepalive",
-    "reuseport",
-    "client_connections",
-    "server_retry_timeout",
-    "servers",
-    "workers",
-    "server_failure_limit",
+    "listen",       "hash",      "hash_tag",           "distribution",
+    "timeout",      "backlog",   "preconnect",         "redis",
+    "redis_auth",   "redis_db",  "server_connections", "auto_eject_hosts",
+    "tcpkeepalive", "reuseport", "client_connections", "server_retry_timeout",
+    "servers",      "workers",   "client_auth",        "server_failure_limit",
 };
 
 constexpr int kMaxWorkers = 1024;
@@ -302,6 +288,8 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     if (auto b = Bool(pool, key, value)) pool.reuseport = *b;
   } else if (name == "redis_auth") {
     if (const std::string* text = Scalar(pool, key, value)) pool.redis_auth = *text;
+  } else if (name == "client_auth") {
+    if (const std::string* text = Scalar(pool, key, value)) pool.client_auth = *text;
   } else if (name == "servers") {
     Servers(pool, key, value);
   } else {

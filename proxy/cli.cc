@@ -83,6 +83,14 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
                  "print, for each KEY and pool, the server that owns it, and exit")
       ->expected(1, CLI::detail::expected_max_vector_size)
       ->type_name("KEY");
+  app.add_option("--client-output-limit", options.client_output_limit,
+                 "close a client whose unread replies exceed BYTES (default 256 MiB)")
+      ->type_name("BYTES")
+      ->check(CLI::PositiveNumber.description(""));
+  app.add_option("--shutdown-grace", options.shutdown_grace_ms,
+                 "on SIGTERM/SIGINT, how long in-flight requests may take (default 5000)")
+      ->type_name("MS")
+      ->check(CLI::NonNegativeNumber.description(""));
   app.footer("Without -t, -V or --where, ringleader serves the pools of the configuration file.");
   try {
     app.parse(argc, argv);

@@ -19,18 +19,20 @@ namespace rl::proxy {
 inline constexpr const char* kDefaultConfFile = "conf/ringleader.yml";
 
 struct CliOptions {
-  std::string conf_file = kDefaultConfFile;  // -c, --conf-file
-  bool test_conf = false;                    // -t, --test-conf: check the file and exit
-  bool version = false;                      // -V, --version
-  bool daemonize = false;                    // -d, --daemonize
-  int verbosity = 5;                         // -v, --verbose N (0..11, nutcracker's scale)
-  std::string log_file;                      // -o, --output; empty = stderr
-  std::string pid_file;                      // -p, --pid-file; empty = none
-  uint16_t stats_port = 22222;               // -s, --stats-port
-  std::string stats_addr = "0.0.0.0";        // -a, --stats-addr
-  int stats_interval_ms = 30000;             // -i, --stats-interval
-  std::optional<int> mbuf_size;              // -m, --mbuf-size: accepted and ignored
-  std::vector<std::string> where_keys;       // --where KEY...: print each key's server, exit
+  std::string conf_file = kDefaultConfFile;     // -c, --conf-file
+  bool test_conf = false;                       // -t, --test-conf: check the file and exit
+  bool version = false;                         // -V, --version
+  bool daemonize = false;                       // -d, --daemonize
+  int verbosity = 5;                            // -v, --verbose N (0..11, nutcracker's scale)
+  std::string log_file;                         // -o, --output; empty = stderr
+  std::string pid_file;                         // -p, --pid-file; empty = none
+  uint16_t stats_port = 22222;                  // -s, --stats-port
+  std::string stats_addr = "0.0.0.0";           // -a, --stats-addr
+  int stats_interval_ms = 30000;                // -i, --stats-interval
+  std::optional<int> mbuf_size;                 // -m, --mbuf-size: accepted and ignored
+  std::vector<std::string> where_keys;          // --where KEY...: print each key's server, exit
+  std::optional<uint64_t> client_output_limit;  // --client-output-limit BYTES
+  std::optional<int64_t> shutdown_grace_ms;     // --shutdown-grace MS
 };
 
 // Parses the command line. On success returns the options. When parsing itself finishes the

@@ -30,9 +30,6 @@ struct ProxyOptions {
   // Reconnect back-off after a failed connect to a backend: doubles from min to max.
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{1000};
-  // Client-side password per pool name (ringleader's own YAML key; see proxy/README.md).
-  // Used when conf::Pool has no such field yet; tests set it directly.
-  std::vector<std::pair<std::string, std::string>> client_passwords;
 };
 
 struct SharedState {

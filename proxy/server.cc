@@ -46,19 +46,6 @@ std::expected<ResolvedAddress, std::string> Resolve(const conf::Address& address
   return out;
 }
 
-// ringleader's client-side password for a pool. conf::Pool gains the YAML key in conf/; until
-// then (and in tests) ProxyOptions::client_passwords provides it.
-template <typename P>
-std::string ConfiguredPassword(const P& pool) {
-  if constexpr (requires { pool.client_auth; }) {
-    return pool.client_auth;
-  } else if constexpr (requires { pool.requirepass; }) {
-    return pool.requirepass;
-  } else {
-    return {};
-  }
-}
-
 std::string RandomRunId() {
   std::random_device rd;
   std::string id;
@@ -103,10 +90,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       }
       servers.push_back(std::move(*resolved));
     }
-    std::string password = ConfiguredPassword(pool);
-    for (const auto& [name, pass] : options.client_passwords) {
-      if (name == pool.name) password = pass;
-    }
+    const std::string& password = pool.client_auth;
     bool is_unix = pool.listen.kind == conf::Address::Kind::kUnix;
     int listeners = is_unix ? 1 : std::max(1, pool.workers);
     std::optional<ResolvedAddress> listen;

@@ -71,7 +71,7 @@ class Cluster:
             servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n"
                               for i, p in enumerate(self.backend_ports))
             with open(self.conf, "w") as f:
-                f.write(f"clients:\n  listen: 127.0.0.1:{self.port}\n  hash: fnv1a_64\n"
+                f.write(f"clients:\n  listen: 127.0.0.1:{self.port}\n  hash: murmur\n"
                         f"  distribution: ketama\n  redis: true\n  timeout: 2000\n"
                         f"{self.pool_extra}  servers:\n{servers}")
             self.log = os.path.join(self.dir, "ringleader.log")

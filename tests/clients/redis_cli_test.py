@@ -2,12 +2,15 @@
 """redis-cli and redis-benchmark against a real ringleader in front of three redis-servers:
 one-shot commands, the interactive mode (driven through a pseudo-terminal, as a person types),
 and redis-benchmark's default suite with no errors."""
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 import unittest
 
@@ -23,7 +26,10 @@ class Terminal:
     def __init__(self, argv):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            os.environ["TERM"] = "xterm"
             os.execvp(argv[0], argv)
+        # A 24x80 window, as a terminal emulator would set.
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.out = b""
 
     def send(self, line):
@@ -46,6 +52,10 @@ class Terminal:
                     self.out += os.read(self.fd, 65536)
                 except OSError:
                     raise AssertionError(f"redis-cli exited; output {self.out!r}")
+                # redis-cli's line editor asks where the cursor is; answer as a terminal does.
+                while b"\x1b[6n" in self.out:
+                    self.out = self.out.replace(b"\x1b[6n", b"", 1)
+                    os.write(self.fd, b"\x1b[1;1R")
 
     def close(self):
         try:
@@ -81,17 +91,20 @@ class RedisCliTest(unittest.TestCase):
         self.assertIn("unknown command", self.cli("NOSUCHCOMMAND").stdout)
 
     def test_interactive(self):
+        prompt = r"127\.0\.0\.1:\d+> "
         term = Terminal(["redis-cli", "-p", self.port])
         try:
-            term.expect(r"127\.0\.0\.1:\d+> ")
-            term.send("set cli:i hello")
-            term.expect(r"OK")
-            term.send("get cli:i")
-            term.expect(r'"hello"')
-            term.send("nosuchcommand")
-            term.expect(r"unknown command")
-            term.send("ping")
-            term.expect(r"PONG")
+            term.expect(prompt)
+            # Type a line only once the prompt is back, as a person does: type-ahead would be
+            # read by the line editor as the terminal's answer to its cursor query.
+            for line, reply in [("set cli:i hello", r"\r\nOK\r\n"),
+                                ("get cli:i", r'\r\n"hello"\r\n'),
+                                ("mget cli:i cli:none", r'1\) "hello"\r\n2\) \(nil\)\r\n'),
+                                ("nosuchcommand", r"ERR unknown command"),
+                                ("ping", r"\r\nPONG\r\n")]:
+                term.send(line)
+                term.expect(reply)
+                term.expect(prompt)
         finally:
             term.close()
 

@@ -191,9 +191,7 @@ TEST_F(LocalCommandsTest, CommandListsEveryRedisCommand) {
 class ClientAuthTest : public ::testing::Test {};
 
 TEST_F(ClientAuthTest, PasswordRequiredBeforeCommands) {
-  proxy::ProxyOptions options;
-  options.client_passwords.emplace_back("pool", "s3cret");
-  auto t = ProxyUnderTest::Start(1, "", options);
+  auto t = ProxyUnderTest::Start(1, "  client_auth: s3cret\n");
   auto c = t->Raw();
   c->Send("GET a\r\nPING\r\nAUTH wrong\r\nHELLO 2\r\nAUTH s3cret\r\nGET a\r\n");
   EXPECT_EQ(c->ReadReply(), "-NOAUTH Authentication required.\r\n");

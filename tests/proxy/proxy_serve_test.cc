@@ -1,6 +1,6 @@
 // The serving process: graceful SIGTERM/SIGINT (in-flight requests finish, bounded), pid file,
 // log file reopened on SIGHUP, unix-socket listeners with permissions, several workers.
-// Runs ringleader_test_server (Serve() behind a minimal command line) as a child process.
+// Runs the ringleader binary as a child process.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,7 +23,7 @@ namespace {
 
 std::string ServerBinary() {
   const char* dir = std::getenv("RL_BINARY_DIR");
-  return std::string(dir != nullptr ? dir : ".") + "/tests/proxy/ringleader_test_server";
+  return std::string(dir != nullptr ? dir : ".") + "/proxy/ringleader";
 }
 
 std::string ReadFile(const std::string& path) {
@@ -41,7 +41,7 @@ struct Served {
   std::string log, pid;
 };
 
-// Starts a redis-server and ringleader_test_server over it with `extra` pool keys.
+// Starts a redis-server and ringleader over it with `extra` pool keys.
 std::unique_ptr<Served> Serve(const std::string& extra = "",
                               const std::vector<std::string>& flags = {}) {
   auto s = std::make_unique<Served>();
