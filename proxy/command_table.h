@@ -26,6 +26,11 @@ enum class Route : uint8_t {
   kSpecial,       // needs per-client state (MULTI, SUBSCRIBE, blocking, SCAN, ...): a later
                   // issue; until then refused with `reason`
   kRefused,       // not supported: `reason` says why, shown to the client
+  kTransaction,   // MULTI/EXEC/DISCARD/WATCH/UNWATCH: queued by ringleader, run on the server
+                  // that owns the keys (proxy/transaction.h)
+  kBlocking,      // may block: run on a server connection of the client's own, keys on one
+                  // server (proxy/blocking.h)
+  kPubsub,        // PUBLISH and subscriptions, kept per client (proxy/pubsub.h)
 };
 
 // How the replies of a kSplitMerge or kBroadcast command become one reply. kNone otherwise.
@@ -37,6 +42,8 @@ enum class Merge : uint8_t {
   kAllEqual,     // SCRIPT LOAD, FUNCTION LOAD: every server must give the same reply
   kAndArrays,    // SCRIPT EXISTS: element-wise, 1 only where every server says 1
   kAnySuccess,   // SCRIPT KILL, FUNCTION KILL: +OK if any server succeeded, else the first error
+  kUnionArrays,  // PUBSUB CHANNELS: the elements of every array, each once, in server order
+  kSumPairs,     // PUBSUB NUMSUB: [name, count, ...] from every server, the counts added up
 };
 
 // Where the keys are, in argv indexes (argv[0] is the command name; for a subcommand entry

@@ -8,6 +8,7 @@
 
 #include "fmt/format.h"
 #include "proxy/client_conn.h"
+#include "proxy/client_session.h"
 #include "proxy/command_replies.h"
 #include "proxy/command_table.h"
 #include "proxy/pool_runtime.h"
@@ -108,6 +109,7 @@ void Hello(PoolRuntime* pool, ClientConn* client, std::string* out,
       return;
     }
     st.name.assign(name);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
   }
   AppendArrayHeader(out, 14);
   AppendBulk(out, "server");
@@ -129,12 +131,17 @@ void Hello(PoolRuntime* pool, ClientConn* client, std::string* out,
 std::string ClientInfoLine(ClientConn* client) {
   const ClientState& st = client->state();
   uint64_t now = client->worker()->now_ms();
+  SessionCounts counts;
+  if (const ClientSession* session = client->session(); session != nullptr) {
+    counts = session->Counts();
+  }
   return fmt::format(
-      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
-      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} "
+      "multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
       "tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=2 lib-name={} lib-ver={}\n",
       st.id, st.address, st.local_address, st.name, (now - st.created_ms) / 1000,
-      (now - st.last_command_ms) / 1000, st.lib_name, st.lib_version);
+      (now - st.last_command_ms) / 1000, counts.multi >= 0 ? "x" : "N", counts.channels,
+      counts.patterns, counts.shard_channels, counts.multi, st.lib_name, st.lib_version);
 }
 
 void Client(ClientConn* client, std::string* out, const CommandInfo& info,
@@ -155,6 +162,7 @@ void Client(ClientConn* client, std::string* out, const CommandInfo& info,
       return;
     }
     st.name.assign(argv[2]);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
     AppendStatus(out, "OK");
   } else if (sub == "setinfo") {
     bool lib_name = EqualsIgnoreCase(argv[2], "lib-name");
@@ -434,6 +442,8 @@ void RunLocalCommand(PoolRuntime* pool, ClientConn* client, Request* r, const Co
   } else if (name == "hello") {
     Hello(pool, client, out, argv);
   } else if (name == "reset") {
+    // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
+    if (ClientSession* session = client->session(); session != nullptr) session->Reset();
     st.name.clear();
     st.authenticated = pool->client_password().empty();
     AppendStatus(out, "RESET");
