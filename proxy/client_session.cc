@@ -28,15 +28,6 @@ PoolRuntime* ClientSession::pool() const { return client_->pool(); }
 Worker* ClientSession::worker() const { return client_->worker(); }
 const std::string& ClientSession::name() const { return client_->state().name; }
 
-SessionCounts ClientSession::Counts() const {
-  SessionCounts c;
-  c.channels = subscriptions_->channel_count();
-  c.patterns = subscriptions_->pattern_count();
-  c.shard_channels = subscriptions_->shard_channel_count();
-  c.multi = transaction_->in_multi() ? static_cast<int64_t>(transaction_->queued_count()) : -1;
-  return c;
-}
-
 bool ClientSession::Intercepts(const CommandInfo& info) const {
   if (subscriptions_->active()) return true;
   if (!transaction_->in_multi()) return false;

@@ -32,14 +32,6 @@ class Worker;
 struct CommandInfo;
 struct ParsedRequest;
 
-// What CLIENT INFO shows of a session.
-struct SessionCounts {
-  size_t channels = 0;
-  size_t patterns = 0;
-  size_t shard_channels = 0;
-  int64_t multi = -1;  // commands queued in MULTI, -1 outside
-};
-
 // A request that names no key (any server will do), as opposed to a backend index.
 inline constexpr uint32_t kAnyBackend = UINT32_MAX;
 
@@ -79,7 +71,6 @@ class ClientSession final : public DedicatedOwner {
   ReservedConns& conns() { return conns_; }
   const std::string& name() const;
   bool torn_down() const { return torn_down_; }
-  SessionCounts Counts() const;
 
   // Runs `r` on the client's command connection to backend index `backend` behind the barrier
   // (see above): `prefix` (kOwned slots, e.g. MULTI and the queued commands) goes just before

@@ -131,17 +131,12 @@ void Hello(PoolRuntime* pool, ClientConn* client, std::string* out,
 std::string ClientInfoLine(ClientConn* client) {
   const ClientState& st = client->state();
   uint64_t now = client->worker()->now_ms();
-  SessionCounts counts;
-  if (const ClientSession* session = client->session(); session != nullptr) {
-    counts = session->Counts();
-  }
   return fmt::format(
-      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} "
-      "multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
+      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
       "tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=2 lib-name={} lib-ver={}\n",
       st.id, st.address, st.local_address, st.name, (now - st.created_ms) / 1000,
-      (now - st.last_command_ms) / 1000, counts.multi >= 0 ? "x" : "N", counts.channels,
-      counts.patterns, counts.shard_channels, counts.multi, st.lib_name, st.lib_version);
+      (now - st.last_command_ms) / 1000, st.lib_name, st.lib_version);
 }
 
 void Client(ClientConn* client, std::string* out, const CommandInfo& info,

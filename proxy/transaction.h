@@ -30,7 +30,6 @@ class Transaction {
   ~Transaction();
 
   bool in_multi() const { return in_multi_; }
-  size_t queued_count() const { return queued_.size(); }
 
   // MULTI, EXEC, DISCARD, WATCH, and UNWATCH outside MULTI.
   void Run(Request* r, const ParsedRequest& req, const CommandInfo& info);
