@@ -158,6 +158,25 @@ TEST_F(BlockingTest, ClientLeavingWhileBlockedUnblocksTheServer) {
   EXPECT_EQ(pusher.Command({"LLEN", l})->integer, 1);
 }
 
+TEST_F(BlockingTest, ClientLeavingBeforeItsBlockingCommandWasSent) {
+  // The blocking command waits behind an earlier request to a paused server; the client
+  // leaves meanwhile. Nothing is sent for it, and nothing leaks (the sanitizer build checks).
+  std::string slow = KeyOn(*t_, 2), l = KeyOn(*t_, 0, "list");
+  RedisClient direct = t_->Direct(0);
+  kill(t_->redis[2]->pid(), SIGSTOP);
+  {
+    auto c = t_->Raw();
+    c->Send(Resp({"GET", slow}) + Resp({"BLPOP", l, "0"}) + Resp({"PING"}));
+    EXPECT_EQ(c->ReadReply(milliseconds(150)), "");
+  }
+  kill(t_->redis[2]->pid(), SIGCONT);
+  RedisClient other = t_->Client();
+  EXPECT_EQ(other.Command({"GET", slow})->type, REDIS_REPLY_NIL);
+  EXPECT_EQ(RedisInfo(direct, "blocked_clients"), 0);
+  ASSERT_EQ(other.Command({"RPUSH", l, "kept"})->integer, 1);
+  EXPECT_EQ(other.Command({"LLEN", l})->integer, 1);
+}
+
 TEST_F(BlockingTest, ServerDyingWhileBlockedAnswersWithAnError) {
   std::string l = KeyOn(*t_, 1, "list");
   uint16_t port = t_->redis[1]->port();

@@ -3,6 +3,8 @@
 // every server, patterns hearing every server, shard channels, PUBSUB introspection merged,
 // a subscriber leaving or RESET unsubscribing on the servers, and a server restart
 // resubscribed without the client noticing.
+#include <signal.h>
+
 #include <set>
 #include <string>
 #include <vector>
@@ -220,6 +222,23 @@ TEST_F(PubsubTest, LeavingOrResetUnsubscribesOnTheServers) {
   Confirm(*sub, {"UNSUBSCRIBE", a});
   EXPECT_TRUE(WaitFor([&] { return NumsubOn(0, a) == 0; }));
   EXPECT_EQ(NumsubOn(1, b), 1);
+}
+
+TEST_F(PubsubTest, SubscriberLeavingBeforeTheServerConfirmed) {
+  std::string ch = KeyOn(*t_, 1, "ch");
+  kill(t_->redis[1]->pid(), SIGSTOP);
+  {
+    auto sub = t_->Raw();
+    sub->Send(Resp({"SUBSCRIBE", ch}) + Resp({"PSUBSCRIBE", "x*"}));
+    EXPECT_EQ(sub->ReadReply(milliseconds(150)), "");  // waits for r2's confirmation
+  }
+  kill(t_->redis[1]->pid(), SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return NumsubOn(1, ch) == 0 && NumpatOn(0) == 0; }));
+  // The proxy is fine: a new subscriber works.
+  auto sub = t_->Raw();
+  EXPECT_EQ(Confirm(*sub, {"SUBSCRIBE", ch}).size(), 1u);
+  EXPECT_EQ(t_->Client().Command({"PUBLISH", ch, "m"})->integer, 1);
+  EXPECT_EQ(sub->ReadReply(), Message(ch, "m"));
 }
 
 TEST_F(PubsubTest, ServerRestartIsResubscribedTransparently) {
