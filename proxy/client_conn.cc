@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "fmt/format.h"
+#include "proxy/client_session.h"
 #include "proxy/log.h"
 #include "proxy/pool_runtime.h"
 #include "proxy/worker.h"
@@ -10,6 +11,10 @@
 namespace rl::proxy {
 
 namespace {
+
+// A paused client's reads are kept (unparsed) up to this many bytes; then it is not read until
+// it resumes. Redis reads a blocked client's input too (and would cut it at 1 GiB).
+constexpr uint32_t kPausedReadLimit = 1u << 20;
 
 // A batch written with one writev: bounded by IOV_MAX and by a byte count that keeps one
 // client from monopolising the loop.
@@ -35,6 +40,27 @@ std::string FormatAddress(const sockaddr_storage& ss) {
 
 ClientConn::ClientConn(Worker* worker, PoolRuntime* pool, bool is_unix)
     : worker_(worker), pool_(pool), is_unix_(is_unix), parser_(worker->options().request_limits) {}
+
+ClientConn::~ClientConn() = default;
+
+ClientSession* ClientConn::EnsureSession() {
+  if (session_ == nullptr) session_ = std::make_unique<ClientSession>(this);
+  return session_.get();
+}
+
+void ClientConn::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  read_stalled_ = false;
+  resume_pending_ = true;
+  worker_->MarkDirty(this);
+}
+
+uint32_t ClientConn::PendingBefore(const Request* r) const {
+  uint32_t n = 0;
+  for (const Request* p = head_; p != nullptr && p != r; p = p->client_next) n += !p->done;
+  return n;
+}
 
 ClientConn* ClientConn::Accept(Worker* worker, PoolRuntime* pool, uv_stream_t* listener,
                                bool is_unix) {
@@ -124,7 +150,7 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 void ClientConn::Process(const ReadBuffer::Region& region) {
   Chunk* chunk = region.chunk;
   uint32_t pos = region.begin;
-  while (pos < region.end && !no_more_requests_ && !closed_) {
+  while (pos < region.end && !no_more_requests_ && !closed_ && !paused_) {
     parser_.set_unauthenticated(!state_.authenticated);
     auto result = parser_.Parse(chunk->data() + pos, region.end - pos);
     if (result == RequestParser::Result::kIncomplete) break;
@@ -142,6 +168,10 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
     return;
   }
   reader_.Keep(worker_->chunks(), region, pos, parser_.needed());
+  if (paused_ && reader_.kept_size() > kPausedReadLimit) {
+    read_stalled_ = true;
+    StopReading();
+  }
   // Backpressure: a client far ahead of its replies is not read until they catch up.
   if (inflight_ >= worker_->options().client_max_inflight) StopReading();
 }
@@ -193,6 +223,7 @@ void ClientConn::ProtocolError() {
 
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
+  if (session_ != nullptr) session_->OnReplyReady(r);
   queued_bytes_ += r->reply.size();
   if (queued_bytes_ + overflow_.size() > worker_->options().client_output_limit) {
     Add(worker_->stats().output_limit_closes);
@@ -206,6 +237,13 @@ void ClientConn::OnReplyReady(Request* r) {
 }
 
 void ClientConn::Flush() {
+  if (resume_pending_) {
+    // Requests read while paused: dispatch them now (not from inside Resume(), which may run
+    // while this client's own Process() is on the stack).
+    resume_pending_ = false;
+    if (reader_.has_partial()) Process(reader_.Kept());
+    if (closed_) return;
+  }
   while (!closed_ && !writing_ && head_ != nullptr && head_->done) {
     std::vector<uv_buf_t>& iov = worker_->iov_scratch();
     iov.clear();
@@ -265,7 +303,7 @@ void ClientConn::Flush() {
     Close();
     return;
   }
-  if (!reading_ && !draining_ && !no_more_requests_ &&
+  if (!reading_ && !draining_ && !no_more_requests_ && !read_stalled_ &&
       inflight_ < worker_->options().client_max_inflight / 2) {
     StartReading();
   }
@@ -314,6 +352,9 @@ void ClientConn::Close() {
   tail_ = nullptr;
   inflight_ = 0;
   queued_bytes_ = 0;
+  // Dedicated connections close now (a blocked command is cut off, subscriptions end); the
+  // session object itself lives until the close callback, as its caller may be on the stack.
+  if (session_ != nullptr) session_->Teardown();
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), OnClosed);
 }
 

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "proxy/read_buffer.h"
@@ -37,6 +38,7 @@ namespace rl::proxy {
 
 class Worker;
 class PoolRuntime;
+class ClientSession;
 
 // Per-connection state that local commands read and change (AUTH, CLIENT SETNAME, ...).
 struct ClientState {
@@ -49,6 +51,7 @@ struct ClientState {
   std::string local_address;  // "ip:port" of our end
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
+  uint32_t last_write_backend = UINT32_MAX;  // pool backend index of the last write (for WAIT)
 };
 
 class ClientConn {
@@ -66,6 +69,19 @@ class ClientConn {
   // Shutdown: read no more requests; close once every reply is written.
   void Drain();
 
+  // --- per-client state of transactions, blocking commands and pub/sub (client_session.h) ---
+  ClientSession* session() { return session_.get(); }
+  ClientSession* EnsureSession();
+  // A new slot at the end of the out queue (a request, or a message pushed to a subscriber).
+  Request* NewRequest();
+  // Stops dispatching this client's requests until Resume() (a blocked command: later requests
+  // wait, as they do behind a blocked Redis client). Reading goes on, so a disconnect is seen.
+  void Pause() { paused_ = true; }
+  // Dispatches what was read meanwhile, from the next flush.
+  void Resume();
+  // Slots before `r` on the out queue whose reply is not final yet.
+  uint32_t PendingBefore(const Request* r) const;
+
   ClientState& state() { return state_; }
   PoolRuntime* pool() { return pool_; }
   Worker* worker() { return worker_; }
@@ -79,7 +95,7 @@ class ClientConn {
 
  private:
   ClientConn(Worker* worker, PoolRuntime* pool, bool is_unix);
-  ~ClientConn() = default;
+  ~ClientConn();
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
@@ -92,7 +108,6 @@ class ClientConn {
   void ProtocolError();
   void StartReading();
   void StopReading();
-  Request* NewRequest();
 
   Worker* worker_;
   PoolRuntime* pool_;
@@ -107,6 +122,9 @@ class ClientConn {
   bool no_more_requests_ = false;  // after QUIT or a protocol error
   bool writing_ = false;
   bool close_when_written_ = false;
+  bool paused_ = false;          // see Pause()
+  bool resume_pending_ = false;  // Resume() called: process the kept bytes at the next flush
+  bool read_stalled_ = false;    // paused with too many bytes kept: not reading until Resume()
   RequestParser parser_;
   ReadBuffer reader_;
   Request* head_ = nullptr;  // out queue, in request order
@@ -116,6 +134,7 @@ class ClientConn {
   uv_write_t write_req_{};
   std::string overflow_;  // what the kernel did not take; written by write_req_
   ClientState state_;
+  std::unique_ptr<ClientSession> session_;  // created by the first stateful command
 };
 
 }  // namespace rl::proxy

@@ -11,7 +11,8 @@ namespace {
 constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated,      Route::kSplitMerge,
                              Route::kLocal,        Route::kBroadcast,      Route::kAnyServer,
                              Route::kScan,         Route::kAdminBroadcast, Route::kSpecial,
-                             Route::kRefused};
+                             Route::kRefused,      Route::kTransaction,    Route::kBlocking,
+                             Route::kPubsub};
 
 std::string_view RouteMeaning(Route route) {
   switch (route) {
@@ -37,6 +38,15 @@ std::string_view RouteMeaning(Route route) {
       return "needs per-client state; refused until a later release";
     case Route::kRefused:
       return "refused with the reason shown";
+    case Route::kTransaction:
+      return "queued by ringleader and run on the server that owns the transaction's keys; WATCH "
+             "holds a server connection reserved for the client until EXEC, DISCARD or UNWATCH";
+    case Route::kBlocking:
+      return "run on a server connection of the client's own, so it blocks only that client; "
+             "keys on one server, else `-CROSSSLOT`";
+    case Route::kPubsub:
+      return "subscriptions kept per client on subscriber connections of its own: a channel on "
+             "the server its name hashes to, a pattern on every server";
   }
   return "";
 }
@@ -63,6 +73,10 @@ std::string_view MergeLabel(Merge merge) {
       return "a random server's reply among the non-nil ones";
     case Merge::kScanCursor:
       return "";
+    case Merge::kUnionArrays:
+      return "arrays joined, each element once";
+    case Merge::kSumPairs:
+      return "counts of each name summed";
   }
   return "";
 }
@@ -107,6 +121,12 @@ std::string_view RouteLabel(Route route) {
       return "later";
     case Route::kRefused:
       return "refused";
+    case Route::kTransaction:
+      return "transaction";
+    case Route::kBlocking:
+      return "blocking";
+    case Route::kPubsub:
+      return "pub/sub";
   }
   return "";
 }

@@ -131,6 +131,9 @@ consteval Problem FindProblem() {
         break;
       case Route::kSpecial:
       case Route::kRefused:
+      case Route::kTransaction:
+      case Route::kBlocking:
+      case Route::kPubsub:
         break;
     }
     if ((c.flags & kHasSubcommands) && c.name != "command" && c.reason != "unknown subcommand") {

@@ -29,9 +29,14 @@ enum class Route : uint8_t {
   // kBroadcast, but only when the pool sets `admin_commands: true` (FLUSHDB, FLUSHALL);
   // otherwise refused with `reason`.
   kAdminBroadcast,
-  kSpecial,  // needs per-client state (MULTI, SUBSCRIBE, blocking, ...): a later issue;
-             // until then refused with `reason`
-  kRefused,  // not supported: `reason` says why, shown to the client
+  kSpecial,      // needs per-client state (MULTI, SUBSCRIBE, blocking, ...): a later issue;
+                 // until then refused with `reason`
+  kRefused,      // not supported: `reason` says why, shown to the client
+  kTransaction,  // MULTI/EXEC/DISCARD/WATCH/UNWATCH: queued by ringleader, run on the server
+                 // that owns the keys (proxy/transaction.h)
+  kBlocking,     // may block: run on a server connection of the client's own, keys on one
+                 // server (proxy/blocking.h)
+  kPubsub,       // PUBLISH and subscriptions, kept per client (proxy/pubsub.h)
 };
 
 // How the replies of a kSplitMerge, kBroadcast or kAdminBroadcast command become one reply.
@@ -54,6 +59,8 @@ enum class Merge : uint8_t {
   // SCAN's one fragment (set by proxy/scan.cc, never in the table): the server's cursor
   // rewritten into ringleader's.
   kScanCursor,
+  kUnionArrays,  // PUBSUB CHANNELS: the elements of every array, each once, in server order
+  kSumPairs,     // PUBSUB NUMSUB: [name, count, ...] from every server, the counts added up
 };
 
 // Where the keys are, in argv indexes (argv[0] is the command name; for a subcommand entry

@@ -8,6 +8,7 @@
 
 #include "fmt/format.h"
 #include "proxy/client_conn.h"
+#include "proxy/client_session.h"
 #include "proxy/command_replies.h"
 #include "proxy/command_table.h"
 #include "proxy/pool_runtime.h"
@@ -108,6 +109,7 @@ void Hello(PoolRuntime* pool, ClientConn* client, std::string* out,
       return;
     }
     st.name.assign(name);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
   }
   AppendArrayHeader(out, 14);
   AppendBulk(out, "server");
@@ -155,6 +157,7 @@ void Client(ClientConn* client, std::string* out, const CommandInfo& info,
       return;
     }
     st.name.assign(argv[2]);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
     AppendStatus(out, "OK");
   } else if (sub == "setinfo") {
     bool lib_name = EqualsIgnoreCase(argv[2], "lib-name");
@@ -434,6 +437,8 @@ void RunLocalCommand(PoolRuntime* pool, ClientConn* client, Request* r, const Co
   } else if (name == "hello") {
     Hello(pool, client, out, argv);
   } else if (name == "reset") {
+    // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
+    if (ClientSession* session = client->session(); session != nullptr) session->Reset();
     st.name.clear();
     st.authenticated = pool->client_password().empty();
     AppendStatus(out, "RESET");

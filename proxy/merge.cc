@@ -1,5 +1,6 @@
 #include "proxy/merge.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -188,6 +189,70 @@ void MergeAnySuccess(Request* parent) {
   }
 }
 
+// PUBSUB CHANNELS: a channel lives on one server, but one subscribed to directly on another
+// server would show twice; keep the first.
+void MergeUnionArrays(Request* parent) {
+  thread_local std::vector<std::string_view> seen;
+  seen.clear();
+  std::string body;
+  for (const Request* f : parent->fragments) {
+    ReplyValue header;
+    if (!ReadReplyValue(f->reply, &header) || header.type != '*') {
+      SetUnexpected(parent, f);
+      return;
+    }
+    ArrayElements e(f->reply);
+    for (int64_t j = 0; j < e.count(); ++j) {
+      std::string_view element = e.Next();
+      if (std::find(seen.begin(), seen.end(), element) != seen.end()) continue;
+      seen.push_back(element);
+      body.append(element);
+    }
+  }
+  std::string& out = parent->reply_own;
+  out.clear();
+  AppendArrayHeader(&out, static_cast<int64_t>(seen.size()));
+  out.append(body);
+}
+
+// PUBSUB NUMSUB a b: every server answers [a, n1, b, n2] in the order asked; add the counts.
+void MergeSumPairs(Request* parent) {
+  thread_local std::vector<int64_t> sums;
+  sums.clear();
+  const Request* first = parent->fragments.front();
+  for (const Request* f : parent->fragments) {
+    ReplyValue header;
+    ArrayElements e(f->reply);
+    if (!ReadReplyValue(f->reply, &header) || header.type != '*' || e.count() % 2 != 0 ||
+        (f != first && e.count() != static_cast<int64_t>(sums.size()) * 2)) {
+      SetUnexpected(parent, f);
+      return;
+    }
+    for (int64_t j = 0; j < e.count() / 2; ++j) {
+      e.Next();  // the name
+      ReplyValue v;
+      if (!ReadReplyValue(e.Next(), &v) || v.type != ':') {
+        SetUnexpected(parent, f);
+        return;
+      }
+      if (f == first) {
+        sums.push_back(v.integer);
+      } else {
+        sums[j] += v.integer;
+      }
+    }
+  }
+  std::string& out = parent->reply_own;
+  out.clear();
+  ArrayElements names(first->reply);
+  AppendArrayHeader(&out, names.count());
+  for (int64_t v : sums) {
+    out.append(names.Next());
+    names.Next();
+    AppendInteger(&out, v);
+  }
+}
+
 }  // namespace
 
 std::string BackendError(std::string_view label, std::string_view error_reply) {
@@ -239,6 +304,12 @@ void MergeFragments(Request* parent) {
       break;
     case Merge::kRandomNonNil:
       MergeRandomNonNil(parent);
+      break;
+    case Merge::kUnionArrays:
+      MergeUnionArrays(parent);
+      break;
+    case Merge::kSumPairs:
+      MergeSumPairs(parent);
       break;
     case Merge::kNone:
     case Merge::kAnySuccess:

@@ -5,6 +5,7 @@
 #include "fmt/format.h"
 #include "proxy/backend.h"
 #include "proxy/client_conn.h"
+#include "proxy/client_session.h"
 #include "proxy/command_table.h"
 #include "proxy/listener.h"
 #include "proxy/local_commands.h"
@@ -132,27 +133,38 @@ void PoolRuntime::Reply(ClientConn* client, Request* r, std::string_view bytes) 
   client->OnReplyReady(r);
 }
 
+void PoolRuntime::Reject(ClientConn* client, Request* r, std::string_view bytes) {
+  if (ClientSession* session = client->session(); session != nullptr) session->OnRejected();
+  Reply(client, r, bytes);
+}
+
 void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& req) {
   std::span<const std::string_view> argv = req.argv;
   const CommandInfo* info = FindCommand(argv[0], argv.size() > 1 ? argv[1] : std::string_view{});
   std::string error;
   if (info == nullptr) {
-    Reply(client, r, UnknownCommand(argv));
+    Reject(client, r, UnknownCommand(argv));
     return;
   }
   if ((info->flags & kHasSubcommands) != 0 && argv.size() > 1) {
     AppendError(&error, fmt::format("ERR unknown subcommand '{}'. Try {} HELP.",
                                     CString(argv[1], 128), Upper(argv[0])));
-    Reply(client, r, error);
+    Reject(client, r, error);
     return;
   }
   if (!ArityOk(*info, argv.size())) {
     AppendError(&error, fmt::format("ERR wrong number of arguments for '{}' command", info->name));
-    Reply(client, r, error);
+    Reject(client, r, error);
     return;
   }
   if (!client->state().authenticated && (info->flags & kNoAuth) == 0) {
-    Reply(client, r, "-NOAUTH Authentication required.\r\n");
+    Reject(client, r, "-NOAUTH Authentication required.\r\n");
+    return;
+  }
+  // A client in MULTI or subscribed: its session decides (client_session.h).
+  if (ClientSession* session = client->session();
+      session != nullptr && session->Intercepts(*info)) {
+    session->Dispatch(r, req, *info);
     return;
   }
   switch (info->route) {
@@ -191,6 +203,11 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     case Route::kScan:
       Scan(client, r, req);
       return;
+    case Route::kTransaction:
+    case Route::kBlocking:
+    case Route::kPubsub:
+      client->EnsureSession()->Dispatch(r, req, *info);
+      return;
     case Route::kForwardByKey:
     case Route::kColocated:
     case Route::kSplitMerge:
@@ -216,6 +233,7 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
     if (info->route == Route::kForwardByKey) break;  // only the first key decides
   }
+  if ((info->flags & kWrite) != 0) client->state().last_write_backend = owner_scratch_[0];  // WAIT
   if (info->route == Route::kForwardByKey || one_server) {
     // One server does the whole command natively.
     Forward(client, r, req, backends_[owner_scratch_[0]].get());

@@ -50,6 +50,10 @@ class PoolRuntime {
   // Routes one request of `client`; `r` is already on the client's out queue.
   void Dispatch(ClientConn* client, Request* r, const ParsedRequest& req);
 
+  // Sends the request's bytes to `backend` on the client's shared connection (nullptr: no
+  // server available, answered with an error).
+  void Forward(ClientConn* client, Request* r, const ParsedRequest& req, Backend* backend);
+
   // The backend that owns `key`, or nullptr when no server is in the ring (all ejected).
   Backend* BackendFor(std::string_view key);
   // A server for a keyless command (the first one in the ring).
@@ -67,7 +71,6 @@ class PoolRuntime {
   void ScheduleRetry();
   // Sends r (already filled) to the backend for `key`, or fails it when there is none.
   void SendTo(Backend* backend, Request* r, ClientConn* client);
-  void Forward(ClientConn* client, Request* r, const ParsedRequest& req, Backend* backend);
   void Split(ClientConn* client, Request* r, const ParsedRequest& req, const CommandInfo& info,
              std::span<const uint32_t> keys);
   void Broadcast(ClientConn* client, Request* r, const ParsedRequest& req, const CommandInfo& info);
@@ -75,6 +78,8 @@ class PoolRuntime {
   void Scan(ClientConn* client, Request* r, const ParsedRequest& req);
   void SendFragments(ClientConn* client, Request* r, std::vector<Backend*>& targets);
   void Reply(ClientConn* client, Request* r, std::string_view bytes);
+  // Reply() for a request refused before routing: an open transaction fails at EXEC.
+  void Reject(ClientConn* client, Request* r, std::string_view bytes);
 
   Worker* worker_;
   PoolSetup setup_;

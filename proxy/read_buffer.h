@@ -51,6 +51,9 @@ class ReadBuffer {
   void Clear() { private_.Reset(); }
 
   bool has_partial() const { return static_cast<bool>(private_); }
+  // The bytes kept by Keep() (a paused client's unparsed requests). REQUIRES: has_partial().
+  Region Kept() const { return Region{private_.get(), begin_, end_}; }
+  uint32_t kept_size() const { return private_ ? end_ - begin_ : 0; }
 
  private:
   ChunkRef private_;  // holds a partial message at [begin_, end_)

@@ -24,6 +24,10 @@ struct Request {
     kClient,    // a client's request; its reply goes to the client in order
     kFragment,  // part of a split request; its reply is merged into `parent`'s
     kInternal,  // AUTH/SELECT sent by a server connection; the reply is checked, not forwarded
+    kOwned,     // a command ringleader sends for a client's per-client state (MULTI before a
+                // queued transaction, SUBSCRIBE on a subscriber connection, CLIENT SETNAME):
+                // its reply is dropped; when `parent` is set, it is a client request waiting
+                // for `pending` such replies (see proxy/client_session.h)
   };
 
   Kind kind = Kind::kClient;
@@ -34,8 +38,9 @@ struct Request {
   ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)
   Request* client_next = nullptr;
   Request* server_next = nullptr;
-  Request* parent = nullptr;  // kFragment
-  uint32_t pending = 0;       // a split request: fragments still waiting for a reply
+  Request* parent = nullptr;  // kFragment; kOwned: the client request waiting for it, if any
+  uint32_t pending = 0;       // a split request: fragments still waiting for a reply; kOwned
+                              // on a subscriber connection: replies it still expects
   uint64_t merge_arg = 0;     // what a merge needs besides the replies (SCAN: proxy/scan.h)
   uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
 

@@ -1,6 +1,7 @@
 #include "proxy/server_conn.h"
 
 #include <cstring>
+#include <utility>
 
 #include "fmt/format.h"
 #include "proxy/backend.h"
@@ -30,6 +31,15 @@ ServerConn::ServerConn(Worker* worker, Backend* backend, bool one_shot)
 
 ServerConn* ServerConn::Connect(Worker* worker, Backend* backend, bool one_shot) {
   auto* s = new ServerConn(worker, backend, one_shot);
+  s->StartConnect();
+  return s;
+}
+
+ServerConn* ServerConn::ConnectDedicated(Worker* worker, Backend* backend, DedicatedOwner* owner,
+                                         bool push_mode) {
+  auto* s = new ServerConn(worker, backend, /*one_shot=*/false);
+  s->owner_ = owner;
+  s->push_mode_ = push_mode;
   s->StartConnect();
   return s;
 }
@@ -267,6 +277,9 @@ void ServerConn::Process(const ReadBuffer::Region& region) {
 
 bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   Request* r = reply_head_;
+  if (push_mode_ && (r == nullptr || r->kind != Request::Kind::kInternal)) {
+    return DeliverPush(chunk, std::string_view(chunk->data() + offset, length));
+  }
   if (r == nullptr) {
     Close("unexpected reply from server");
     return false;
@@ -299,6 +312,26 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   return true;
 }
 
+// A subscriber connection: replies are not matched to requests one for one; the owner says
+// which ones answer the oldest command (a SUBSCRIBE of n channels gets n confirmations).
+bool ServerConn::DeliverPush(Chunk* chunk, std::string_view bytes) {
+  if (!owner_->OnPush(this, chunk, bytes)) return !closed_;
+  Request* r = reply_head_;
+  if (closed_ || r == nullptr) return !closed_;
+  backend_->OnReply();
+  if (r->pending > 1) {
+    --r->pending;
+    return true;
+  }
+  reply_head_ = r->server_next;
+  if (reply_head_ == nullptr) reply_tail_ = nullptr;
+  r->server_next = nullptr;
+  --queued_;
+  r->done = true;
+  worker_->Complete(r);
+  return !closed_;
+}
+
 void ServerConn::Close(std::string_view reason, bool failure) {
   if (closed_) return;
   closed_ = true;
@@ -318,6 +351,7 @@ void ServerConn::Close(std::string_view reason, bool failure) {
   queued_ = 0;
   std::string why(reason);
   backend_->OnClosed(this, why, failure, was_connected);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->OnDedicatedClosed(this, why);
   while (failed != nullptr) {
     Request* r = failed;
     failed = r->server_next;

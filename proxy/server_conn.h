@@ -18,13 +18,34 @@
 namespace rl::proxy {
 
 class Backend;
+class ServerConn;
 class Worker;
+
+// The owner of a dedicated connection: one reserved for a single client's per-client state
+// (transactions, blocking commands, pub/sub; see proxy/client_session.h) instead of shared by
+// every client of the worker. The backend does not know dedicated connections.
+class DedicatedOwner {
+ public:
+  // Push mode (a subscriber connection): every reply other than to the connection's own
+  // AUTH/SELECT. Returns true when it answers the oldest kOwned command sent on `conn` (a
+  // subscribe confirmation, an OK), false for a message pushed by the server.
+  virtual bool OnPush(ServerConn* conn, Chunk* chunk, std::string_view reply) = 0;
+  // `conn` closed (a failure, or Close() by anyone). Called before the requests it held fail,
+  // so the owner forgets `conn` first.
+  virtual void OnDedicatedClosed(ServerConn* conn, std::string_view reason) = 0;
+
+ protected:
+  ~DedicatedOwner() = default;
+};
 
 class ServerConn {
  public:
   // Starts connecting. The object frees itself after Close() (in the close callbacks).
   // `one_shot` (Backend::SendAlone): no SELECT, and closed once nothing is left queued.
   static ServerConn* Connect(Worker* worker, Backend* backend, bool one_shot = false);
+  // A dedicated connection for `owner`; in `push_mode` its replies go to owner->OnPush.
+  static ServerConn* ConnectDedicated(Worker* worker, Backend* backend, DedicatedOwner* owner,
+                                      bool push_mode);
 
   // Queues `r` to be written with the next flush. REQUIRES: !closed().
   void Enqueue(Request* r);
@@ -37,6 +58,7 @@ class ServerConn {
   bool closed() const { return closed_; }
   bool connected() const { return connected_; }
   size_t queued() const { return queued_; }
+  Backend* backend() const { return backend_; }
 
   bool in_dirty_list = false;
 
@@ -57,12 +79,15 @@ class ServerConn {
   // A complete reply of `length` bytes at `offset` in `chunk` for the oldest written request.
   // Returns false if the connection was closed meanwhile.
   bool Deliver(Chunk* chunk, uint32_t offset, uint32_t length);
+  bool DeliverPush(Chunk* chunk, std::string_view bytes);
   void SendInternal(std::string_view command);
   void ArmTimer();
   Request* Oldest() const { return reply_head_ != nullptr ? reply_head_ : send_head_; }
 
   Worker* worker_;
   Backend* backend_;
+  DedicatedOwner* owner_ = nullptr;  // a dedicated connection's owner
+  bool push_mode_ = false;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;

@@ -198,6 +198,17 @@ void Worker::Complete(Request* r) {
     case Request::Kind::kInternal:
       Release(r);
       return;
+    case Request::Kind::kOwned: {
+      // Answered (or failed: per-client state treats a lost connection itself). A client
+      // request waiting for owned commands is ready when the last one is.
+      Request* waiting = r->parent;
+      Release(r);
+      if (waiting != nullptr && --waiting->pending == 0) {
+        waiting->done = true;
+        Complete(waiting);
+      }
+      return;
+    }
   }
 }
 

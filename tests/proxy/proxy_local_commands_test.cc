@@ -123,9 +123,9 @@ TEST_F(LocalCommandsTest, DeliberateDifferences) {
             "-ERR Protocol error: invalid multibulk length\r\n");
   // Refused commands say why, and the connection stays open.
   auto c = t_->Raw();
-  c->Send("FLUSHALL ASYNC x\r\nMULTI\r\nCLIENT LIST\r\nPING\r\n");
+  c->Send("FLUSHALL ASYNC x\r\nMONITOR\r\nCLIENT LIST\r\nPING\r\n");
   EXPECT_EQ(c->ReadReply().substr(0, 5), "-ERR ");
-  EXPECT_TRUE(c->ReadReply().starts_with("-ERR 'MULTI' is not supported by ringleader: "));
+  EXPECT_TRUE(c->ReadReply().starts_with("-ERR 'MONITOR' is not supported by ringleader: "));
   EXPECT_TRUE(c->ReadReply().starts_with("-ERR 'CLIENT LIST' is not supported by ringleader: "));
   EXPECT_EQ(c->ReadReply(), "+PONG\r\n");
 }
