@@ -1,0 +1,70 @@
+// Single-server membership changes: proposing one (with the guards that make single-server
+// changes safe) and applying one when the application has applied its entry.
+
+#include "raft/codec.h"
+#include "raft/core.h"
+
+namespace rl::raft {
+
+std::expected<Index, Error> Core::ProposeConfChange(const ConfChange& change) {
+  if (role_ != Role::kLeader) return std::unexpected(Error::kNotLeader);
+  if (lead_transferee_ != kNoNode) return std::unexpected(Error::kTransferInProgress);
+  // One at a time: the previous change must be applied (so conf_ reflects it) before the next
+  // is validated against conf_.
+  if (pending_conf_index_ > log_.applied()) return std::unexpected(Error::kConfChangePending);
+  // The single-server-change bug (Ongaro, raft-dev 2015): a new leader whose predecessor's
+  // change is uncommitted could add a second change whose majority does not overlap the
+  // uncommitted one's. Committing an entry of its own term first settles the predecessor's.
+  if (!CommittedInCurrentTerm()) return std::unexpected(Error::kNotCommittedInTerm);
+  if (!ApplyConfChange(conf_, change)) return std::unexpected(Error::kInvalidConfChange);
+  if (change.type == ConfChangeType::kPromoteLearner &&
+      progress_.at(change.node).match < log_.committed()) {
+    return std::unexpected(Error::kLearnerNotCaughtUp);
+  }
+  Entry e;
+  e.type = EntryType::kConfChange;
+  e.data = EncodeConfChange(change);
+  auto index = AppendLocal({std::move(e)});
+  if (index) pending_conf_index_ = *index;
+  return index;
+}
+
+void Core::ApplyConfChangeEntry(const Entry& entry) {
+  auto change = DecodeConfChange(entry.data);
+  if (!change) return;  // every node skips the same undecodable entry
+  auto next = ApplyConfChange(conf_, *change);
+  if (!next) return;  // likewise for a change that does not apply
+  conf_ = std::move(*next);
+  SyncProgress();
+  if (role_ != Role::kLeader) return;
+  if (!IsVoter(conf_, config_.id)) {
+    // A leader removed (or demoted) steps down; the commit of its removal already went out.
+    BecomeFollower(term_, kNoNode);
+    return;
+  }
+  if (lead_transferee_ != kNoNode && !IsVoter(conf_, lead_transferee_)) AbortLeaderTransfer();
+  // A smaller quorum may commit or confirm reads already; new members need their first kApp.
+  MaybeCommit();
+  ReleaseReads();
+  broadcast_pending_ = true;
+}
+
+void Core::SyncProgress() {
+  std::erase_if(progress_, [&](const auto& kv) {
+    return !IsVoter(conf_, kv.first) && !IsLearner(conf_, kv.first);
+  });
+  auto add = [&](NodeId id, bool learner) {
+    auto [it, inserted] = progress_.try_emplace(id, config_.max_inflight_msgs);
+    Progress& pr = it->second;
+    pr.is_learner = learner;
+    if (!inserted) return;
+    pr.next = log_.LastIndex() + 1;
+    pr.match = id == config_.id ? log_.stable() : 0;
+    // Counted as active so CheckQuorum does not depose the leader before a new member answers.
+    pr.recent_active = true;
+  };
+  for (NodeId id : conf_.voters) add(id, false);
+  for (NodeId id : conf_.learners) add(id, true);
+}
+
+}  // namespace rl::raft
