@@ -27,37 +27,11 @@ Core NewCore(NodeId id, std::vector<NodeId> voters, std::vector<Entry> ents = {}
 }
 
 Message M(MessageType type, NodeId from, NodeId to, Term term) {
-  return Message{.type = type, .from = from, .to = to, .term = term};
+  return test::Msg(type, from, to, term);
 }
-
-// Campaigns and feeds grants until leader; returns the leader's first messages.
-std::vector<Message> MakeLeader(Core& c) {
-  c.Campaign();
-  for (const Message& m : TakeMessages(c)) {
-    if (c.role() == Role::kLeader) break;
-    if (m.type == MessageType::kVote) c.Step(M(MessageType::kVoteResp, m.to, c.id(), m.term));
-  }
-  EXPECT_EQ(c.role(), Role::kLeader);
-  return TakeMessages(c);
-}
-
-// Acknowledges every kApp in `msgs` as its recipient would if it accepted it.
-void AckAll(Core& leader, const std::vector<Message>& msgs) {
-  for (const Message& m : msgs) {
-    if (m.type != MessageType::kApp) continue;
-    Message r = M(MessageType::kAppResp, m.to, m.from, m.term);
-    r.index = m.index + m.entries.size();
-    leader.Step(r);
-  }
-}
-
-std::vector<Message> OfType(const std::vector<Message>& msgs, MessageType type) {
-  std::vector<Message> out;
-  for (const Message& m : msgs) {
-    if (m.type == type) out.push_back(m);
-  }
-  return out;
-}
+std::vector<Message> MakeLeader(Core& c) { return test::ElectByVotes(c); }
+void AckAll(Core& leader, const std::vector<Message>& msgs) { test::AckAppends(leader, msgs); }
+using test::OfType;
 
 // §5.1: "If RPC request or response contains term T > currentTerm: set currentTerm = T, convert
 // to follower" — for each role, for a request and for a response.
@@ -476,7 +450,7 @@ TEST(PaperTest, LeaderBringsEveryFigure7FollowerInSync) {
     add(1, leader_log);
     add(2, followers[i]);
     add(3, leader_log);  // votes for the leader
-    test::Network net(std::move(nodes));
+    test::Network net = test::Network::Of(std::move(nodes));
     net.Campaign(1);
     ASSERT_EQ(net.core(1).role(), Role::kLeader);
     ASSERT_EQ(net.core(1).term(), 8u);

@@ -76,6 +76,43 @@ Ready TakeReady(Core& core) {
 
 std::vector<Message> TakeMessages(Core& core) { return TakeReady(core).messages; }
 
+Message Msg(MessageType type, NodeId from, NodeId to, Term term) {
+  return Message{.type = type, .from = from, .to = to, .term = term};
+}
+
+std::vector<Message> ElectByVotes(Core& c) {
+  c.Campaign();
+  for (int round = 0; round < 2 && c.role() != Role::kLeader; ++round) {
+    for (const Message& m : TakeMessages(c)) {
+      if (c.role() == Role::kLeader) break;
+      if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
+        c.Step(
+            Msg(m.type == MessageType::kVote ? MessageType::kVoteResp : MessageType::kPreVoteResp,
+                m.to, c.id(), m.term));
+      }
+    }
+  }
+  EXPECT_EQ(c.role(), Role::kLeader);
+  return TakeMessages(c);
+}
+
+void AckAppends(Core& leader, const std::vector<Message>& msgs) {
+  for (const Message& m : msgs) {
+    if (m.type != MessageType::kApp) continue;
+    Message r = Msg(MessageType::kAppResp, m.to, m.from, m.term);
+    r.index = m.index + m.entries.size();
+    leader.Step(r);
+  }
+}
+
+std::vector<Message> OfType(const std::vector<Message>& msgs, MessageType type) {
+  std::vector<Message> out;
+  for (const Message& m : msgs) {
+    if (m.type == type) out.push_back(m);
+  }
+  return out;
+}
+
 std::vector<Message> Node::Drain() {
   std::vector<Message> out;
   while (core->HasReady()) {
@@ -117,8 +154,12 @@ Network::Network(std::vector<NodeId> ids, const std::function<void(Config&)>& tw
   }
 }
 
-Network::Network(std::map<NodeId, Node> nodes, uint64_t seed)
-    : nodes_(std::move(nodes)), rng_(seed) {}
+Network Network::Of(std::map<NodeId, Node> nodes, uint64_t seed) {
+  Network net;
+  net.nodes_ = std::move(nodes);
+  net.rng_ = seed;
+  return net;
+}
 
 std::vector<NodeId> Network::ids() const {
   std::vector<NodeId> out;
@@ -127,7 +168,7 @@ std::vector<NodeId> Network::ids() const {
 }
 
 bool Network::Dropped(const Message& m) {
-  if (ignore.contains(m.type)) return true;
+  if (ignore.contains(m.type) || (filter && filter(m))) return true;
   auto it = drop_.find({m.from, m.to});
   if (it == drop_.end()) return false;
   rng_ = rng_ * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -171,6 +212,25 @@ void Network::Tick(NodeId id, int ticks) {
     core(id).Tick();
     Deliver();
   }
+}
+
+void Network::TickAll(int ticks) {
+  for (int i = 0; i < ticks; ++i) {
+    for (auto& [id, n] : nodes_) n.core->Tick();
+    Deliver();
+  }
+}
+
+NodeId Network::Leader() {
+  NodeId best = kNoNode;
+  Term best_term = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.core->role() == Role::kLeader && n.core->term() >= best_term) {
+      best = id;
+      best_term = n.core->term();
+    }
+  }
+  return best;
 }
 
 std::expected<Index, Error> Network::Propose(NodeId id, std::string data) {

@@ -40,6 +40,13 @@ std::vector<Message> TakeMessages(Core& core);
 // Like TakeMessages but returns the whole Ready.
 Ready TakeReady(Core& core);
 
+Message Msg(MessageType type, NodeId from, NodeId to, Term term);
+// Campaigns and feeds vote grants until `core` leads; returns the leader's first messages.
+std::vector<Message> ElectByVotes(Core& core);
+// Acknowledges every kApp in `msgs` as its recipient would if it accepted it.
+void AckAppends(Core& leader, const std::vector<Message>& msgs);
+std::vector<Message> OfType(const std::vector<Message>& msgs, MessageType type);
+
 struct Node {
   Config config;
   MemoryLogSource disk;
@@ -59,7 +66,7 @@ class Network {
   explicit Network(std::vector<NodeId> ids, const std::function<void(Config&)>& tweak = nullptr,
                    uint64_t seed = 1);
   // A network over nodes with prepared state.
-  explicit Network(std::map<NodeId, Node> nodes, uint64_t seed = 1);
+  static Network Of(std::map<NodeId, Node> nodes, uint64_t seed = 1);
 
   Node& node(NodeId id) { return nodes_.at(id); }
   Core& core(NodeId id) { return *nodes_.at(id).core; }
@@ -72,6 +79,10 @@ class Network {
 
   void Campaign(NodeId id);
   void Tick(NodeId id, int ticks = 1);
+  // Ticks every node `ticks` times (delivering after each round).
+  void TickAll(int ticks);
+  // The leader with the highest term, or kNoNode.
+  NodeId Leader();
   std::expected<Index, Error> Propose(NodeId id, std::string data);
 
   void Cut(NodeId a, NodeId b);  // both directions
@@ -80,14 +91,17 @@ class Network {
   void Recover();  // removes every drop rule
   // Messages of these types are dropped while set.
   std::set<MessageType> ignore;
+  // When set, messages for which it returns true are dropped.
+  std::function<bool(const Message&)> filter;
   // Every message delivered, in order (for assertions).
   std::vector<Message> delivered;
 
  private:
+  Network() = default;
   bool Dropped(const Message& m);
   std::map<NodeId, Node> nodes_;
   std::map<std::pair<NodeId, NodeId>, double> drop_;
-  uint64_t rng_;
+  uint64_t rng_ = 1;
 };
 
 }  // namespace rl::raft::test
