@@ -48,7 +48,11 @@ std::expected<Core, std::string> Core::Create(const Config& config, const LogSou
     ++expect;
   }
   if (hs.term < last_term) {
-    return std::unexpected(fmt::format("hard state term {} below log term {}", hs.term, last_term));
+    // Entries were made durable but the hard state written with them was not (a crash between
+    // the two writes). Nothing was promised in the newer term: replies are sent only after the
+    // whole Ready is durable. So adopting the term with no vote is safe.
+    hs.term = last_term;
+    hs.vote = kNoNode;
   }
   RaftLog log(std::move(snapshot), std::move(entries), hs.commit);
   return Core(config, std::move(log), hs);
@@ -80,6 +84,11 @@ void Core::ResetRandomizedElectionTimeout() {
 void Core::Send(Message m) {
   m.from = config_.id;
   if (m.term == 0) m.term = term_;
+  // Responses report how far this node knows the log is committed; a leader that removed
+  // itself waits for that before it steps down (see FinishLeaving).
+  if (m.type == MessageType::kAppResp || m.type == MessageType::kHeartbeatResp) {
+    m.commit = log_.committed();
+  }
   msgs_.push_back(std::move(m));
 }
 
@@ -106,6 +115,7 @@ void Core::Reset(Term term) {
     if (id == config_.id) pr.match = log_.stable();
   }
   pending_conf_index_ = 0;
+  leaving_index_ = 0;
   uncommitted_bytes_ = 0;
   broadcast_pending_ = false;
   heartbeat_pending_ = false;
@@ -145,7 +155,7 @@ void Core::BecomeLeader() {
 }
 
 std::expected<Index, Error> Core::Propose(std::string data) {
-  if (role_ != Role::kLeader) return std::unexpected(Error::kNotLeader);
+  if (role_ != Role::kLeader || leaving_index_ != 0) return std::unexpected(Error::kNotLeader);
   if (lead_transferee_ != kNoNode) return std::unexpected(Error::kTransferInProgress);
   Entry e;
   e.data = std::move(data);
@@ -153,7 +163,7 @@ std::expected<Index, Error> Core::Propose(std::string data) {
 }
 
 std::expected<void, Error> Core::ReadIndex(std::string context) {
-  if (role_ != Role::kLeader) return std::unexpected(Error::kNotLeader);
+  if (role_ != Role::kLeader || leaving_index_ != 0) return std::unexpected(Error::kNotLeader);
   if (!CommittedInCurrentTerm()) {
     // Until then the leader's commit index may lag entries committed by its predecessors, so a
     // read at it could miss acknowledged writes.
@@ -165,7 +175,7 @@ std::expected<void, Error> Core::ReadIndex(std::string context) {
 }
 
 std::expected<void, Error> Core::TransferLeader(NodeId to) {
-  if (role_ != Role::kLeader) return std::unexpected(Error::kNotLeader);
+  if (role_ != Role::kLeader || leaving_index_ != 0) return std::unexpected(Error::kNotLeader);
   if (to == config_.id || !IsVoter(conf_, to)) return std::unexpected(Error::kInvalidArgument);
   if (lead_transferee_ == to) return {};
   lead_transferee_ = to;

@@ -28,7 +28,8 @@ namespace rl::raft {
 class Core {
  public:
   // Reads the durable state once. On failure (bad config, non-contiguous entries, terms going
-  // backwards) returns a description.
+  // backwards) returns a description. A commit index past the log is clamped, and a hard state
+  // whose term is below the log's last term (a torn write) is raised to it with no vote.
   static std::expected<Core, std::string> Create(const Config& config, const LogSource& source);
 
   // One unit of time: followers count towards an election, leaders towards a heartbeat and a
@@ -142,6 +143,7 @@ class Core {
   // Membership (core_membership.cc).
   void ApplyConfChangeEntry(const Entry& entry);
   void SyncProgress();
+  void FinishLeaving();
 
   Config config_;
   RaftLog log_;
@@ -161,6 +163,7 @@ class Core {
 
   NodeId lead_transferee_ = kNoNode;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may be unapplied
+  Index leaving_index_ = 0;       // a leader that applied its own removal (at this index)
   uint64_t uncommitted_bytes_ = 0;
   bool broadcast_pending_ = false;  // proposals/commit to send, batched until GetReady
   bool heartbeat_pending_ = false;  // read-index confirmations to ask for, batched likewise

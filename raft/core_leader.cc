@@ -47,11 +47,15 @@ void Core::StepLeader(const Message& m) {
   switch (m.type) {
     case MessageType::kAppResp:
       pr.recent_active = true;
+      pr.commit = std::max(pr.commit, m.commit);
       HandleAppendResponse(m, pr);
+      FinishLeaving();
       break;
     case MessageType::kHeartbeatResp:
       pr.recent_active = true;
+      pr.commit = std::max(pr.commit, m.commit);
       HandleHeartbeatResponse(m, pr);
+      FinishLeaving();
       break;
     default:
       break;  // another leader in our term cannot exist; anything else is stale

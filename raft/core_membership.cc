@@ -3,11 +3,12 @@
 
 #include "raft/codec.h"
 #include "raft/core.h"
+#include "raft/quorum.h"
 
 namespace rl::raft {
 
 std::expected<Index, Error> Core::ProposeConfChange(const ConfChange& change) {
-  if (role_ != Role::kLeader) return std::unexpected(Error::kNotLeader);
+  if (role_ != Role::kLeader || leaving_index_ != 0) return std::unexpected(Error::kNotLeader);
   if (lead_transferee_ != kNoNode) return std::unexpected(Error::kTransferInProgress);
   // One at a time: the previous change must be applied (so conf_ reflects it) before the next
   // is validated against conf_.
@@ -37,16 +38,46 @@ void Core::ApplyConfChangeEntry(const Entry& entry) {
   conf_ = std::move(*next);
   SyncProgress();
   if (role_ != Role::kLeader) return;
-  if (!IsVoter(conf_, config_.id)) {
-    // A leader removed (or demoted) steps down; the commit of its removal already went out.
-    BecomeFollower(term_, kNoNode);
-    return;
-  }
   if (lead_transferee_ != kNoNode && !IsVoter(conf_, lead_transferee_)) AbortLeaderTransfer();
+  if (!IsVoter(conf_, config_.id) && leaving_index_ == 0) {
+    // This leader was removed. Followers apply a change only once they learn it committed, and
+    // until then they keep the old configuration, in which this node's vote may be needed; if
+    // it stepped down now, a survivor that missed the commit could wait forever for a vote
+    // (e.g. in a two-node cluster, or when this node's longer log makes it refuse the vote).
+    // So it keeps leading the new configuration, without counting itself and without taking
+    // requests, until a quorum of it reports the removal committed; then it hands over.
+    leaving_index_ = entry.index;
+    pending_reads_.clear();
+    held_reads_.clear();
+  }
   // A smaller quorum may commit or confirm reads already; new members need their first kApp.
   MaybeCommit();
   ReleaseReads();
   broadcast_pending_ = true;
+  FinishLeaving();
+}
+
+void Core::FinishLeaving() {
+  if (role_ != Role::kLeader || leaving_index_ == 0) return;
+  const bool known = HasQuorum(conf_.voters, [&](NodeId id) {
+    auto it = progress_.find(id);
+    return it != progress_.end() && it->second.commit >= leaving_index_;
+  });
+  if (!known) return;
+  // Hand over to the most up-to-date voter so the cluster need not wait for a timeout.
+  NodeId best = kNoNode;
+  Index best_match = 0;
+  for (NodeId id : conf_.voters) {
+    const Progress& pr = progress_.at(id);
+    if (best == kNoNode || pr.match > best_match) {
+      best = id;
+      best_match = pr.match;
+    }
+  }
+  if (best != kNoNode && best_match == log_.LastIndex()) {
+    Send({.type = MessageType::kTimeoutNow, .to = best});
+  }
+  BecomeFollower(term_, kNoNode);
 }
 
 void Core::SyncProgress() {

@@ -50,6 +50,7 @@ struct Progress {
   Index pending_snapshot = 0;  // kSnapshot: the index of the snapshot sent
   int snapshot_ticks = 0;      // kSnapshot: ticks since it was sent (resend after a timeout)
   bool recent_active = false;  // heard from since the last CheckQuorum round
+  Index commit = 0;            // the peer's commit index, as it last reported it
   bool is_learner = false;
   Inflights inflights;
 

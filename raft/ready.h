@@ -22,12 +22,12 @@ namespace rl::raft {
 // Between GetReady() and Advance() it may keep calling Tick/Step/Propose/..., but not
 // GetReady().
 struct Ready {
-  std::optional<HardState> hard_state;  // set when it changed since the last Ready
-  std::optional<Snapshot> snapshot;     // a snapshot received from the leader
-  std::vector<Entry> entries;
-  std::vector<Message> messages;
-  std::vector<Entry> committed_entries;
-  std::vector<ReadState> read_states;
+  std::optional<HardState> hard_state = std::nullopt;  // set when it changed since last Ready
+  std::optional<Snapshot> snapshot = std::nullopt;     // a snapshot received from the leader
+  std::vector<Entry> entries = {};
+  std::vector<Message> messages = {};
+  std::vector<Entry> committed_entries = {};
+  std::vector<ReadState> read_states = {};
 
   bool Empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() &&
