@@ -192,9 +192,11 @@ bool Simulation::LivenessDone() {
   SimNode* leader = FindLeader();
   if (leader == nullptr) return false;
   const ConfState conf = leader->core->conf();
+  // An operator shuts a removed server down once a leader of the new configuration no longer
+  // counts it (not while the removed node itself still leads, handing over).
+  const bool member_leader = IsVoter(conf, leader->id);
   for (auto& [id, n] : nodes_) {
-    // An operator shuts a removed server down once the cluster no longer counts it.
-    if (n.removed && n.core && !IsVoter(conf, id) && !IsLearner(conf, id)) {
+    if (member_leader && n.removed && n.core && !IsVoter(conf, id) && !IsLearner(conf, id)) {
       n.core.reset();
       n.retired = true;
       ++n.incarnation;

@@ -1,6 +1,6 @@
 // Runs the deterministic cluster simulator over many seeds (3- and 5-node clusters).
 //   RL_RAFT_SEED=S        replay one seed (with an event trace on failure)
-//   RL_RAFT_SEEDS=N       how many seeds (default: 1200 + 800, fewer under sanitizers)
+//   RL_RAFT_SEEDS=N       how many seeds (default: 1500 + 1000, fewer under sanitizers)
 //   RL_RAFT_SEED_START=S  first seed of the range (default 1); scripts/raft-soak splits ranges
 #include <gtest/gtest.h>
 
@@ -81,9 +81,9 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
   }
 }
 
-TEST(RaftSimTest, ThreeNodes) { RunSeeds(3, kSanitized ? 150 : 1200, "ThreeNodes"); }
+TEST(RaftSimTest, ThreeNodes) { RunSeeds(3, kSanitized ? 150 : 1500, "ThreeNodes"); }
 
-TEST(RaftSimTest, FiveNodes) { RunSeeds(5, kSanitized ? 100 : 800, "FiveNodes"); }
+TEST(RaftSimTest, FiveNodes) { RunSeeds(5, kSanitized ? 100 : 1000, "FiveNodes"); }
 
 }  // namespace
 }  // namespace rl::raft::sim
