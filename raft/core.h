@@ -163,7 +163,7 @@ class Core {
 
   NodeId lead_transferee_ = kNoNode;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may be unapplied
-  Index leaving_index_ = 0;       // a leader that applied its own removal (at this index)
+  Index leaving_index_ = 0;       // this leader's own removal (proposed or applied) is here
   uint64_t uncommitted_bytes_ = 0;
   bool broadcast_pending_ = false;  // proposals/commit to send, batched until GetReady
   bool heartbeat_pending_ = false;  // read-index confirmations to ask for, batched likewise

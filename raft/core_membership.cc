@@ -26,7 +26,14 @@ std::expected<Index, Error> Core::ProposeConfChange(const ConfChange& change) {
   e.type = EntryType::kConfChange;
   e.data = EncodeConfChange(change);
   auto index = AppendLocal({std::move(e)});
-  if (index) pending_conf_index_ = *index;
+  if (!index) return index;
+  pending_conf_index_ = *index;
+  if (change.type == ConfChangeType::kRemoveNode && change.node == config_.id) {
+    // A leader removing itself appends nothing after its removal: the survivors must be able to
+    // hold a log as up to date as its own, or it could refuse them the vote they still need from
+    // it (see ApplyConfChangeEntry).
+    leaving_index_ = *index;
+  }
   return index;
 }
 
@@ -39,14 +46,15 @@ void Core::ApplyConfChangeEntry(const Entry& entry) {
   SyncProgress();
   if (role_ != Role::kLeader) return;
   if (lead_transferee_ != kNoNode && !IsVoter(conf_, lead_transferee_)) AbortLeaderTransfer();
-  if (!IsVoter(conf_, config_.id) && leaving_index_ == 0) {
+  if (!IsVoter(conf_, config_.id)) {
     // This leader was removed. Followers apply a change only once they learn it committed, and
     // until then they keep the old configuration, in which this node's vote may be needed; if
     // it stepped down now, a survivor that missed the commit could wait forever for a vote
-    // (e.g. in a two-node cluster, or when this node's longer log makes it refuse the vote).
-    // So it keeps leading the new configuration, without counting itself and without taking
-    // requests, until a quorum of it reports the removal committed; then it hands over.
-    leaving_index_ = entry.index;
+    // (e.g. in a two-node cluster). So it keeps leading the new configuration, without counting
+    // itself and without taking requests, until a quorum of it reports the removal committed;
+    // then it hands over. (If it loses leadership first, its log ends at the removal, so the
+    // survivors can still win its vote.)
+    if (leaving_index_ == 0) leaving_index_ = entry.index;
     pending_reads_.clear();
     held_reads_.clear();
   }
@@ -58,7 +66,7 @@ void Core::ApplyConfChangeEntry(const Entry& entry) {
 }
 
 void Core::FinishLeaving() {
-  if (role_ != Role::kLeader || leaving_index_ == 0) return;
+  if (role_ != Role::kLeader || leaving_index_ == 0 || IsVoter(conf_, config_.id)) return;
   const bool known = HasQuorum(conf_.voters, [&](NodeId id) {
     auto it = progress_.find(id);
     return it != progress_.end() && it->second.commit >= leaving_index_;

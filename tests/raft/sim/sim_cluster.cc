@@ -41,7 +41,7 @@ Simulation::Simulation(const SimOptions& options) : options_(options), rng_(opti
 void Simulation::Trace(const std::string& line) {
   if (!options_.trace) return;
   trace_.push_back(fmt::format("t={} {}", now_, line));
-  if (trace_.size() > 400) trace_.pop_front();
+  if (trace_.size() > 100000) trace_.pop_front();
 }
 
 void Simulation::Schedule(Event e) {

@@ -34,6 +34,7 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
   }
   SimResult total;
   int max_liveness = 0;
+  std::vector<std::string> failures;
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions options;
@@ -41,14 +42,21 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
     options.nodes = nodes;
     SimResult r = RunSimulation(options);
     if (!r.ok) {
-      options.trace = true;  // deterministic: the same run again, this time with its events
-      SimResult traced = RunSimulation(options);
-      std::cerr << "--- last events of seed " << seed << " ---\n";
-      const size_t from = traced.trace.size() > 80 ? traced.trace.size() - 80 : 0;
-      for (size_t i = from; i < traced.trace.size(); ++i) std::cerr << traced.trace[i] << "\n";
-      FAIL() << "seed " << seed << " (" << nodes << " nodes) failed: " << r.failure
-             << "\nreplay: RL_RAFT_SEED=" << seed
-             << " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." << test_name;
+      if (failures.empty()) {
+        options.trace = true;  // deterministic: the same run again, this time with its events
+        SimResult traced = RunSimulation(options);
+        const size_t show = EnvNumber("RL_RAFT_TRACE_LINES").value_or(80);
+        const size_t from = traced.trace.size() > show ? traced.trace.size() - show : 0;
+        std::cerr << "--- last events of seed " << seed << " ---\n";
+        for (size_t i = from; i < traced.trace.size(); ++i) std::cerr << traced.trace[i] << "\n";
+      }
+      failures.push_back("seed " + std::to_string(seed) + " (" + std::to_string(nodes) +
+                         " nodes) failed: " + r.failure + "\nreplay: RL_RAFT_SEED=" +
+                         std::to_string(seed) +
+                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." +
+                         test_name);
+      std::cerr << failures.back() << "\n";
+      if (failures.size() >= 10) break;  // keep going to show how common it is, up to a point
     }
     total.events += r.events;
     total.messages_delivered += r.messages_delivered;
@@ -70,6 +78,11 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
             << ", conf changes " << total.conf_changes << ", transfers " << total.transfers
             << ", snapshots installed " << total.snapshots_installed << ", leaders "
             << total.leaders << ", worst liveness " << max_liveness << " ticks\n";
+  if (!failures.empty()) {
+    std::string all;
+    for (const std::string& f : failures) all += f + "\n";
+    FAIL() << failures.size() << " failing seed(s):\n" << all;
+  }
   if (count >= 20) {
     // The schedules must actually exercise what they claim to.
     EXPECT_GT(total.writes_acked, 0u);
