@@ -197,7 +197,7 @@ void Simulation::MaybeCompact(SimNode& n) {
 
 void Simulation::SendMessage(const Message& m) {
   if (faults_on_ && rng_.Percent(drop_pct_)) {
-    Trace("drop " + Describe(m));
+    if (options_.trace) Trace("drop " + Describe(m));
     return;
   }
   std::string bytes = EncodeMessage(m);
@@ -223,7 +223,7 @@ void Simulation::Deliver(const Event& e) {
     return;
   }
   ++result_.messages_delivered;
-  Trace("deliver " + Describe(*m));
+  if (options_.trace) Trace("deliver " + Describe(*m));
   SimNode& n = it->second;
   n.core->Step(*m);
   Pump(n);

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tests/raft/sim/sim_cluster.h"
 
@@ -51,10 +54,9 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
         for (size_t i = from; i < traced.trace.size(); ++i) std::cerr << traced.trace[i] << "\n";
       }
       failures.push_back("seed " + std::to_string(seed) + " (" + std::to_string(nodes) +
-                         " nodes) failed: " + r.failure + "\nreplay: RL_RAFT_SEED=" +
-                         std::to_string(seed) +
-                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." +
-                         test_name);
+                         " nodes) failed: " + r.failure +
+                         "\nreplay: RL_RAFT_SEED=" + std::to_string(seed) +
+                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." + test_name);
       std::cerr << failures.back() << "\n";
       if (failures.size() >= 10) break;  // keep going to show how common it is, up to a point
     }
