@@ -81,7 +81,12 @@ void Simulation::Chaos() {
     spike_pct_ = std::array<uint64_t, 3>{0, 1, 3}[rng_.Below(3)];
   } else if (r < 72) {
     if (live.empty()) return;
-    SimNode& n = nodes_.at(pick(live));
+    // Half the time crash a node in the middle of a disk write, the moment that matters most.
+    std::vector<NodeId> writing;
+    for (NodeId id : live) {
+      if (nodes_.at(id).busy) writing.push_back(id);
+    }
+    SimNode& n = nodes_.at(!writing.empty() && rng_.Percent(50) ? pick(writing) : pick(live));
     CrashNode(n);
     Schedule({.at = now_ + kTick + rng_.Below(30 * kTick),
               .kind = EventKind::kRestart,
