@@ -87,7 +87,10 @@ bool Progress::MaybeDecrTo(Index rejected, Index match_hint) {
     return true;
   }
   // In probe (and snapshot) state only one message is outstanding: the one with prev == next-1.
-  if (next == 0 || next - 1 != rejected) return false;
+  // A rejection at or below match would mean the peer lost entries it acknowledged as durable;
+  // backing off cannot repair that (next stays at match+1), and answering every such rejection
+  // with a new probe turns duplicated messages into a storm, so it is ignored too.
+  if (next == 0 || next - 1 != rejected || rejected <= match) return false;
   next = std::max(std::min(rejected, match_hint + 1), match + 1);
   probe_sent = false;
   return true;

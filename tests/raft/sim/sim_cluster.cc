@@ -14,6 +14,9 @@
 namespace rl::raft::sim {
 namespace {
 
+// A run normally takes ~10^4 events; far more means messages multiply without bound.
+constexpr uint64_t kMaxEvents = 1'000'000;
+
 std::string SnapshotData(Index index, uint64_t digest) {
   return fmt::format("{}:{}", index, digest);
 }
@@ -326,7 +329,10 @@ SimResult Simulation::Run() {
     now_ = e.at;
     if (now_ > liveness_end_) break;
     Dispatch(e);
-    ++result_.events;
+    if (++result_.events > kMaxEvents) {
+      checker_.Fail(fmt::format("runaway: more than {} events (a message storm?)", kMaxEvents));
+      break;
+    }
     CheckInvariants();
     if (!faults_on_ && LivenessDone()) {
       live = true;
