@@ -16,6 +16,8 @@ namespace rl::raft {
 // One batch of work. The driver must, in this order:
 //   1. persist `snapshot` (and install it into the state machine), then `entries` (replacing
 //      any stored entries from entries[0].index on), then `hard_state`, and make them durable;
+//      the hard state must not become durable before the entries (its commit index would then
+//      point at entries a crash can lose, or at a replaced suffix that comes back);
 //   2. only then send `messages` (a vote or an acknowledgment promises durable state);
 //   3. apply `committed_entries` in order (and serve `read_states` once their index is applied);
 //   4. call Core::Advance().

@@ -6,7 +6,13 @@ namespace rl::raft::sim {
 
 void SimDisk::Write(const Ready& ready) {
   if (ready.snapshot) log_ops_.push_back({.is_snapshot = true, .snapshot = *ready.snapshot});
-  if (!ready.entries.empty()) log_ops_.push_back({.entries = ready.entries});
+  if (!ready.entries.empty()) {
+    // Like raft/storage's Append: dropping a conflicting suffix is durable at once, so an old
+    // suffix never reappears after a crash; the new entries are durable only after Sync.
+    const Index first = ready.entries.front().index;
+    std::erase_if(durable_.entries, [&](const Entry& e) { return e.index >= first; });
+    log_ops_.push_back({.entries = ready.entries});
+  }
   if (ready.hard_state) hard_states_.push_back(*ready.hard_state);
 }
 
@@ -46,15 +52,18 @@ void SimDisk::Crash(CrashMode mode, uint64_t random) {
     // of the op it falls in (the entry at the cut itself is the torn record).
     size_t units = 0;
     for (const LogOp& op : log_ops_) units += op.is_snapshot ? 1 : op.entries.size();
-    size_t cut = units == 0 ? 0 : random % (units + 1);
+    const size_t landed = units == 0 ? 0 : random % (units + 1);
+    size_t cut = landed;
     for (const LogOp& op : log_ops_) {
       const size_t size = op.is_snapshot ? 1 : op.entries.size();
       if (cut == 0) break;
       Apply(op, std::min(cut, size));
       cut -= std::min(cut, size);
     }
-    // The hard state is replaced by rename: one of the written versions (or none) survives.
-    if (!hard_states_.empty()) {
+    // The hard state is written (by rename) only once the log is durable, so a durable commit
+    // index never points past the durable log; if the log landed, one of the written versions
+    // (or none) survives.
+    if (landed == units && !hard_states_.empty()) {
       const size_t keep = (random >> 32) % (hard_states_.size() + 1);
       if (keep > 0) durable_.hard_state = hard_states_[keep - 1];
     }

@@ -15,7 +15,7 @@ namespace rl::raft::sim {
 enum class CrashMode : uint8_t {
   kLoseUnsynced,  // every write since the last sync vanishes
   kTornTail,      // a prefix of the log writes landed, the next one was torn (and is dropped by
-                  // recovery's CRC check); the hard-state file is independently old or new
+                  // recovery's CRC check); the hard state is new only if the whole log landed
 };
 
 class SimDisk {
