@@ -149,6 +149,16 @@ void Core::BecomeLeader() {
   if (auto it = progress_.find(config_.id); it != progress_.end()) it->second.BecomeReplicate();
   // Conf changes already in the log may be unapplied; wait for them before accepting another.
   pending_conf_index_ = log_.LastIndex();
+  // If one of them removes this node, take no requests: nothing but the no-op may follow it
+  // (see ProposeConfChange).
+  for (Index i = std::max(log_.applied() + 1, log_.FirstIndex()); i <= log_.LastIndex(); ++i) {
+    const Entry& e = log_.At(i);
+    if (e.type != EntryType::kConfChange) continue;
+    auto change = DecodeConfChange(e.data);
+    if (change && change->type == ConfChangeType::kRemoveNode && change->node == config_.id) {
+      leaving_index_ = i;
+    }
+  }
   // The no-op (§8): committing it commits every earlier entry, which a leader may not do by
   // counting replicas of an earlier term's entry (Figure 8), and enables ReadIndex.
   (void)AppendLocal({Entry{}});

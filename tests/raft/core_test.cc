@@ -261,6 +261,20 @@ TEST(MembershipTest, RemovedLeaderStepsDownAndTheRestElect) {
   EXPECT_GE(net.core(leader).log().committed(), *x);
 }
 
+TEST(MembershipTest, LeaderElectedWithItsOwnRemovalPendingTakesNoRequests) {
+  // Its log must end at the removal (plus its no-op) so the survivors can still win its vote.
+  Entry removal = E(2, 1, EncodeConfChange({ConfChangeType::kRemoveNode, 1}));
+  removal.type = EntryType::kConfChange;
+  Core c = MustCreate(test::TestConfig(1),
+                      Source({1, 2, 3}, {E(1, 1), removal}, {.term = 1, .commit = 1}));
+  test::ElectByVotes(c);
+  EXPECT_EQ(c.log().LastIndex(), 3u);  // the no-op
+  EXPECT_EQ(c.Propose("x"), std::unexpected(Error::kNotLeader));
+  EXPECT_EQ(c.ReadIndex("r"), std::unexpected(Error::kNotLeader));
+  EXPECT_EQ(c.ProposeConfChange({ConfChangeType::kAddVoter, 4}),
+            std::unexpected(Error::kNotLeader));
+}
+
 TEST(MembershipTest, InvalidChangesAreRefused) {
   test::Network net({1, 2, 3});
   net.Campaign(1);

@@ -28,6 +28,7 @@ Config Simulation::NodeConfig(NodeId id) {
   c.max_msg_bytes = std::array<uint64_t, 3>{8, 64, 1 << 20}[rng_.Below(3)];
   c.max_uncommitted_bytes = std::array<uint64_t, 3>{0, 64, 1 << 20}[rng_.Below(3)];
   c.max_committed_bytes_per_ready = std::array<uint64_t, 2>{8, 1 << 20}[rng_.Below(2)];
+  membership_pct_ = std::array<uint64_t, 3>{12, 12, 40}[rng_.Below(3)];
   return c;
 }
 
@@ -41,6 +42,11 @@ void Simulation::Chaos() {
     if (n.core) live.push_back(id);
   }
   auto pick = [&](const std::vector<NodeId>& from) { return from[rng_.Below(from.size())]; };
+  // Some seeds churn membership and leadership much harder than others.
+  if (rng_.Percent(membership_pct_)) {
+    if (SimNode* leader = FindLeader()) Operator(*leader);
+    return;
+  }
   const uint64_t r = rng_.Below(100);
   if (r < 12) {
     // Symmetric partition into two random sides.
@@ -96,8 +102,6 @@ void Simulation::Chaos() {
     for (auto& [id, n] : nodes_) {
       if (!n.core && !n.retired) StartNode(n);
     }
-  } else if (r < 90) {
-    if (SimNode* leader = FindLeader()) Operator(*leader);
   } else {
     SimNode* leader = FindLeader();
     if (leader == nullptr) return;

@@ -307,7 +307,7 @@ SimResult Simulation::Run() {
   base_config_ = NodeConfig(0);
   std::vector<NodeId> ids;
   for (int i = 0; i < options_.nodes; ++i) ids.push_back(next_id_++);
-  max_nodes_ = options_.nodes + 4;
+  max_nodes_ = options_.nodes + 6;
   const MemoryLogSource boot = BootstrapState(ids);
   for (NodeId id : ids) StartNode(AddNode(id, boot));
 

@@ -133,6 +133,7 @@ class Simulation {
   Config base_config_;
   NodeId next_id_ = 1;
   int max_nodes_ = 0;
+  uint64_t membership_pct_ = 12;  // share of chaos events that are membership changes
 
   // Network faults.
   bool faults_on_ = true;
