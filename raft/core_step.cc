@@ -39,13 +39,15 @@ void Core::Step(const Message& m) {
       BecomeFollower(m.term, kNoNode);
     }
   } else if (m.term < term_) {
-    if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
-      // A leader from an older term that never hears of the newer one would keep its followers
-      // (whose lease then refuses every pre-vote) forever; tell it.
+    // Figure 2: a request with a stale term is rejected, and the reply carries the current term
+    // so the sender catches up. A leader from an older term that never heard of the newer one
+    // would keep its followers (whose lease then refuses every pre-vote) forever; a candidate
+    // whose vote requests never reach anyone of a newer term (say, members that still use an
+    // older configuration and campaign among themselves) could keep losing the race of terms.
+    if (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp) {
       Send({.type = MessageType::kAppResp, .to = m.from});
-    } else if (m.type == MessageType::kPreVote) {
-      Send({.type = MessageType::kPreVoteResp, .to = m.from, .reject = true});
+    } else if (m.type == MessageType::kPreVote || m.type == MessageType::kVote) {
+      Send({.type = ResponseTo(m.type), .to = m.from, .reject = true});
     }
     return;
   }

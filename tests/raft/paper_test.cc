@@ -53,21 +53,26 @@ TEST(PaperTest, HigherTermMessageMakesAnyRoleFollower) {
 
 // §5.1: "If a server receives a request with a stale term number, it rejects the request."
 TEST(PaperTest, StaleTermRequestIsRejected) {
-  Core c = NewCore(1, {1, 2, 3}, {}, /*term=*/2);
-  Message app = M(MessageType::kApp, 2, 1, 1);
-  app.entries = {E(1, 1, "x")};
-  c.Step(app);
-  EXPECT_EQ(c.log().LastIndex(), 0u);
-  EXPECT_EQ(c.term(), 2u);
-  EXPECT_EQ(c.leader(), kNoNode);
-  // With CheckQuorum (the default), the stale sender is told the newer term.
-  Core d = MustCreate(test::TestConfig(1), Source({1, 2, 3}, {}, {.term = 2}));
-  d.Step(app);
-  auto msgs = TakeMessages(d);
-  ASSERT_EQ(msgs.size(), 1u);
-  EXPECT_EQ(msgs[0].type, MessageType::kAppResp);
-  EXPECT_EQ(msgs[0].term, 2u);
-  EXPECT_EQ(d.log().LastIndex(), 0u);
+  for (MessageType type : {MessageType::kApp, MessageType::kHeartbeat, MessageType::kVote}) {
+    SCOPED_TRACE(std::string(MessageTypeName(type)));
+    Core c = NewCore(1, {1, 2, 3}, {}, /*term=*/2);
+    Message m = M(type, 2, 1, 1);
+    m.entries = type == MessageType::kApp ? std::vector<Entry>{E(1, 1, "x")} : std::vector<Entry>{};
+    c.Step(m);
+    EXPECT_EQ(c.log().LastIndex(), 0u);
+    EXPECT_EQ(c.term(), 2u);
+    EXPECT_EQ(c.leader(), kNoNode);
+    EXPECT_EQ(c.GetStatus().vote, kNoNode);
+    // The reply carries the current term, so the stale sender catches up.
+    auto msgs = TakeMessages(c);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0].term, 2u);
+    EXPECT_EQ(msgs[0].type,
+              type == MessageType::kVote ? MessageType::kVoteResp : MessageType::kAppResp);
+    if (type == MessageType::kVote) {
+      EXPECT_TRUE(msgs[0].reject);
+    }
+  }
 }
 
 // §5.2: "When servers start up, they begin as followers."
