@@ -1,6 +1,7 @@
 // ringleader's configuration: a nutcracker (twemproxy) YAML file parsed into plain, validated
-// structs. conf/ reads the file and nothing else; proxy/ turns these structs into listeners,
-// backends and rings. Thread safety: plain values, immutable after Load().
+// structs. conf/ reads the file and nothing else (no sockets, no name resolution); proxy/ turns
+// these structs into listeners, backends and rings.
+// Thread safety: plain values, immutable after Load().
 #pragma once
 
 #include <chrono>
@@ -18,11 +19,14 @@ namespace rl::conf {
 struct Address {
   enum class Kind : uint8_t { kTcp, kUnix };
   Kind kind = Kind::kTcp;
-  std::string host;  // kTcp: as written (IPv4, IPv6 or a name)
-  uint16_t port = 0;  // kTcp
-  std::string path;  // kUnix
+  std::string host;                     // kTcp: as written (IPv4, bare IPv6 or a name)
+  uint16_t port = 0;                    // kTcp
+  std::string path;                     // kUnix
   std::optional<uint32_t> permissions;  // kUnix listeners only: "/tmp/x.sock 0666"
-  std::string ToString() const;  // "host:port" or the path
+  std::string ToString() const;         // "host:port" or the path
+
+  // Same endpoint: kind, host (as written) and port, or path; permissions are not compared.
+  bool SameEndpoint(const Address& other) const;
 };
 
 struct Server {
@@ -31,6 +35,7 @@ struct Server {
   std::string name;      // as written in the YAML, empty when absent
   std::string identity;  // the string placed on the ring (name, else twemproxy's rule)
   int line = 0;          // 1-based line in the YAML, for messages
+  int column = 0;        // 1-based column of the entry's text
 };
 
 // One pool: every nutcracker key with nutcracker's defaults, plus ringleader's own keys.
@@ -38,9 +43,11 @@ struct Pool {
   std::string name;
   Address listen;
   ring::HashKind hash = ring::HashKind::kFnv1a_64;
-  std::string hash_tag;  // "" or exactly two characters
+  std::string hash_tag;  // "" or exactly two bytes
   ring::Distribution distribution = ring::Distribution::kKetama;
-  std::optional<std::chrono::milliseconds> timeout;  // none = wait forever (nutcracker default)
+  // none = wait forever (nutcracker's default). `timeout: 0` also means none, as in nutcracker,
+  // which arms a request timer only for a timeout > 0.
+  std::optional<std::chrono::milliseconds> timeout;
   int backlog = 512;
   bool preconnect = false;
   bool redis = true;  // nutcracker defaults to memcache; ringleader serves Redis only
@@ -52,11 +59,20 @@ struct Pool {
   int server_failure_limit = 2;
   bool tcpkeepalive = false;
   bool reuseport = false;
-  uint32_t client_connections = 0;  // 0 = unlimited
+  // 0 = unlimited. nutcracker 0.5.0 parses this key but then ignores it (always unlimited).
+  uint32_t client_connections = 0;
   std::vector<Server> servers;
 
   // ringleader's own keys (not in nutcracker).
   int workers = 1;
+  std::string client_auth;  // password clients must AUTH with; empty = none
+
+  // Where the pool and its listen value were written (1-based), for messages from later checks
+  // such as the proxy's name resolution of the listen host.
+  int line = 0;
+  int column = 0;
+  int listen_line = 0;
+  int listen_column = 0;
 
   // The ring options this pool's keys are placed with.
   ring::RingOptions RingOptions() const;
@@ -75,6 +91,7 @@ struct Error {
   int line = 0;    // 1-based; 0 when not tied to a place
   int column = 0;  // 1-based
   std::string message;
+  // "FILE:LINE:COL: message", or "FILE: message" when line is 0.
   std::string ToString() const;
 };
 

@@ -1,1 +1,126 @@
-// Implementation lands with issue 2.
+// Ring construction and key placement (hash tags, the empty key, the three distributions).
+// The ketama continuum itself is built in ketama.cc, Diff lives in diff.cc.
+#include "ring/ring.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace rl::ring {
+namespace {
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "rl::ring: broken invariant: %s\n", what);
+  std::abort();
+}
+
+}  // namespace
+
+Ring Ring::Build(std::vector<Member> members, RingOptions options) {
+  if (!options.hash_tag.empty() && options.hash_tag.size() != 2) {
+    Die("hash_tag must be empty or two bytes");
+  }
+  if (members.size() >= kAnyMember) Die("too many members");
+  uint64_t total_weight = 0;
+  for (const Member& m : members) {
+    if (m.weight == 0) Die("member weight must be > 0");
+    total_weight += m.weight;
+  }
+  if (total_weight > 0xffffffffu) Die("total weight must be below 2^32");
+
+  Ring ring(std::move(members), std::move(options));
+  ring.order_.resize(ring.members_.size());
+  for (uint32_t i = 0; i < ring.order_.size(); ++i) ring.order_[i] = i;
+  // nc_conf.c conf_validate_server qsorts the servers by name; glibc's qsort is stable.
+  std::stable_sort(ring.order_.begin(), ring.order_.end(), [&ring](uint32_t a, uint32_t b) {
+    return TwemproxyLess(ring.members_[a].identity, ring.members_[b].identity);
+  });
+  if (ring.members_.empty()) return ring;
+  if (ring.options_.distribution == Distribution::kKetama) {
+    ring.BuildKetama();
+  } else {
+    ring.BuildSlots();
+  }
+  return ring;
+}
+
+void Ring::BuildSlots() {
+  // twemproxy's modula continuum has one entry per unit of weight, in server order, and
+  // dispatches on hash % entries; random has one entry per server. Storing where each server's
+  // run of entries ends gives the same answer without materialising the entries.
+  uint32_t end = 0;
+  slot_ends_.reserve(members_.size());
+  for (uint32_t i : order_) {
+    end += options_.distribution == Distribution::kModula ? members_[i].weight : 1;
+    slot_ends_.push_back(end);
+  }
+}
+
+bool TwemproxyLess(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto ca = static_cast<unsigned char>(a[i]);
+    const auto cb = static_cast<unsigned char>(b[i]);
+    if (ca != cb) return ca < cb;
+    if (ca == 0) return false;  // strncmp stops at the terminator
+  }
+  return false;
+}
+
+std::string_view Ring::HashedPart(std::string_view key) const {
+  // nc_server.c server_pool_idx: the first tag[0], then the first tag[1] after it; the tag is
+  // used only when something lies between them.
+  if (options_.hash_tag.size() != 2) return key;
+  const size_t start = key.find(options_.hash_tag[0]);
+  if (start == std::string_view::npos) return key;
+  const size_t end = key.find(options_.hash_tag[1], start + 1);
+  if (end == std::string_view::npos || end - start <= 1) return key;
+  return key.substr(start + 1, end - start - 1);
+}
+
+uint32_t Ring::KeyHash(std::string_view key) const {
+  const std::string_view part = HashedPart(key);
+  // twemproxy's server_pool_hash returns 0 for an empty key without calling the hash.
+  if (part.empty()) return 0;
+  return Hash(options_.hash, part);
+}
+
+uint32_t Ring::Lookup(std::string_view key) const {
+  if (members_.size() == 1) return 0;  // twemproxy skips hashing for one-server pools
+  return LookupHash(KeyHash(key));
+}
+
+uint32_t Ring::LookupHash(uint32_t hash) const {
+  if (members_.empty()) Die("lookup on an empty ring");
+  switch (options_.distribution) {
+    case Distribution::kKetama: {
+      // nc_ketama.c ketama_dispatch: the first point >= hash, wrapping past the last point to
+      // the first. A branch-free lower bound: the comparisons are unpredictable, and a
+      // conditional move beats a mispredicted branch at every level.
+      const uint32_t* base = point_values_.data();
+      size_t n = point_values_.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = base[half - 1] < hash ? base + half : base;
+        n -= half;
+      }
+      size_t i = static_cast<size_t>(base - point_values_.data()) + (*base < hash ? 1 : 0);
+      if (i == point_values_.size()) i = 0;
+      return point_members_[i];
+    }
+    case Distribution::kModula:
+    case Distribution::kRandom: {
+      const uint32_t slot = hash % slot_ends_.back();
+      return order_[std::upper_bound(slot_ends_.begin(), slot_ends_.end(), slot) -
+                    slot_ends_.begin()];
+    }
+  }
+  Die("unknown distribution");
+}
+
+uint32_t Ring::PickRandom(uint32_t draw) const {
+  if (members_.empty()) Die("lookup on an empty ring");
+  return order_[draw % static_cast<uint32_t>(members_.size())];
+}
+
+}  // namespace rl::ring

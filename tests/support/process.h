@@ -26,6 +26,7 @@ class ChildProcess {
   static std::expected<ChildProcess, std::string> Spawn(const std::vector<std::string>& argv,
                                                         const std::string& log_path = "");
 
+  ChildProcess() = default;  // not running
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;

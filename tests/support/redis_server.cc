@@ -64,11 +64,21 @@ std::expected<std::unique_ptr<RedisServer>, std::string> RedisServer::Start(
     TempDir dir;
     uint16_t port = FreePort();
     std::string log = dir.File("redis.log");
-    std::vector<std::string> argv = {"redis-server", "--port",   std::to_string(port),
-                                     "--bind",       "127.0.0.1", "--save",
-                                     "",             "--appendonly", "no",
-                                     "--dir",        dir.path(),  "--daemonize",
-                                     "no",           "--logfile", log};
+    std::vector<std::string> argv = {"redis-server",
+                                     "--port",
+                                     std::to_string(port),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--dir",
+                                     dir.path(),
+                                     "--daemonize",
+                                     "no",
+                                     "--logfile",
+                                     log};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     auto child = ChildProcess::Spawn(argv);
     if (!child) return std::unexpected(child.error());

@@ -1,0 +1,93 @@
+// Reference-counted byte chunks from a per-worker pool: what connections read into, and what
+// parsed requests and scanned replies point into, so forwarded bytes are never copied.
+// A chunk returns to its pool's free list when its last reference goes; steady-state traffic
+// allocates nothing. Thread safety: a pool and its chunks belong to one worker thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace rl::proxy {
+
+class ChunkPool;
+
+struct Chunk {
+  ChunkPool* pool;
+  uint32_t refs;
+  uint32_t capacity;
+  uint32_t used;       // bytes written so far (the worker's shared read chunk fills up)
+  int32_t size_class;  // index of the pool's free list; -1 for an oversized chunk
+  Chunk* next_free;    // free-list link while pooled
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+};
+static_assert(sizeof(Chunk) % 8 == 0);
+
+// An owning reference to a chunk. Move-only; Share() makes another reference.
+class ChunkRef {
+ public:
+  ChunkRef() = default;
+  explicit ChunkRef(Chunk* chunk) : chunk_(chunk) {}  // adopts one reference
+  ChunkRef(ChunkRef&& other) noexcept : chunk_(std::exchange(other.chunk_, nullptr)) {}
+  ChunkRef& operator=(ChunkRef&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      chunk_ = std::exchange(other.chunk_, nullptr);
+    }
+    return *this;
+  }
+  ChunkRef(const ChunkRef&) = delete;
+  ChunkRef& operator=(const ChunkRef&) = delete;
+  ~ChunkRef() { Reset(); }
+
+  ChunkRef Share() const {
+    ++chunk_->refs;
+    return ChunkRef(chunk_);
+  }
+  void Reset();
+
+  Chunk* get() const { return chunk_; }
+  Chunk* operator->() const { return chunk_; }
+  explicit operator bool() const { return chunk_ != nullptr; }
+
+ private:
+  Chunk* chunk_ = nullptr;
+};
+
+class ChunkPool {
+ public:
+  // Pooled capacities are powers of two from kMinCapacity to kMaxPooled; larger requests get a
+  // chunk of their own that is freed, not pooled, when released.
+  static constexpr size_t kMinCapacity = 4096;
+  static constexpr size_t kMaxPooled = 1u << 20;
+  static constexpr int kClasses = 9;  // 4 KiB .. 1 MiB
+
+  explicit ChunkPool(size_t max_free_bytes = 64u << 20) : max_free_bytes_(max_free_bytes) {}
+  ~ChunkPool();  // frees the free lists. REQUIRES: no chunk of this pool is still referenced.
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
+
+  // A chunk with capacity >= min_capacity, used = 0, one reference. Aborts on out of memory.
+  ChunkRef Get(size_t min_capacity);
+
+  // Called by ChunkRef when the last reference goes.
+  void Recycle(Chunk* chunk);
+
+  size_t live_chunks() const { return live_; }
+  size_t free_bytes() const { return free_bytes_; }
+
+ private:
+  Chunk* free_[kClasses] = {};
+  size_t free_bytes_ = 0;
+  size_t max_free_bytes_;
+  size_t live_ = 0;
+};
+
+inline void ChunkRef::Reset() {
+  if (chunk_ != nullptr) {
+    if (--chunk_->refs == 0) chunk_->pool->Recycle(chunk_);
+    chunk_ = nullptr;
+  }
+}
+
+}  // namespace rl::proxy

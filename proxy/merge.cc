@@ -1,0 +1,181 @@
+#include "proxy/merge.h"
+
+#include <vector>
+
+#include "proxy/command_table.h"
+#include "proxy/reply_scanner.h"
+#include "proxy/reply_writer.h"
+
+namespace rl::proxy {
+
+namespace {
+
+std::string_view Label(const Request* f) {
+  return f->backend_label != nullptr ? std::string_view(*f->backend_label) : "?";
+}
+
+bool IsError(const Request* f) { return f->reply_is_error || f->reply.starts_with('-'); }
+
+// The error a failed fragment turns into.
+void SetFragmentError(Request* parent, const Request* f) {
+  if (f->reply_is_error) {
+    parent->reply_own.assign(f->reply);  // ringleader's own, already naming the backend
+  } else {
+    parent->reply_own = BackendError(Label(f), f->reply);
+  }
+}
+
+void SetUnexpected(Request* parent, const Request* f) {
+  parent->reply_own.clear();
+  AppendError(&parent->reply_own,
+              "ERR backend " + std::string(Label(f)) + ": unexpected reply to a split command");
+}
+
+void MergeKeyOrder(Request* parent) {
+  thread_local std::vector<ArrayElements> elements;
+  thread_local std::vector<int64_t> keys_per_fragment;
+  elements.clear();
+  keys_per_fragment.assign(parent->fragments.size(), 0);
+  for (uint32_t f : parent->key_fragment) ++keys_per_fragment[f];
+  for (size_t i = 0; i < parent->fragments.size(); ++i) {
+    elements.emplace_back(parent->fragments[i]->reply);
+    if (elements.back().count() != keys_per_fragment[i]) {
+      SetUnexpected(parent, parent->fragments[i]);
+      return;
+    }
+  }
+  std::string& out = parent->reply_own;
+  out.clear();
+  AppendArrayHeader(&out, static_cast<int64_t>(parent->key_fragment.size()));
+  for (uint32_t f : parent->key_fragment) out.append(elements[f].Next());
+}
+
+void MergeSum(Request* parent) {
+  int64_t sum = 0;
+  for (const Request* f : parent->fragments) {
+    ReplyValue v;
+    if (!ReadReplyValue(f->reply, &v) || v.type != ':') {
+      SetUnexpected(parent, f);
+      return;
+    }
+    sum += v.integer;
+  }
+  parent->reply_own.clear();
+  AppendInteger(&parent->reply_own, sum);
+}
+
+void MergeAllOk(Request* parent) {
+  for (const Request* f : parent->fragments) {
+    if (f->reply != "+OK\r\n") {
+      SetUnexpected(parent, f);
+      return;
+    }
+  }
+  parent->reply_own = "+OK\r\n";
+}
+
+void MergeAllEqual(Request* parent) {
+  const Request* first = parent->fragments.front();
+  for (const Request* f : parent->fragments) {
+    if (f->reply != first->reply) {
+      parent->reply_own.clear();
+      AppendError(&parent->reply_own, "ERR backends " + std::string(Label(first)) + " and " +
+                                          std::string(Label(f)) + " gave different replies");
+      return;
+    }
+  }
+  parent->reply_own.assign(first->reply);
+}
+
+void MergeAndArrays(Request* parent) {
+  thread_local std::vector<int64_t> result;
+  result.clear();
+  for (size_t i = 0; i < parent->fragments.size(); ++i) {
+    const Request* f = parent->fragments[i];
+    ArrayElements e(f->reply);
+    ReplyValue header;
+    if (!ReadReplyValue(f->reply, &header) || header.type != '*' ||
+        (i > 0 && e.count() != static_cast<int64_t>(result.size()))) {
+      SetUnexpected(parent, f);
+      return;
+    }
+    for (int64_t j = 0; j < e.count(); ++j) {
+      ReplyValue v;
+      if (!ReadReplyValue(e.Next(), &v) || v.type != ':') {
+        SetUnexpected(parent, f);
+        return;
+      }
+      if (i == 0) {
+        result.push_back(v.integer);
+      } else {
+        result[j] = result[j] != 0 && v.integer != 0 ? 1 : 0;
+      }
+    }
+  }
+  std::string& out = parent->reply_own;
+  out.clear();
+  AppendArrayHeader(&out, static_cast<int64_t>(result.size()));
+  for (int64_t v : result) AppendInteger(&out, v);
+}
+
+}  // namespace
+
+std::string BackendError(std::string_view label, std::string_view error_reply) {
+  std::string_view text = error_reply;
+  if (text.starts_with('-')) text.remove_prefix(1);
+  if (text.ends_with("\r\n")) text.remove_suffix(2);
+  std::string out;
+  AppendError(&out, "ERR backend " + std::string(label) + ": " + std::string(text));
+  return out;
+}
+
+void MergeFragments(Request* parent) {
+  auto merge = static_cast<Merge>(parent->merge);
+  if (merge == Merge::kAnySuccess) {
+    const Request* chosen = parent->fragments.front();
+    for (const Request* f : parent->fragments) {
+      if (!IsError(f)) {
+        chosen = f;
+        break;
+      }
+    }
+    if (IsError(chosen)) {
+      SetFragmentError(parent, chosen);
+    } else {
+      parent->reply_own.assign(chosen->reply);
+    }
+    parent->UseOwnReply();
+    return;
+  }
+  for (const Request* f : parent->fragments) {
+    if (IsError(f)) {
+      SetFragmentError(parent, f);
+      parent->UseOwnReply();
+      return;
+    }
+  }
+  switch (merge) {
+    case Merge::kKeyOrder:
+      MergeKeyOrder(parent);
+      break;
+    case Merge::kSumIntegers:
+      MergeSum(parent);
+      break;
+    case Merge::kAllOk:
+      MergeAllOk(parent);
+      break;
+    case Merge::kAllEqual:
+      MergeAllEqual(parent);
+      break;
+    case Merge::kAndArrays:
+      MergeAndArrays(parent);
+      break;
+    case Merge::kNone:
+    case Merge::kAnySuccess:
+      parent->reply_own.assign(parent->fragments.front()->reply);
+      break;
+  }
+  parent->UseOwnReply();
+}
+
+}  // namespace rl::proxy

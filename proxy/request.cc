@@ -1,0 +1,64 @@
+#include "proxy/request.h"
+
+namespace rl::proxy {
+
+namespace {
+
+// Slots keep their buffers' capacity for reuse, except buffers grown by an unusually large
+// request or reply, which would otherwise pin that memory forever.
+constexpr size_t kKeepCapacity = 16 * 1024;
+
+template <typename T>
+void ClearKeepingSmallCapacity(T& v) {
+  if (v.capacity() * sizeof(typename T::value_type) > kKeepCapacity) {
+    T().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
+}  // namespace
+
+RequestPool::~RequestPool() {
+  for (Request* r : free_) delete r;
+}
+
+Request* RequestPool::New(Request::Kind kind) {
+  Request* r;
+  if (free_.empty()) {
+    r = new Request;
+  } else {
+    r = free_.back();
+    free_.pop_back();
+  }
+  r->kind = kind;
+  ++live_;
+  return r;
+}
+
+void RequestPool::Free(Request* r) {
+  for (Request* f : r->fragments) Free(f);
+  --live_;
+  r->done = false;
+  r->close_after = false;
+  r->merge = 0;
+  r->client = nullptr;
+  r->client_next = nullptr;
+  r->server_next = nullptr;
+  r->parent = nullptr;
+  r->pending = 0;
+  r->deadline_ms = 0;
+  r->in.Reset();
+  ClearKeepingSmallCapacity(r->pieces);
+  ClearKeepingSmallCapacity(r->own);
+  r->reply = {};
+  r->reply_chunk.Reset();
+  ClearKeepingSmallCapacity(r->reply_own);
+  r->reply_is_error = false;
+  r->backend_label = nullptr;
+  ClearKeepingSmallCapacity(r->fragments);
+  ClearKeepingSmallCapacity(r->key_fragment);
+  free_.push_back(r);
+}
+
+}  // namespace rl::proxy

@@ -1,0 +1,91 @@
+// A request slot: one client request (or one fragment of a split request, or an AUTH/SELECT a
+// backend connection sends for itself) from parse until its reply is delivered. Slots live on
+// intrusive queues (a client's reply-order queue, a server connection's send and reply queues)
+// and come from a per-worker free list, so the GET/SET path allocates nothing once warm.
+// Thread safety: owned by one worker thread.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/chunk.h"
+
+namespace rl::proxy {
+
+class ClientConn;
+class ServerConn;
+
+struct Request {
+  enum class Kind : uint8_t {
+    kClient,    // a client's request; its reply goes to the client in order
+    kFragment,  // part of a split request; its reply is merged into `parent`'s
+    kInternal,  // AUTH/SELECT sent by a server connection; the reply is checked, not forwarded
+  };
+
+  Kind kind = Kind::kClient;
+  bool done = false;         // `reply` is final
+  bool close_after = false;  // close the client once this reply is written (QUIT, protocol error)
+  uint8_t merge = 0;         // a split request: how fragment replies combine (proxy::Merge)
+
+  ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)
+  Request* client_next = nullptr;
+  Request* server_next = nullptr;
+  Request* parent = nullptr;  // kFragment
+  uint32_t pending = 0;       // a split request: fragments still waiting for a reply
+  uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
+
+  // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.
+  ChunkRef in;
+  std::vector<uv_buf_t> pieces;
+  std::string own;
+
+  // What the client receives: points into `reply_chunk` (a forwarded reply) or `reply_own`.
+  std::string_view reply;
+  ChunkRef reply_chunk;
+  std::string reply_own;
+  bool reply_is_error = false;  // a failure made by ringleader (fragment merging uses it)
+  const std::string* backend_label = nullptr;  // the server it was sent to, for messages
+
+  // A split request's fragments, and for key-order merges the fragment of each key.
+  std::vector<Request*> fragments;
+  std::vector<uint32_t> key_fragment;
+
+  // Sets a reply ringleader made itself (copied into reply_own).
+  void SetOwnReply(std::string_view bytes) {
+    reply_own.assign(bytes);
+    reply = reply_own;
+  }
+  // Uses reply_own as the reply after the caller filled it.
+  void UseOwnReply() { reply = reply_own; }
+  size_t request_bytes() const {
+    size_t n = 0;
+    for (const uv_buf_t& b : pieces) n += b.len;
+    return n;
+  }
+};
+
+// The worker's free list of request slots.
+class RequestPool {
+ public:
+  RequestPool() = default;
+  ~RequestPool();
+  RequestPool(const RequestPool&) = delete;
+  RequestPool& operator=(const RequestPool&) = delete;
+
+  Request* New(Request::Kind kind);
+  // Returns a slot (and, for a split request, its fragments) to the free list, dropping its
+  // chunk references. REQUIRES: the slot is on no queue.
+  void Free(Request* r);
+
+  size_t live() const { return live_; }
+
+ private:
+  std::vector<Request*> free_;
+  size_t live_ = 0;
+};
+
+}  // namespace rl::proxy

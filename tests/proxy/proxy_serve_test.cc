@@ -1,0 +1,198 @@
+// The serving process: graceful SIGTERM/SIGINT (in-flight requests finish, bounded), pid file,
+// log file reopened on SIGHUP, unix-socket listeners with permissions, several workers.
+// Runs the ringleader binary as a child process.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "tests/proxy/proxy_fixture.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace rl::testing {
+namespace {
+
+std::string ServerBinary() {
+  const char* dir = std::getenv("RL_BINARY_DIR");
+  return std::string(dir != nullptr ? dir : ".") + "/proxy/ringleader";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Served {
+  TempDir dir;
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<ChildProcess> proxy;
+  uint16_t port = 0;
+  std::string log, pid;
+};
+
+// Starts a redis-server and ringleader over it with `extra` pool keys.
+std::unique_ptr<Served> Serve(const std::string& extra = "",
+                              const std::vector<std::string>& flags = {}) {
+  auto s = std::make_unique<Served>();
+  auto redis = RedisServer::Start();
+  if (!redis) return nullptr;
+  s->redis = std::move(*redis);
+  s->log = s->dir.File("ringleader.log");
+  s->pid = s->dir.File("ringleader.pid");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    s->port = FreePort();
+    std::string conf = s->dir.Write(
+        "rl.yml", fmt::format("pool:\n  listen: 127.0.0.1:{}\n  redis: true\n{}  servers:\n"
+                              "    - 127.0.0.1:{}:1 r1\n",
+                              s->port, extra, s->redis->port()));
+    std::vector<std::string> argv = {ServerBinary(), "-c", conf, "-o", s->log, "-p", s->pid};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto child = ChildProcess::Spawn(argv);
+    if (!child) return nullptr;
+    if (WaitForPort(s->port)) {
+      s->proxy = std::make_unique<ChildProcess>(std::move(*child));
+      return s;
+    }
+    child->Stop();
+  }
+  return nullptr;
+}
+
+TEST(ServeTest, PidFileAndCleanExitOnSigterm) {
+  auto s = Serve();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(ReadFile(s->pid), std::to_string(s->proxy->pid()) + "\n");
+  s->proxy->Signal(SIGTERM);
+  int status = s->proxy->WaitExit(std::chrono::seconds(10));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(access(s->pid.c_str(), F_OK), 0) << "pid file left behind";
+  EXPECT_NE(ReadFile(s->log).find("stopped"), std::string::npos);
+}
+
+TEST(ServeTest, InFlightRequestsFinishAfterSigint) {
+  auto s = Serve();
+  ASSERT_TRUE(s);
+  auto c = RawConn::Connect(s->port);
+  c->Send("PING\r\n");
+  ASSERT_EQ(c->ReadReply(), "+PONG\r\n");
+  kill(s->redis->pid(), SIGSTOP);
+  c->Send(Resp({"SET", "k", "v"}));
+  // Let the request reach the paused backend (PING, SET and this INFO itself: 3 commands),
+  // then ask the proxy to stop.
+  ASSERT_TRUE(WaitFor([&] { return InfoField(s->port, "total_commands_processed") >= 3; }));
+  s->proxy->Signal(SIGINT);
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(s->log).find("signal 2") != std::string::npos; }));
+  // No new connections once stopping.
+  EXPECT_TRUE(WaitFor([&] { return RawConn::Connect(s->port) == nullptr; }));
+  kill(s->redis->pid(), SIGCONT);
+  EXPECT_EQ(c->ReadReply(), "+OK\r\n");
+  int status = s->proxy->WaitExit(std::chrono::seconds(10));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(ServeTest, ShutdownIsBoundedWhenABackendHangs) {
+  auto s = Serve("", {"--shutdown-grace", "300"});
+  ASSERT_TRUE(s);
+  auto c = RawConn::Connect(s->port);
+  kill(s->redis->pid(), SIGSTOP);
+  c->Send(Resp({"GET", "k"}));
+  auto start = std::chrono::steady_clock::now();
+  s->proxy->Signal(SIGTERM);
+  int status = s->proxy->WaitExit(std::chrono::seconds(10));
+  kill(s->redis->pid(), SIGCONT);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(c->ReadToEof(), "");  // closed without a reply
+}
+
+TEST(ServeTest, SighupReopensTheLogFile) {
+  auto s = Serve("", {"-v", "6"});
+  ASSERT_TRUE(s);
+  std::string rotated = s->log + ".1";
+  ASSERT_EQ(rename(s->log.c_str(), rotated.c_str()), 0);
+  s->proxy->Signal(SIGHUP);
+  EXPECT_TRUE(
+      WaitFor([&] { return ReadFile(s->log).find("log file reopened") != std::string::npos; }));
+  EXPECT_NE(ReadFile(rotated).find("listening"), std::string::npos);
+}
+
+TEST(ServeTest, StartFailureExitsNonZero) {
+  // The port is taken: bind fails, the process says so and exits 1.
+  auto s = Serve();
+  ASSERT_TRUE(s);
+  std::string conf = s->dir.Write(
+      "clash.yml",
+      fmt::format("pool:\n  listen: 127.0.0.1:{}\n  servers:\n    - 127.0.0.1:1:1\n", s->port));
+  std::string log = s->dir.File("clash.log");
+  auto child = ChildProcess::Spawn({ServerBinary(), "-c", conf}, log);
+  ASSERT_TRUE(child);
+  int status = child->WaitExit(std::chrono::seconds(10));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(ReadFile(log).find("Address already in use"), std::string::npos) << ReadFile(log);
+}
+
+TEST(ListenTest, UnixSocketWithPermissions) {
+  auto redis = RedisServer::Start();
+  ASSERT_TRUE(redis);
+  TempDir dir;
+  std::string path = dir.File("rl.sock");
+  std::string yaml =
+      fmt::format("pool:\n  listen: {} 0600\n  redis: true\n  servers:\n    - 127.0.0.1:{}:1\n",
+                  path, (*redis)->port());
+  auto config = conf::Parse(yaml, "unix.yml");
+  ASSERT_TRUE(config) << config.error()[0].ToString();
+  auto proxy = proxy::Proxy::Start(*config, {});
+  ASSERT_TRUE(proxy) << proxy.error();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto c = RawConn::ConnectUnix(path);
+  ASSERT_TRUE(c);
+  c->Send("PING\r\n" + Resp({"SET", "u", "1"}) + "CLIENT INFO\r\n");
+  EXPECT_EQ(c->ReadReply(), "+PONG\r\n");
+  EXPECT_EQ(c->ReadReply(), "+OK\r\n");
+  EXPECT_NE(c->ReadReply().find("addr=" + path + ":0"), std::string::npos);
+}
+
+TEST(ListenTest, SeveralWorkersShareThePort) {
+  auto t = ProxyUnderTest::Start(2, "  workers: 3\n");
+  EXPECT_EQ(t->proxy->worker_count(), 3u);
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < 60; ++i) {
+    conns.push_back(t->Raw());
+    ASSERT_TRUE(conns.back());
+  }
+  for (size_t i = 0; i < conns.size(); ++i) {
+    std::string key = "w:" + std::to_string(i);
+    conns[i]->Send(Resp({"SET", key, std::to_string(i)}) + Resp({"GET", key}) +
+                   Resp({"MGET", key, "w:0"}));
+  }
+  for (size_t i = 0; i < conns.size(); ++i) {
+    std::string v = std::to_string(i);
+    EXPECT_EQ(conns[i]->ReadReply(), "+OK\r\n");
+    EXPECT_EQ(conns[i]->ReadReply(), fmt::format("${}\r\n{}\r\n", v.size(), v));
+    EXPECT_TRUE(conns[i]->ReadReply().starts_with("*2\r\n"));
+  }
+  // INFO sums every worker's counters.
+  EXPECT_GE(InfoField(t->port, "connected_clients"), 60);
+  EXPECT_EQ(InfoField(t->port, "workers"), 3);
+}
+
+}  // namespace
+}  // namespace rl::testing
