@@ -29,6 +29,7 @@ Config Simulation::NodeConfig(NodeId id) {
   c.max_uncommitted_bytes = std::array<uint64_t, 3>{0, 64, 1 << 20}[rng_.Below(3)];
   c.max_committed_bytes_per_ready = std::array<uint64_t, 2>{8, 1 << 20}[rng_.Below(2)];
   membership_pct_ = std::array<uint64_t, 3>{12, 12, 40}[rng_.Below(3)];
+  file_storage_ = rng_.Percent(options_.file_storage_pct);
   return c;
 }
 
@@ -93,6 +94,11 @@ void Simulation::Chaos() {
       if (nodes_.at(id).busy) writing.push_back(id);
     }
     SimNode& n = nodes_.at(!writing.empty() && rng_.Percent(50) ? pick(writing) : pick(live));
+    if (file_storage_ && rng_.Percent(40)) {
+      // Cut the power at one of the next few write points of the real storage code.
+      n.storage->CrashLater(1 + rng_.Below(12), rng_.Next());
+      return;
+    }
     CrashNode(n);
     Schedule({.at = now_ + kTick + rng_.Below(30 * kTick),
               .kind = EventKind::kRestart,
@@ -192,6 +198,7 @@ void Simulation::Heal() {
   drop_pct_ = dup_pct_ = spike_pct_ = 0;
   delay_max_ = 30;
   Trace("faults stop");
+  for (auto& [id, n] : nodes_) n.storage->CrashLater(uint64_t{1} << 62, 0);  // disarm
   for (auto& [id, n] : nodes_) {
     if (!n.core && !n.retired) StartNode(n);
   }

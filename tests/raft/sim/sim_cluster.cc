@@ -57,14 +57,30 @@ SimNode& Simulation::AddNode(NodeId id, const MemoryLogSource& initial) {
   n.id = id;
   n.config = NodeConfig(id);
   n.compact_every = 5 + rng_.Below(60);
-  n.disk.Write({.hard_state = initial.hard_state, .entries = initial.entries});
-  n.disk.Sync();
+  n.storage = file_storage_ ? MakeFileStorage(rng_.Next()) : MakeModelStorage();
+  if (auto fresh = n.storage->Load(); !fresh) checker_.Fail(fresh.error());
+  StorageOk(n, n.storage->Write({.hard_state = initial.hard_state, .entries = initial.entries}));
+  StorageOk(n, n.storage->Sync());
   return n;
+}
+
+bool Simulation::StorageOk(SimNode& n, const NodeStorage::Result& result) {
+  if (!result) {
+    checker_.Fail(fmt::format("node {} ({} storage): {}", n.id, n.storage->name(), result.error()));
+    return false;
+  }
+  if (!*result) NodeDied(n);
+  return *result;
 }
 
 void Simulation::StartNode(SimNode& n) {
   n.config.random_seed = rng_.Next();
-  auto core = Core::Create(n.config, n.disk.durable());
+  auto durable = n.storage->Load();
+  if (!durable) {
+    checker_.Fail(fmt::format("node {} cannot restart: {}", n.id, durable.error()));
+    return;
+  }
+  auto core = Core::Create(n.config, *durable);
   if (!core) {
     checker_.Fail(fmt::format("node {} cannot restart from its disk: {}", n.id, core.error()));
     return;
@@ -74,7 +90,7 @@ void Simulation::StartNode(SimNode& n) {
   n.busy = false;
   n.sm_index = 0;
   n.sm_digest = 0;
-  const Snapshot& snap = n.disk.durable().snapshot;
+  const Snapshot& snap = durable->snapshot;
   if (snap.meta.index > 0 && !ParseSnapshotData(snap.data, n.sm_index, n.sm_digest)) {
     checker_.Fail(fmt::format("node {}: unreadable snapshot", n.id));
   }
@@ -90,15 +106,32 @@ void Simulation::StartNode(SimNode& n) {
 }
 
 void Simulation::CrashNode(SimNode& n) {
-  const CrashMode mode = rng_.Percent(50) ? CrashMode::kLoseUnsynced : CrashMode::kTornTail;
-  n.disk.Crash(mode, rng_.Next());
+  n.storage->Crash(rng_.Next());
   n.core.reset();
   n.busy = false;
   n.in_flight = Ready{};
   ++n.incarnation;  // pending ticks and disk completions of the old incarnation are void
   ++result_.crashes;
-  Trace(fmt::format("crash node {} ({})", n.id,
-                    mode == CrashMode::kLoseUnsynced ? "unsynced lost" : "torn tail"));
+  Trace(fmt::format("crash node {}", n.id));
+}
+
+// The power failed in the middle of a storage call (an armed CrashLater): the node is dead now.
+void Simulation::NodeDied(SimNode& n) {
+  if (!n.core) return;
+  n.core.reset();
+  n.busy = false;
+  n.in_flight = Ready{};
+  ++n.incarnation;
+  ++result_.crashes;
+  Trace(fmt::format("node {} lost power in the middle of a write", n.id));
+  if (faults_on_) {
+    Schedule({.at = now_ + kTick + rng_.Below(30 * kTick),
+              .kind = EventKind::kRestart,
+              .node = n.id,
+              .incarnation = n.incarnation});
+  } else {
+    StartNode(n);
+  }
 }
 
 void Simulation::Pump(SimNode& n) {
@@ -109,7 +142,7 @@ void Simulation::Pump(SimNode& n) {
     Complete(n);  // nothing to make durable
     return;
   }
-  n.disk.Write(r);
+  if (!StorageOk(n, n.storage->Write(r))) return;
   n.busy = true;
   Schedule({.at = now_ + 1 + rng_.Below(20),
             .kind = EventKind::kDiskDone,
@@ -194,7 +227,7 @@ void Simulation::MaybeCompact(SimNode& n) {
   std::string data = SnapshotData(n.sm_index, n.sm_digest);
   auto meta = n.core->Compact(n.sm_index, data);
   if (!meta) return;
-  n.disk.SaveSnapshot({*meta, std::move(data)});
+  StorageOk(n, n.storage->SaveSnapshot({*meta, std::move(data)}));
   Trace(fmt::format("node {} compacts at {}", n.id, meta->index));
 }
 
@@ -261,8 +294,7 @@ void Simulation::Dispatch(const Event& e) {
       if (it == nodes_.end() || !it->second.core || it->second.incarnation != e.incarnation) {
         return;
       }
-      it->second.disk.Sync();
-      Complete(it->second);
+      if (StorageOk(it->second, it->second.storage->Sync())) Complete(it->second);
       return;
     }
     case EventKind::kChaos:
@@ -363,6 +395,7 @@ SimResult Simulation::Run() {
     }
   }
   result_.ok = !checker_.failed();
+  result_.file_storage = file_storage_;
   result_.failure = checker_.failure();
   result_.leaders = checker_.leaders_seen();
   result_.max_commit = checker_.max_committed();

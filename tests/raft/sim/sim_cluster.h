@@ -20,6 +20,9 @@ struct SimOptions {
   // every member within this many ticks.
   int liveness_ticks = 200;
   bool trace = false;  // keep a log of every event (for replaying a failing seed)
+  // Share of seeds (percent) whose nodes store their state with raft/storage's FileStorage on a
+  // fault-injecting simulated disk instead of the simulator's own model of storage.
+  int file_storage_pct = 25;
 };
 
 struct SimResult {
@@ -35,6 +38,7 @@ struct SimResult {
   uint64_t transfers = 0;
   uint64_t snapshots_installed = 0;
   uint64_t leaders = 0;  // distinct terms with a leader
+  bool file_storage = false;
   uint64_t max_commit = 0;
   int liveness_ticks_used = 0;
 };

@@ -2,6 +2,7 @@
 //   RL_RAFT_SEED=S        replay one seed (with an event trace on failure)
 //   RL_RAFT_SEEDS=N       how many seeds (default: 3000 + 2000; 200 + 120 under sanitizers)
 //   RL_RAFT_SEED_START=S  first seed of the range (default 1); scripts/raft-soak splits ranges
+//   RL_RAFT_FILE_STORAGE_PCT=P  share of seeds run on raft/storage's FileStorage (default 25)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -38,11 +39,13 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
   SimResult total;
   int max_liveness = 0;
   std::vector<std::string> failures;
+  uint64_t file_seeds = 0;
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions options;
     options.seed = seed;
     options.nodes = nodes;
+    if (auto pct = EnvNumber("RL_RAFT_FILE_STORAGE_PCT")) options.file_storage_pct = *pct;
     SimResult r = RunSimulation(options);
     if (!r.ok) {
       if (failures.empty()) {
@@ -69,6 +72,7 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
     total.transfers += r.transfers;
     total.snapshots_installed += r.snapshots_installed;
     total.leaders += r.leaders;
+    file_seeds += r.file_storage;
     max_liveness = std::max(max_liveness, r.liveness_ticks_used);
   }
   const double secs =
@@ -79,7 +83,8 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
             << ", reads " << total.reads_served << ", crashes " << total.crashes
             << ", conf changes " << total.conf_changes << ", transfers " << total.transfers
             << ", snapshots installed " << total.snapshots_installed << ", leaders "
-            << total.leaders << ", worst liveness " << max_liveness << " ticks\n";
+            << total.leaders << ", worst liveness " << max_liveness << " ticks; " << file_seeds
+            << " seeds on FileStorage\n";
   if (!failures.empty()) {
     std::string all;
     for (const std::string& f : failures) all += f + "\n";

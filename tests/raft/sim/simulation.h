@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <set>
@@ -15,7 +16,7 @@
 #include "raft/core.h"
 #include "tests/raft/sim/sim_checker.h"
 #include "tests/raft/sim/sim_cluster.h"
-#include "tests/raft/sim/sim_disk.h"
+#include "tests/raft/sim/sim_storage.h"
 
 namespace rl::raft::sim {
 
@@ -42,7 +43,7 @@ class Rng {
 struct SimNode {
   NodeId id = kNoNode;
   Config config;
-  SimDisk disk;
+  std::unique_ptr<NodeStorage> storage;
   std::optional<Core> core;  // empty while down
   uint64_t incarnation = 0;
   bool busy = false;  // a Ready is being written
@@ -99,6 +100,9 @@ class Simulation {
   SimNode& AddNode(NodeId id, const MemoryLogSource& initial);
   void StartNode(SimNode& n);
   void CrashNode(SimNode& n);
+  void NodeDied(SimNode& n);
+  // Fails the run on a storage error; true if the write completed, false if the node died.
+  bool StorageOk(SimNode& n, const NodeStorage::Result& result);
   void Pump(SimNode& n);
   void Complete(SimNode& n);
   void SendMessage(const Message& m);
@@ -134,6 +138,7 @@ class Simulation {
   NodeId next_id_ = 1;
   int max_nodes_ = 0;
   uint64_t membership_pct_ = 12;  // share of chaos events that are membership changes
+  bool file_storage_ = false;     // nodes run raft/storage's FileStorage on a simulated disk
 
   // Network faults.
   bool faults_on_ = true;
