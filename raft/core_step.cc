@@ -35,6 +35,13 @@ void Core::Step(const Message& m) {
     } else if (m.type == MessageType::kApp || m.type == MessageType::kHeartbeat ||
                m.type == MessageType::kSnap) {
       BecomeFollower(m.term, m.from);
+    } else if (m.type == MessageType::kVote) {
+      // Figure 2 restarts the election timer only on hearing from the leader or granting a vote
+      // (HandleVoteRequest): a candidate whose log is stale must not keep the up-to-date nodes
+      // from ever timing out just by raising the term (without PreVote this is a livelock).
+      const int elapsed = election_elapsed_;
+      BecomeFollower(m.term, kNoNode);
+      election_elapsed_ = elapsed;
     } else {
       BecomeFollower(m.term, kNoNode);
     }

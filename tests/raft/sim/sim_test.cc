@@ -40,13 +40,18 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
   int max_liveness = 0;
   std::vector<std::string> failures;
   uint64_t file_seeds = 0;
+  uint64_t worst_seed = 0;
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SimOptions options;
     options.seed = seed;
     options.nodes = nodes;
     if (auto pct = EnvNumber("RL_RAFT_FILE_STORAGE_PCT")) options.file_storage_pct = *pct;
+    options.trace = EnvNumber("RL_RAFT_TRACE").value_or(0) != 0;
     SimResult r = RunSimulation(options);
+    if (options.trace && r.ok) {
+      for (const std::string& line : r.trace) std::cerr << line << "\n";
+    }
     if (!r.ok) {
       if (failures.empty()) {
         options.trace = true;  // deterministic: the same run again, this time with its events
@@ -73,7 +78,10 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
     total.snapshots_installed += r.snapshots_installed;
     total.leaders += r.leaders;
     file_seeds += r.file_storage;
-    max_liveness = std::max(max_liveness, r.liveness_ticks_used);
+    if (r.liveness_ticks_used > max_liveness) {
+      max_liveness = r.liveness_ticks_used;
+      worst_seed = seed;
+    }
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -83,8 +91,8 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
             << ", reads " << total.reads_served << ", crashes " << total.crashes
             << ", conf changes " << total.conf_changes << ", transfers " << total.transfers
             << ", snapshots installed " << total.snapshots_installed << ", leaders "
-            << total.leaders << ", worst liveness " << max_liveness << " ticks; " << file_seeds
-            << " seeds on FileStorage\n";
+            << total.leaders << ", worst liveness " << max_liveness << " ticks (seed " << worst_seed
+            << "); " << file_seeds << " seeds on FileStorage\n";
   if (!failures.empty()) {
     std::string all;
     for (const std::string& f : failures) all += f + "\n";
