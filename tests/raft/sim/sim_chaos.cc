@@ -147,7 +147,11 @@ void Simulation::Operator(SimNode& leader) {
                     result ? "proposed" : std::string(ErrorName(result.error()))));
   if (!result) return;
   ++result_.conf_changes;
-  if (change.type == ConfChangeType::kRemoveNode) nodes_.at(change.node).removed = true;
+  if (change.type == ConfChangeType::kRemoveNode) {
+    SimNode& removed = nodes_.at(change.node);
+    removed.removal_index = *result;
+    removed.removal_term = leader.core->term();
+  }
   Pump(leader);
 }
 
@@ -212,7 +216,8 @@ bool Simulation::LivenessDone() {
   // counts it (not while the removed node itself still leads, handing over).
   const bool member_leader = IsVoter(conf, leader->id);
   for (auto& [id, n] : nodes_) {
-    if (member_leader && n.removed && n.core && !IsVoter(conf, id) && !IsLearner(conf, id)) {
+    if (member_leader && n.removal_committed && n.core && !IsVoter(conf, id) &&
+        !IsLearner(conf, id)) {
       n.core.reset();
       n.retired = true;
       ++n.incarnation;

@@ -192,6 +192,13 @@ void Simulation::ApplyCommitted(SimNode& n, const std::vector<Entry>& entries) {
     n.sm_index = e.index;
     checker_.OnApplied(n.id, e, n.sm_digest);
     if (!marker_.empty() && e.data == marker_) marker_index_ = e.index;
+    if (e.type == EntryType::kConfChange) {
+      for (auto& [id, other] : nodes_) {
+        if (other.removal_index == e.index && other.removal_term == e.term) {
+          other.removal_committed = true;
+        }
+      }
+    }
     for (Client& c : clients_) {
       if (c.state != Client::State::kWriting || c.node != n.id || c.incarnation != n.incarnation ||
           c.index != e.index) {

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "raft/durable_source.h"
 #include "raft/fault_storage.h"
 #include "tests/raft/sim/sim_disk.h"
 
@@ -61,11 +62,7 @@ class FileBackedStorage final : public NodeStorage {
   std::expected<MemoryLogSource, std::string> Load() override {
     auto state = storage_.Load();
     if (!state) return std::unexpected("storage refused to start: " + state.error().message);
-    MemoryLogSource s;
-    s.hard_state = state->hard_state;
-    s.snapshot = std::move(state->snapshot);
-    s.entries = std::move(state->entries);
-    return s;
+    return DurableSource(std::move(*state));
   }
   const char* name() const override { return "file"; }
 

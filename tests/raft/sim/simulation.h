@@ -52,7 +52,11 @@ struct SimNode {
   uint64_t sm_digest = 0;
   Index compact_every = 0;
   bool retired = false;  // shut down for good (removed from the cluster)
-  bool removed = false;  // the operator proposed its removal
+  // The operator proposed its removal at (removal_index, removal_term); removal_committed once
+  // some node applied that entry.
+  Index removal_index = 0;
+  Term removal_term = 0;
+  bool removal_committed = false;
 };
 
 struct Client {
