@@ -41,6 +41,7 @@ struct Request {
   Request* parent = nullptr;  // kFragment; kOwned: the client request waiting for it, if any
   uint32_t pending = 0;       // a split request: fragments still waiting for a reply; kOwned
                               // on a subscriber connection: replies it still expects
+  uint64_t merge_arg = 0;     // what a merge needs besides the replies (SCAN: proxy/scan.h)
   uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
 
   // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.

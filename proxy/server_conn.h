@@ -41,7 +41,8 @@ class DedicatedOwner {
 class ServerConn {
  public:
   // Starts connecting. The object frees itself after Close() (in the close callbacks).
-  static ServerConn* Connect(Worker* worker, Backend* backend);
+  // `one_shot` (Backend::SendAlone): no SELECT, and closed once nothing is left queued.
+  static ServerConn* Connect(Worker* worker, Backend* backend, bool one_shot = false);
   // A dedicated connection for `owner`; in `push_mode` its replies go to owner->OnPush.
   static ServerConn* ConnectDedicated(Worker* worker, Backend* backend, DedicatedOwner* owner,
                                       bool push_mode);
@@ -62,7 +63,7 @@ class ServerConn {
   bool in_dirty_list = false;
 
  private:
-  ServerConn(Worker* worker, Backend* backend);
+  ServerConn(Worker* worker, Backend* backend, bool one_shot);
   ~ServerConn() = default;
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
@@ -99,6 +100,7 @@ class ServerConn {
   bool closed_ = false;
   bool writing_ = false;
   bool timer_armed_ = false;
+  bool one_shot_ = false;
   Request* send_head_ = nullptr;  // not yet written
   Request* send_tail_ = nullptr;
   Request* reply_head_ = nullptr;  // written, waiting for their replies

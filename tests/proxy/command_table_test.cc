@@ -396,8 +396,12 @@ TEST(RouteTest, DecisionsTheProxyReliesOn) {
       {"script", "load", Route::kBroadcast, Merge::kAllEqual},
       {"script", "exists", Route::kBroadcast, Merge::kAndArrays},
       {"script", "flush", Route::kBroadcast, Merge::kAllOk},
-      {"flushdb", "", Route::kBroadcast, Merge::kAllOk},
-      {"flushall", "", Route::kBroadcast, Merge::kAllOk},
+      {"script", "kill", Route::kBroadcast, Merge::kAnySuccess},
+      {"keys", "", Route::kBroadcast, Merge::kConcatArrays},
+      {"randomkey", "", Route::kBroadcast, Merge::kRandomNonNil},
+      {"flushdb", "", Route::kAdminBroadcast, Merge::kAllOk},
+      {"flushall", "", Route::kAdminBroadcast, Merge::kAllOk},
+      {"scan", "", Route::kScan},
       {"time", "", Route::kAnyServer},
       {"multi", "", Route::kTransaction},
       {"watch", "", Route::kTransaction},
@@ -408,9 +412,6 @@ TEST(RouteTest, DecisionsTheProxyReliesOn) {
       {"spublish", "", Route::kForwardByKey},
       {"pubsub", "channels", Route::kBroadcast, Merge::kUnionArrays},
       {"pubsub", "numsub", Route::kBroadcast, Merge::kSumPairs},
-      {"scan", "", Route::kSpecial},
-      {"keys", "", Route::kSpecial},
-      {"randomkey", "", Route::kSpecial},
       {"wait", "", Route::kBlocking},
       {"cluster", "info", Route::kRefused},
       {"monitor", "", Route::kRefused},
@@ -431,7 +432,8 @@ TEST(RouteTest, DecisionsTheProxyReliesOn) {
     EXPECT_EQ(info->merge, c.merge) << info->name;
   }
   for (const CommandInfo& c : AllCommands()) {
-    bool explained = c.route == Route::kRefused || c.route == Route::kSpecial;
+    bool explained = c.route == Route::kRefused || c.route == Route::kSpecial ||
+                     c.route == Route::kAdminBroadcast;
     EXPECT_EQ(!c.reason.empty(), explained) << c.name;
   }
 }

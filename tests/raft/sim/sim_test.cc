@@ -1,0 +1,117 @@
+// Runs the deterministic cluster simulator over many seeds (3- and 5-node clusters).
+//   RL_RAFT_SEED=S        replay one seed (with an event trace on failure)
+//   RL_RAFT_SEEDS=N       how many seeds (default: 3000 + 2000; 200 + 120 under sanitizers)
+//   RL_RAFT_SEED_START=S  first seed of the range (default 1); scripts/raft-soak splits ranges
+//   RL_RAFT_FILE_STORAGE_PCT=P  share of seeds run on raft/storage's FileStorage (default 25)
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/raft/sim/sim_cluster.h"
+
+namespace rl::raft::sim {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::optional<uint64_t> EnvNumber(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::strtoull(v, nullptr, 10);
+}
+
+void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
+  uint64_t first = EnvNumber("RL_RAFT_SEED_START").value_or(1);
+  uint64_t count = EnvNumber("RL_RAFT_SEEDS").value_or(default_count);
+  if (auto one = EnvNumber("RL_RAFT_SEED")) {
+    first = *one;
+    count = 1;
+  }
+  SimResult total;
+  int max_liveness = 0;
+  std::vector<std::string> failures;
+  uint64_t file_seeds = 0;
+  uint64_t worst_seed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    SimOptions options;
+    options.seed = seed;
+    options.nodes = nodes;
+    if (auto pct = EnvNumber("RL_RAFT_FILE_STORAGE_PCT")) options.file_storage_pct = *pct;
+    options.trace = EnvNumber("RL_RAFT_TRACE").value_or(0) != 0;
+    SimResult r = RunSimulation(options);
+    if (options.trace && r.ok) {
+      for (const std::string& line : r.trace) std::cerr << line << "\n";
+    }
+    if (!r.ok) {
+      if (failures.empty()) {
+        options.trace = true;  // deterministic: the same run again, this time with its events
+        SimResult traced = RunSimulation(options);
+        const size_t show = EnvNumber("RL_RAFT_TRACE_LINES").value_or(80);
+        const size_t from = traced.trace.size() > show ? traced.trace.size() - show : 0;
+        std::cerr << "--- last events of seed " << seed << " ---\n";
+        for (size_t i = from; i < traced.trace.size(); ++i) std::cerr << traced.trace[i] << "\n";
+      }
+      failures.push_back("seed " + std::to_string(seed) + " (" + std::to_string(nodes) +
+                         " nodes) failed: " + r.failure +
+                         "\nreplay: RL_RAFT_SEED=" + std::to_string(seed) +
+                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." + test_name);
+      std::cerr << failures.back() << "\n";
+      if (failures.size() >= 10) break;  // keep going to show how common it is, up to a point
+    }
+    total.events += r.events;
+    total.messages_delivered += r.messages_delivered;
+    total.writes_acked += r.writes_acked;
+    total.reads_served += r.reads_served;
+    total.crashes += r.crashes;
+    total.conf_changes += r.conf_changes;
+    total.transfers += r.transfers;
+    total.snapshots_installed += r.snapshots_installed;
+    total.leaders += r.leaders;
+    file_seeds += r.file_storage;
+    if (r.liveness_ticks_used > max_liveness) {
+      max_liveness = r.liveness_ticks_used;
+      worst_seed = seed;
+    }
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << nodes << " nodes: " << count << " seeds from " << first << " in " << secs << " s ("
+            << (secs > 0 ? count / secs : 0) << " seeds/s); events " << total.events
+            << ", messages " << total.messages_delivered << ", writes acked " << total.writes_acked
+            << ", reads " << total.reads_served << ", crashes " << total.crashes
+            << ", conf changes " << total.conf_changes << ", transfers " << total.transfers
+            << ", snapshots installed " << total.snapshots_installed << ", leaders "
+            << total.leaders << ", worst liveness " << max_liveness << " ticks (seed " << worst_seed
+            << "); " << file_seeds << " seeds on FileStorage\n";
+  if (!failures.empty()) {
+    std::string all;
+    for (const std::string& f : failures) all += f + "\n";
+    FAIL() << failures.size() << " failing seed(s):\n" << all;
+  }
+  if (count >= 20) {
+    // The schedules must actually exercise what they claim to.
+    EXPECT_GT(total.writes_acked, 0u);
+    EXPECT_GT(total.reads_served, 0u);
+    EXPECT_GT(total.crashes, 0u);
+    EXPECT_GT(total.conf_changes, 0u);
+    EXPECT_GT(total.transfers, 0u);
+    EXPECT_GT(total.snapshots_installed, 0u);
+  }
+}
+
+TEST(RaftSimTest, ThreeNodes) { RunSeeds(3, kSanitized ? 200 : 3000, "ThreeNodes"); }
+
+TEST(RaftSimTest, FiveNodes) { RunSeeds(5, kSanitized ? 120 : 2000, "FiveNodes"); }
+
+}  // namespace
+}  // namespace rl::raft::sim
