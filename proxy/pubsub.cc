@@ -210,20 +210,24 @@ bool Subscriptions::SendCommand(uint32_t backend, std::string_view command,
 }
 
 bool Subscriptions::OnPush(uint32_t backend, Chunk* chunk, std::string_view reply) {
-  (void)backend;
   ReplyValue top;
   if (!ReadReplyValue(reply, &top) || top.type != '*' || top.integer < 3) return true;
   ArrayElements elements(reply);
   ReplyValue kind, name;
   if (!ReadReplyValue(elements.Next(), &kind) || kind.type != '$') return true;
   if (!ReadReplyValue(elements.Next(), &name) || name.type != '$') return true;
+  // A channel's messages count only from the server it is subscribed on.
+  auto on_backend = [&](const ChannelMap& map) {
+    auto it = map.find(name.text);
+    return it != map.end() && it->second == backend;
+  };
   bool wanted;
   if (kind.text == "message" && top.integer == 3) {
-    wanted = channels_.contains(name.text);
+    wanted = on_backend(channels_);
   } else if (kind.text == "pmessage" && top.integer == 4) {
     wanted = patterns_.contains(name.text);
   } else if (kind.text == "smessage" && top.integer == 3) {
-    wanted = shard_channels_.contains(name.text);
+    wanted = on_backend(shard_channels_);
   } else {
     retry_delay_ms_ = 0;  // a confirmation: the server is back
     return true;          // answers the oldest command
