@@ -167,7 +167,11 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     case Route::kRefused:
     case Route::kSpecial: {
       std::string name = Upper(argv[0]);
-      if (info->name.find('|') != std::string_view::npos) name += " " + Upper(argv[1]);
+      if (info->name.find('|') != std::string_view::npos) {
+        // Two appends, not `" " + Upper(...)`: g++ 12 -O3 warns falsely (-Wrestrict) on that.
+        name += ' ';
+        name += Upper(argv[1]);
+      }
       AppendError(&error,
                   fmt::format("ERR '{}' is not supported by ringleader: {}", name, info->reason));
       Reply(client, r, error);
