@@ -11,9 +11,8 @@ namespace rl::proxy {
 
 namespace {
 
-// A batch written with one writev: bounded by IOV_MAX and by a byte count that keeps one
-// client from monopolising the loop.
-constexpr size_t kMaxBatchIov = 1024;
+// A batch written with one writev: bounded by IOV_MAX (WriteBatch) and by a byte count that
+// keeps one client from monopolising the loop.
 constexpr size_t kMaxBatchBytes = 4u << 20;
 
 std::string FormatAddress(const sockaddr_storage& ss) {
@@ -207,16 +206,15 @@ void ClientConn::OnReplyReady(Request* r) {
 
 void ClientConn::Flush() {
   while (!closed_ && !writing_ && head_ != nullptr && head_->done) {
-    std::vector<uv_buf_t>& iov = worker_->iov_scratch();
-    iov.clear();
-    size_t bytes = 0;
+    WriteBatch& batch = worker_->write_batch();
+    batch.Clear();
+    size_t replies = 0;
     for (Request* r = head_; r != nullptr && r->done; r = r->client_next) {
-      if (iov.size() == kMaxBatchIov || bytes >= kMaxBatchBytes) break;
-      iov.push_back(
-          uv_buf_init(const_cast<char*>(r->reply.data()), static_cast<unsigned>(r->reply.size())));
-      bytes += r->reply.size();
+      if (!batch.HasRoomFor(1) || batch.bytes() >= kMaxBatchBytes) break;
+      batch.Add(r->reply.data(), r->reply.size());
+      ++replies;
     }
-    int n = uv_try_write(stream(), iov.data(), static_cast<unsigned>(iov.size()));
+    int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
     if (n < 0 && n != UV_EAGAIN) {
       Log(kLogInfo, "client {}: write: {}", state_.id, uv_strerror(n));
       Close();
@@ -227,7 +225,7 @@ void ClientConn::Flush() {
     bool close_after = false;
     // Every reply of the batch leaves the queue: what the kernel did not take is copied once
     // into overflow_, so slots (and the chunks they pin) are released right away.
-    for (size_t i = 0; i < iov.size(); ++i) {
+    for (size_t i = 0; i < replies; ++i) {
       Request* r = head_;
       head_ = r->client_next;
       if (head_ == nullptr) tail_ = nullptr;
