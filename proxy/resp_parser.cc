@@ -154,12 +154,21 @@ void RequestParser::Reset() {
   remaining_ = 0;
   bulk_length_ = 0;
   args_.clear();
-  inline_storage_.clear();
-  error_.clear();
+  if (extra_) {
+    extra_->inline_storage.clear();
+    extra_->error.clear();
+  }
+}
+
+const RequestLimits RequestParser::kDefaultLimits{};
+
+RequestParser::Extra& RequestParser::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
 }
 
 RequestParser::Result RequestParser::Fail(std::string message) {
-  error_ = std::move(message);
+  extra().error = std::move(message);
   return Result::kError;
 }
 
@@ -181,7 +190,7 @@ RequestParser::Result RequestParser::Parse(const char* data, size_t size) {
 RequestParser::Result RequestParser::ParseInline(const char* data, size_t size) {
   const void* nl = size > pos_ ? std::memchr(data + pos_, '\n', size - pos_) : nullptr;
   if (nl == nullptr) {
-    if (size > limits_.max_inline_length) return Fail("Protocol error: too big inline request");
+    if (size > limits_->max_inline_length) return Fail("Protocol error: too big inline request");
     pos_ = size;
     needed_ = size + 1;
     return Result::kIncomplete;
@@ -189,7 +198,7 @@ RequestParser::Result RequestParser::ParseInline(const char* data, size_t size) 
   size_t newline = static_cast<const char*>(nl) - data;
   size_t line_end = newline;
   if (line_end > 0 && data[line_end - 1] == '\r') --line_end;
-  if (!SplitInlineArgs({data, line_end}, &inline_storage_, &args_)) {
+  if (!SplitInlineArgs({data, line_end}, &extra().inline_storage, &args_)) {
     return Fail("Protocol error: unbalanced quotes in request");
   }
   length_ = newline + 1;
@@ -204,7 +213,7 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
       case State::kCount: {
         const void* cr = size > pos_ ? std::memchr(data + pos_, '\r', size - pos_) : nullptr;
         if (cr == nullptr) {
-          if (size > limits_.max_inline_length) {
+          if (size > limits_->max_inline_length) {
             return Fail("Protocol error: too big mbulk count string");
           }
           needed_ = size + 2;
@@ -217,7 +226,7 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         }
         int64_t count = 0;
         if (data[r + 1] != '\n' || !ParseStrictInt({data + 1, r - 1}, &count) ||
-            count > static_cast<int64_t>(limits_.max_multibulk_length)) {
+            count > static_cast<int64_t>(limits_->max_multibulk_length)) {
           return Fail("Protocol error: invalid multibulk length");
         }
         if (unauthenticated_ && count > 10) {
@@ -249,7 +258,7 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         }
         const void* cr = std::memchr(data + pos_, '\r', size - pos_);
         if (cr == nullptr) {
-          if (size - pos_ > limits_.max_inline_length) {
+          if (size - pos_ > limits_->max_inline_length) {
             return Fail("Protocol error: too big bulk count string");
           }
           needed_ = size + 2;
@@ -262,13 +271,13 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         }
         int64_t len = 0;
         if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len) ||
-            len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_length) {
+            len < 0 || static_cast<uint64_t>(len) > limits_->max_bulk_length) {
           return Fail("Protocol error: invalid bulk length");
         }
         if (unauthenticated_ && len > 16384) {
           return Fail("Protocol error: unauthenticated bulk length");
         }
-        if (r + 2 + static_cast<uint64_t>(len) + 2 > limits_.max_request_length) {
+        if (r + 2 + static_cast<uint64_t>(len) + 2 > limits_->max_request_length) {
           return Fail("Protocol error: request too large");
         }
         args_.push_back(ArgSpan{static_cast<uint32_t>(pos_), static_cast<uint32_t>(r + 2),
