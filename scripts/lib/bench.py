@@ -89,15 +89,17 @@ def rss_mb(pid):
 
 
 def rss_with_connections(pid, port, count):
-    """Opens `count` connections that each send one GET and read its reply; returns the RSS in MB
-    of `pid` while they are all open."""
+    """Opens `count` connections, then sends one GET on each and reads every reply (a burst, as
+    when many clients ask at once). Returns the RSS in MB of `pid` with the connections open and
+    idle before the GETs, and after the GETs were answered (the connections still open)."""
     socks = []
     try:
-        for i in range(count):
-            s = socket.create_connection(("127.0.0.1", port))
+        for _ in range(count):
+            socks.append(socket.create_connection(("127.0.0.1", port)))
+        connected = rss_mb(pid)
+        for i, s in enumerate(socks):
             key = b"key:%d" % i
             s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
-            socks.append(s)
         for s in socks:
             s.settimeout(10)
             data = b""
@@ -106,7 +108,7 @@ def rss_with_connections(pid, port, count):
                 if not chunk:
                     raise RuntimeError("connection closed before the GET reply")
                 data += chunk
-        return rss_mb(pid)
+        return connected, rss_mb(pid)
     finally:
         for s in socks:
             s.close()
@@ -217,13 +219,13 @@ def main():
             procs.stop(p)
         rss = {}
         nc, nc_port = start_nutcracker()
-        rss["nutcracker"] = (rss_mb(nc.pid), rss_with_connections(nc.pid, nc_port,
-                                                                  args.connections))
+        rss["nutcracker"] = (rss_mb(nc.pid),) + rss_with_connections(nc.pid, nc_port,
+                                                                     args.connections)
         procs.stop(nc)
         for w in worker_counts:
             p, port = start_ringleader(w)
-            rss[f"ringleader-w{w}"] = (rss_mb(p.pid),
-                                       rss_with_connections(p.pid, port, args.connections))
+            rss[f"ringleader-w{w}"] = (rss_mb(p.pid),) + rss_with_connections(
+                p.pid, port, args.connections)
             procs.stop(p)
     finally:
         procs.stop_all()
@@ -260,9 +262,15 @@ def main():
                     f"| {d['p50']:.3f} / {n['p50']:.3f} / {r['p50']:.3f} "
                     f"| {d['p99']:.3f} / {n['p99']:.3f} / {r['p99']:.3f} |")
     lines.append("")
-    parts = [f"{t} {rss[t][1]:.1f} MB (idle {rss[t][0]:.1f} MB)" for t in ["nutcracker"] + rl_names]
-    lines.append(f"RSS with {args.connections} connections that each sent one GET (fresh "
-                 f"processes): {', '.join(parts)}.")
+    lines += [
+        f"RSS in MB of fresh processes: started; with {args.connections} connections open; "
+        "after each of them sent one GET (all at once) and got its reply:",
+        "",
+        "| process | started | connected | after one GET each |",
+        "|---|---:|---:|---:|",
+    ]
+    for t in ["nutcracker"] + rl_names:
+        lines.append(f"| {t} | {rss[t][0]:.1f} | {rss[t][1]:.1f} | {rss[t][2]:.1f} |")
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
@@ -278,8 +286,12 @@ def main():
                 for t in names:
                     m = med[(name, pipeline, t)]
                     w.writerow([name, pipeline, t, f"{m['rps']:.0f}", m["p50"], m["p99"]])
-        for t, (idle, busy) in rss.items():
-            w.writerow([f"RSS MB, {args.connections} connections", "", t, "", idle, busy])
+    with open(os.path.join(args.out, "latest_rss.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["process", "connections", "started_mb", "connected_mb", "after_get_mb"])
+        for t, (started_mb, connected_mb, busy_mb) in rss.items():
+            w.writerow([t, args.connections, f"{started_mb:.1f}", f"{connected_mb:.1f}",
+                        f"{busy_mb:.1f}"])
     dat = os.path.join(args.out, "latest.dat")
     with open(dat, "w") as f:
         for name, _ in loads:
@@ -298,7 +310,7 @@ def main():
                   f"set title 'redis-benchmark -c {args.clients}: direct Redis, nutcracker, "
                   f"ringleader ({date})'; plot {plots}")
         subprocess.run(["gnuplot", "-e", script], check=True)
-    print(f"\n(wrote {args.out}/latest.md, latest.csv and latest.png; took {elapsed:.0f} s)",
+    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv and latest.png; took {elapsed:.0f} s)",
           file=sys.stderr)
 
 
