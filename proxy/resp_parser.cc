@@ -211,22 +211,31 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
       case State::kStart:
         return Fail("internal parser state");  // unreachable: Parse() leaves kStart
       case State::kCount: {
-        const void* cr = size > pos_ ? std::memchr(data + pos_, '\r', size - pos_) : nullptr;
-        if (cr == nullptr) {
-          if (size > limits_->max_inline_length) {
-            return Fail("Protocol error: too big mbulk count string");
-          }
-          needed_ = size + 2;
-          return Result::kIncomplete;
-        }
-        size_t r = static_cast<const char*>(cr) - data;
-        if (r + 1 >= size) {
-          needed_ = r + 2;
-          return Result::kIncomplete;
-        }
+        size_t r;
         int64_t count = 0;
-        if (data[r + 1] != '\n' || !ParseStrictInt({data + 1, r - 1}, &count) ||
-            count > static_cast<int64_t>(limits_->max_multibulk_length)) {
+        uint64_t fast_count;
+        if (const char* cr = ParseLengthFast(data + 1, data + size, &fast_count)) {
+          r = static_cast<size_t>(cr - data);
+          count = static_cast<int64_t>(fast_count);
+        } else {
+          const void* found = size > pos_ ? std::memchr(data + pos_, '\r', size - pos_) : nullptr;
+          if (found == nullptr) {
+            if (size > limits_->max_inline_length) {
+              return Fail("Protocol error: too big mbulk count string");
+            }
+            needed_ = size + 2;
+            return Result::kIncomplete;
+          }
+          r = static_cast<const char*>(found) - data;
+          if (r + 1 >= size) {
+            needed_ = r + 2;
+            return Result::kIncomplete;
+          }
+          if (data[r + 1] != '\n' || !ParseStrictInt({data + 1, r - 1}, &count)) {
+            return Fail("Protocol error: invalid multibulk length");
+          }
+        }
+        if (count > static_cast<int64_t>(limits_->max_multibulk_length)) {
           return Fail("Protocol error: invalid multibulk length");
         }
         if (unauthenticated_ && count > 10) {
@@ -256,22 +265,31 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
           if (got == '\r' || got == '\n') got = ' ';  // Redis maps CR/LF in errors to spaces
           return Fail(std::string("Protocol error: expected '$', got '") + got + "'");
         }
-        const void* cr = std::memchr(data + pos_, '\r', size - pos_);
-        if (cr == nullptr) {
-          if (size - pos_ > limits_->max_inline_length) {
-            return Fail("Protocol error: too big bulk count string");
-          }
-          needed_ = size + 2;
-          return Result::kIncomplete;
-        }
-        size_t r = static_cast<const char*>(cr) - data;
-        if (r + 1 >= size) {
-          needed_ = r + 2;
-          return Result::kIncomplete;
-        }
+        size_t r;
         int64_t len = 0;
-        if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len) ||
-            len < 0 || static_cast<uint64_t>(len) > limits_->max_bulk_length) {
+        uint64_t fast_len;
+        if (const char* cr = ParseLengthFast(data + pos_ + 1, data + size, &fast_len)) {
+          r = static_cast<size_t>(cr - data);
+          len = static_cast<int64_t>(fast_len);
+        } else {
+          const void* found = std::memchr(data + pos_, '\r', size - pos_);
+          if (found == nullptr) {
+            if (size - pos_ > limits_->max_inline_length) {
+              return Fail("Protocol error: too big bulk count string");
+            }
+            needed_ = size + 2;
+            return Result::kIncomplete;
+          }
+          r = static_cast<const char*>(found) - data;
+          if (r + 1 >= size) {
+            needed_ = r + 2;
+            return Result::kIncomplete;
+          }
+          if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len)) {
+            return Fail("Protocol error: invalid bulk length");
+          }
+        }
+        if (len < 0 || static_cast<uint64_t>(len) > limits_->max_bulk_length) {
           return Fail("Protocol error: invalid bulk length");
         }
         if (unauthenticated_ && len > 16384) {

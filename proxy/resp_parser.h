@@ -110,6 +110,26 @@ class RequestParser {
 // spaces, no overflow). Returns false when `s` is not one.
 bool ParseStrictInt(std::string_view s, int64_t* value);
 
+// The common case of a length line's text and its end, read in one pass: 1 to 17 digits without
+// a leading zero (or "0" alone) followed by "\r\n", all before `end`. Returns the position of the
+// '\r' and sets *value, or nullptr when the bytes are anything else (a sign, more digits, an
+// incomplete line, garbage): then the general path (find the CR, ParseStrictInt) decides, so
+// both accept and reject exactly the same lines.
+inline const char* ParseLengthFast(const char* p, const char* end, uint64_t* value) {
+  const char* q = p;
+  uint64_t v = 0;
+  const char* stop = end - p > 17 ? p + 17 : end;
+  while (q < stop && static_cast<unsigned char>(*q - '0') < 10) {
+    v = v * 10 + static_cast<uint64_t>(*q - '0');
+    ++q;
+  }
+  if (q == p || end - q < 2 || q[0] != '\r' || q[1] != '\n' || (*p == '0' && q - p > 1)) {
+    return nullptr;
+  }
+  *value = v;
+  return q;
+}
+
 // Redis's sdssplitargs: splits an inline command line into arguments with its quoting rules
 // ("..." with \n \r \t \b \a \xHH escapes, '...' with \'). Appends the unquoted bytes of every
 // argument to `storage` and one span per argument (offsets into `storage`) to `args`.
