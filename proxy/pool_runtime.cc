@@ -252,9 +252,11 @@ void PoolRuntime::Split(ClientConn* client, Request* r, const ParsedRequest& req
                         const CommandInfo& info, std::span<const uint32_t> keys) {
   std::span<const std::string_view> argv = req.argv;
   std::span<const ArgSpan> spans = req.spans;
+  size_t step = static_cast<size_t>(std::max(1, info.key_step));
   // Group the keys by owner (owner_scratch_, from Dispatch), in the client's key order.
   backend_scratch_.assign(backends_.size(), UINT32_MAX);  // backend -> fragment index
   count_scratch_.clear();                                 // fragment -> keys
+  bytes_scratch_.clear();
   r->merge = static_cast<uint8_t>(info.merge);
   r->key_fragment.resize(keys.size());
   std::vector<Backend*>& targets = target_scratch_;  // fragment -> backend
@@ -265,11 +267,13 @@ void PoolRuntime::Split(ClientConn* client, Request* r, const ParsedRequest& req
       backend_scratch_[owner] = static_cast<uint32_t>(targets.size());
       targets.push_back(backends_[owner].get());
       count_scratch_.push_back(0);
+      bytes_scratch_.push_back(0);
     }
-    r->key_fragment[i] = backend_scratch_[owner];
-    ++count_scratch_[r->key_fragment[i]];
+    uint32_t f = backend_scratch_[owner];
+    r->key_fragment[i] = f;
+    ++count_scratch_[f];
+    bytes_scratch_[f] += spans[keys[i] + step - 1].end() - spans[keys[i]].header;
   }
-  size_t step = static_cast<size_t>(std::max(1, info.key_step));
   for (size_t f = 0; f < targets.size(); ++f) {
     Request* frag = worker_->requests().New(Request::Kind::kFragment);
     frag->parent = r;
@@ -292,27 +296,55 @@ void PoolRuntime::Split(ClientConn* client, Request* r, const ParsedRequest& req
     SendFragments(client, r, targets);
     return;
   }
-  ++req.chunk->refs;
-  r->in = ChunkRef(req.chunk);
   // "*N\r\n" is new; the command name and every key (with its values) are the client's own
-  // bytes, adjacent arguments merged into one piece.
+  // bytes. A fragment of up to kCopyFragment bytes is copied into one buffer (one memcpy per
+  // key beats gathering dozens of 20-byte pieces in the kernel); a larger one (big MSET values)
+  // references the client's bytes, adjacent arguments merged into one piece.
+  constexpr size_t kCopyFragment = 16 * 1024;
+  const char* name_begin = req.data + spans[0].header;
+  const size_t name_size = spans[0].end() - spans[0].header;
+  bool referenced = false;
   for (size_t f = 0; f < targets.size(); ++f) {
     Request* frag = r->fragments[f];
-    AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count_scratch_[f] * step));
-    frag->pieces.push_back(uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
-    frag->pieces.push_back(uv_buf_init(const_cast<char*>(req.data) + spans[0].header,
-                                       spans[0].end() - spans[0].header));
+    if (bytes_scratch_[f] <= kCopyFragment) {
+      frag->own.reserve(24 + name_size + bytes_scratch_[f]);
+      AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count_scratch_[f] * step));
+      frag->own.append(name_begin, name_size);
+    } else {
+      referenced = true;
+      AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count_scratch_[f] * step));
+      frag->pieces.push_back(
+          uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
+      frag->pieces.push_back(
+          uv_buf_init(const_cast<char*>(name_begin), static_cast<unsigned>(name_size)));
+    }
+  }
+  if (referenced) {
+    ++req.chunk->refs;
+    r->in = ChunkRef(req.chunk);
   }
   for (size_t i = 0; i < keys.size(); ++i) {
-    Request* frag = r->fragments[r->key_fragment[i]];
+    uint32_t f = r->key_fragment[i];
+    Request* frag = r->fragments[f];
     const char* begin = req.data + spans[keys[i]].header;
     const char* end = req.data + spans[keys[i] + step - 1].end();
+    if (bytes_scratch_[f] <= kCopyFragment) {
+      frag->own.append(begin, end);
+      continue;
+    }
     uv_buf_t& last = frag->pieces.back();
     if (last.base + last.len == begin) {
       last.len += static_cast<unsigned>(end - begin);
     } else {
       frag->pieces.push_back(
           uv_buf_init(const_cast<char*>(begin), static_cast<unsigned>(end - begin)));
+    }
+  }
+  for (size_t f = 0; f < targets.size(); ++f) {
+    Request* frag = r->fragments[f];
+    if (bytes_scratch_[f] <= kCopyFragment) {
+      frag->pieces.push_back(
+          uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
     }
   }
   SendFragments(client, r, targets);

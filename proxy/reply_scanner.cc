@@ -93,6 +93,14 @@ ReplyScanner::Result ReplyScanner::Scan(const char* data, size_t size) {
         }
         continue;
       }
+      if (size - pos_ >= 5 && std::memcmp(data + pos_ + 1, "-1\r\n", 4) == 0) {
+        pos_ += 5;  // a nil ("$-1", "*-1") is a complete value
+        if (ValueDone()) {
+          length_ = pos_;
+          return Result::kComplete;
+        }
+        continue;
+      }
     }
     const void* cr = FindCr(data + pos_, data + size);
     if (cr == nullptr || static_cast<const char*>(cr) + 1 >= data + size) {
@@ -191,6 +199,11 @@ std::string_view ArrayElements::Next() {
   char type = rest_[0];
   uint64_t n;
   if (type == '$') {
+    if (rest_.starts_with("$-1\r\n")) {
+      std::string_view element = rest_.substr(0, 5);
+      rest_.remove_prefix(5);
+      return element;
+    }
     if (const char* cr = ParseLengthFast(rest_.data() + 1, rest_.data() + rest_.size(), &n)) {
       size_t length = static_cast<size_t>(cr - rest_.data()) + 2 + n + 2;
       if (length <= rest_.size()) {
