@@ -30,7 +30,10 @@ struct Split {
       parent.fragments.push_back(&fragments[f]);
     }
   }
-  ~Split() { parent.fragments.clear(); }  // the fragments are not pooled
+  ~Split() {
+    parent.fragments.clear();  // the fragments are not pooled
+    parent.reply_chunk.Reset();
+  }
 };
 
 // Appends only (no `"x" + std::string`): g++ 12 -O3 warns falsely (-Wrestrict) on that.
@@ -52,9 +55,10 @@ void BM_MergeMget100(benchmark::State& state) {
     for (int i = 0; i < n; ++i) r += i % 5 == 0 ? "$-1\r\n" : Bulk("xxx");
     replies.push_back(r);
   }
+  ChunkPool pool;  // as a worker merges: into pooled chunks (outlives `split`'s reply chunk)
   Split split(Merge::kKeyOrder, replies, key_fragment);
   for (auto _ : state) {
-    MergeFragments(&split.parent);
+    MergeFragments(&split.parent, &pool);
     benchmark::DoNotOptimize(split.parent.reply.data());
   }
   if (!split.parent.reply.starts_with("*100\r\n")) state.SkipWithError("bad merge");
