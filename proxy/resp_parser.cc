@@ -1,5 +1,6 @@
 #include "proxy/resp_parser.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -256,6 +257,38 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         break;
       }
       case State::kBulkHeader: {
+        // The common case first: whole arguments with plain headers, one after another, each
+        // within every limit. Anything else (a partial argument, a limit, garbage) leaves this
+        // loop for the general code below, which decides exactly as it always does.
+        {
+          // Locals, so that storing an argument does not make the compiler reload them.
+          size_t pos = pos_;
+          uint64_t remaining = remaining_;
+          const uint64_t max_bulk = unauthenticated_
+                                        ? std::min<uint64_t>(limits_->max_bulk_length, 16384)
+                                        : limits_->max_bulk_length;
+          const uint64_t max_end = std::min<uint64_t>(size, limits_->max_request_length);
+          while (remaining > 0 && pos < size && data[pos] == '$') {
+            uint64_t len;
+            const char* cr = ParseLengthFast(data + pos + 1, data + size, &len);
+            if (cr == nullptr) break;
+            const size_t r = static_cast<size_t>(cr - data);
+            const uint64_t end = r + 2 + len;
+            if (len > max_bulk || end + 2 > max_end || data[end] != '\r' || data[end + 1] != '\n') {
+              break;
+            }
+            args_.push_back(ArgSpan{static_cast<uint32_t>(pos), static_cast<uint32_t>(r + 2),
+                                    static_cast<uint32_t>(len)});
+            pos = end + 2;
+            --remaining;
+          }
+          pos_ = pos;
+          remaining_ = remaining;
+        }
+        if (remaining_ == 0) {
+          length_ = pos_;
+          return Result::kComplete;
+        }
         if (pos_ >= size) {
           needed_ = pos_ + 4;
           return Result::kIncomplete;
