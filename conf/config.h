@@ -66,6 +66,9 @@ struct Pool {
   // ringleader's own keys (not in nutcracker).
   int workers = 1;
   std::string client_auth;  // password clients must AUTH with; empty = none
+  // Serve the commands that act on every key of every server (FLUSHDB, FLUSHALL); refused
+  // with an error naming this key otherwise.
+  bool admin_commands = false;
 
   // Where the pool and its listen value were written (1-based), for messages from later checks
   // such as the proxy's name resolution of the listen host.

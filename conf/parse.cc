@@ -20,11 +20,12 @@ using Kind = YamlNode::Kind;
 
 // Every key a pool may hold: nutcracker 0.5.0's, reuseport (later twemproxy), and ringleader's.
 constexpr std::string_view kPoolKeys[] = {
-    "listen",       "hash",      "hash_tag",           "distribution",
-    "timeout",      "backlog",   "preconnect",         "redis",
-    "redis_auth",   "redis_db",  "server_connections", "auto_eject_hosts",
-    "tcpkeepalive", "reuseport", "client_connections", "server_retry_timeout",
-    "servers",      "workers",   "client_auth",        "server_failure_limit",
+    "listen",         "hash",      "hash_tag",           "distribution",
+    "timeout",        "backlog",   "preconnect",         "redis",
+    "redis_auth",     "redis_db",  "server_connections", "auto_eject_hosts",
+    "tcpkeepalive",   "reuseport", "client_connections", "server_retry_timeout",
+    "servers",        "workers",   "client_auth",        "server_failure_limit",
+    "admin_commands",
 };
 
 constexpr int kMaxWorkers = 1024;
@@ -286,6 +287,8 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     if (auto b = Bool(pool, key, value)) pool.tcpkeepalive = *b;
   } else if (name == "reuseport") {
     if (auto b = Bool(pool, key, value)) pool.reuseport = *b;
+  } else if (name == "admin_commands") {
+    if (auto b = Bool(pool, key, value)) pool.admin_commands = *b;
   } else if (name == "redis_auth") {
     if (const std::string* text = Scalar(pool, key, value)) pool.redis_auth = *text;
   } else if (name == "client_auth") {

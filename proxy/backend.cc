@@ -39,6 +39,24 @@ void Backend::Send(Request* r, uint64_t affinity) {
   slot->Enqueue(r);
 }
 
+void Backend::SendAlone(Request* r) {
+  r->backend_label = &label_;
+  if (worker_->now_ms() < reconnect_at_ms_) {
+    Fail(r, last_error_);
+    return;
+  }
+  ServerConn* conn = ServerConn::Connect(worker_, this, /*one_shot=*/true);
+  if (conn->closed()) {
+    Fail(r, last_error_);
+    return;
+  }
+  alone_.push_back(conn);
+  if (const auto& timeout = pool_->conf().timeout; timeout && timeout->count() > 0) {
+    r->deadline_ms = worker_->now_ms() + static_cast<uint64_t>(timeout->count());
+  }
+  conn->Enqueue(r);
+}
+
 void Backend::Preconnect() {
   for (ServerConn*& slot : conns_) {
     if (slot != nullptr) continue;
@@ -55,6 +73,7 @@ void Backend::Shutdown() {
       conn->Close("proxy shutting down", /*failure=*/false);
     }
   }
+  while (!alone_.empty()) alone_.back()->Close("proxy shutting down", /*failure=*/false);
 }
 
 void Backend::Fail(Request* r, std::string_view reason) {
@@ -82,9 +101,15 @@ void Backend::OnConnected(ServerConn*) {
 
 void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
                        bool was_connected) {
+  bool shared = false;
   for (ServerConn*& slot : conns_) {
-    if (slot == conn) slot = nullptr;
+    if (slot == conn) {
+      slot = nullptr;
+      shared = true;
+    }
   }
+  std::erase(alone_, conn);
+  if (!failure && !shared) return;  // a SendAlone connection done with its request
   last_error_.assign(reason);
   if (!failure) return;
   Log(kLogWarn, "pool '{}': backend {}: {}", pool_->conf().name, label_, reason);

@@ -27,6 +27,11 @@ class Backend {
   // this server stay on one connection, hence in order). If the server is down and backing off,
   // completes `r` at once with an error reply instead.
   void Send(Request* r, uint64_t affinity);
+  // Sends `r` on a new connection of its own, closed once `r` is answered. For SCRIPT KILL and
+  // FUNCTION KILL, which would otherwise queue behind the running script they are meant to stop
+  // on a shared connection. That connection skips SELECT (which Redis refuses with -BUSY while
+  // a script runs; the KILL commands ignore the database).
+  void SendAlone(Request* r);
   // Opens every connection now (preconnect).
   void Preconnect();
   // Closes every connection, failing what they hold (shutdown).
@@ -58,6 +63,7 @@ class Backend {
   const ResolvedAddress& address_;
   std::string label_;
   std::vector<ServerConn*> conns_;  // server_connections slots; nullptr when not open
+  std::vector<ServerConn*> alone_;  // SendAlone's connections still open
   // Connect back-off: after a failed connect, requests fail fast until reconnect_at_ms_.
   uint32_t connect_failures_ = 0;
   uint64_t reconnect_at_ms_ = 0;

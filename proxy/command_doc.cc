@@ -8,9 +8,10 @@
 namespace rl::proxy {
 namespace {
 
-constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated, Route::kSplitMerge,
-                             Route::kLocal,        Route::kBroadcast, Route::kAnyServer,
-                             Route::kSpecial,      Route::kRefused};
+constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated,      Route::kSplitMerge,
+                             Route::kLocal,        Route::kBroadcast,      Route::kAnyServer,
+                             Route::kScan,         Route::kAdminBroadcast, Route::kSpecial,
+                             Route::kRefused};
 
 std::string_view RouteMeaning(Route route) {
   switch (route) {
@@ -18,7 +19,7 @@ std::string_view RouteMeaning(Route route) {
       return "sent to the server that owns its key";
     case Route::kColocated:
       return "served when all its keys live on one server, else `-CROSSSLOT`; with no keys "
-             "(EVAL with numkeys 0) any server";
+             "(EVAL with numkeys 0) the first server in configuration order";
     case Route::kSplitMerge:
       return "split by server, the replies merged back in the client's key order";
     case Route::kLocal:
@@ -27,6 +28,11 @@ std::string_view RouteMeaning(Route route) {
       return "sent to every server, the replies combined";
     case Route::kAnyServer:
       return "sent to one server: every server gives the same answer";
+    case Route::kScan:
+      return "walks every server in turn; the cursor is that server's cursor times 4096 plus "
+             "the server's index in the configuration";
+    case Route::kAdminBroadcast:
+      return "broadcast, only in a pool with `admin_commands: true`; refused otherwise";
     case Route::kSpecial:
       return "needs per-client state; refused until a later release";
     case Route::kRefused:
@@ -50,7 +56,13 @@ std::string_view MergeLabel(Merge merge) {
     case Merge::kAndArrays:
       return "1 only where every server says 1";
     case Merge::kAnySuccess:
-      return "OK when any server succeeds";
+      return "OK when any server succeeds; each server on a connection of its own";
+    case Merge::kConcatArrays:
+      return "arrays concatenated in server order";
+    case Merge::kRandomNonNil:
+      return "a random server's reply among the non-nil ones";
+    case Merge::kScanCursor:
+      return "";
   }
   return "";
 }
@@ -87,6 +99,10 @@ std::string_view RouteLabel(Route route) {
       return "broadcast";
     case Route::kAnyServer:
       return "any server";
+    case Route::kScan:
+      return "scan";
+    case Route::kAdminBroadcast:
+      return "admin broadcast";
     case Route::kSpecial:
       return "later";
     case Route::kRefused:

@@ -99,10 +99,14 @@ consteval Problem FindProblem() {
     if (i > 0 && kTable[i - 1].name == c.name) return MakeProblem("duplicate row", c.name);
     const bool one_key =
         c.key_rule == KeyRule::kRange && c.first_key > 0 && c.last_key == c.first_key;
-    const bool merges = c.route == Route::kSplitMerge || c.route == Route::kBroadcast;
+    const bool merges = c.route == Route::kSplitMerge || c.route == Route::kBroadcast ||
+                        c.route == Route::kAdminBroadcast;
     if ((c.merge != Merge::kNone) != merges) return MakeProblem("merge mismatch", c.name);
-    if ((c.route == Route::kRefused || c.route == Route::kSpecial) == c.reason.empty()) {
-      return MakeProblem("a reason goes with kRefused and kSpecial only", c.name);
+    if (c.merge == Merge::kScanCursor) return MakeProblem("kScanCursor is not a policy", c.name);
+    const bool refusable = c.route == Route::kRefused || c.route == Route::kSpecial ||
+                           c.route == Route::kAdminBroadcast;
+    if (refusable == c.reason.empty()) {
+      return MakeProblem("a reason goes with kRefused, kSpecial and kAdminBroadcast only", c.name);
     }
     switch (c.route) {
       case Route::kForwardByKey:
@@ -120,7 +124,9 @@ consteval Problem FindProblem() {
         break;
       case Route::kLocal:
       case Route::kBroadcast:
+      case Route::kAdminBroadcast:
       case Route::kAnyServer:
+      case Route::kScan:
         if (c.key_rule != KeyRule::kNone) return MakeProblem("a keyed command", c.name);
         break;
       case Route::kSpecial:

@@ -23,12 +23,19 @@ enum class Route : uint8_t {
   kBroadcast,     // sent to every server, replies combined by `merge` (DBSIZE, SCRIPT LOAD, ...)
   kAnyServer,     // no keys, and every server gives the pool's answer: sent to any one server
                   // (TIME, LOLWUT, FUNCTION LIST, the HELP subcommands, ...)
-  kSpecial,       // needs per-client state (MULTI, SUBSCRIBE, blocking, SCAN, ...): a later
-                  // issue; until then refused with `reason`
-  kRefused,       // not supported: `reason` says why, shown to the client
+  // SCAN: walks every server in turn under a cursor of ringleader's own that names the server
+  // and that server's cursor (proxy/scan.h).
+  kScan,
+  // kBroadcast, but only when the pool sets `admin_commands: true` (FLUSHDB, FLUSHALL);
+  // otherwise refused with `reason`.
+  kAdminBroadcast,
+  kSpecial,  // needs per-client state (MULTI, SUBSCRIBE, blocking, ...): a later issue;
+             // until then refused with `reason`
+  kRefused,  // not supported: `reason` says why, shown to the client
 };
 
-// How the replies of a kSplitMerge or kBroadcast command become one reply. kNone otherwise.
+// How the replies of a kSplitMerge, kBroadcast or kAdminBroadcast command become one reply.
+// kNone otherwise.
 enum class Merge : uint8_t {
   kNone,
   kKeyOrder,     // MGET: one array element per key, put back in the client's key order
@@ -36,7 +43,17 @@ enum class Merge : uint8_t {
   kAllOk,        // MSET, FLUSHDB, SCRIPT FLUSH, ...: +OK if every server said OK, else an error
   kAllEqual,     // SCRIPT LOAD, FUNCTION LOAD: every server must give the same reply
   kAndArrays,    // SCRIPT EXISTS: element-wise, 1 only where every server says 1
-  kAnySuccess,   // SCRIPT KILL, FUNCTION KILL: +OK if any server succeeded, else the first error
+  // SCRIPT KILL, FUNCTION KILL: +OK if any server succeeded, else an error other than NOTBUSY
+  // if any, else NOTBUSY as Redis words it. Each server is sent it on a connection of its own:
+  // a running script holds the shared one.
+  kAnySuccess,
+  // KEYS: the servers' arrays one after another, in server order.
+  kConcatArrays,
+  // RANDOMKEY: one of the non-nil replies, picked at random; nil if all are nil.
+  kRandomNonNil,
+  // SCAN's one fragment (set by proxy/scan.cc, never in the table): the server's cursor
+  // rewritten into ringleader's.
+  kScanCursor,
 };
 
 // Where the keys are, in argv indexes (argv[0] is the command name; for a subcommand entry
@@ -107,9 +124,10 @@ struct CommandInfo {
   int rule_index;  // kNumkeys: index of numkeys; kKeywordThenRest, kMigrate, kSort,
                    // kGeoradius: first index searched for the keyword; else 0
   Route route;
-  Merge merge;              // kSplitMerge and kBroadcast only
+  Merge merge;              // kSplitMerge, kBroadcast and kAdminBroadcast only
   std::string_view reason;  // kRefused and kSpecial: why, for the client. A clause to put
-                            // after "'FLUSHALL' is not supported by ringleader: ".
+                            // after "'MONITOR' is not supported by ringleader: ".
+                            // kAdminBroadcast: why it is refused without admin_commands.
                             // Containers (kHasSubcommands) are kRefused with reason
                             // "unknown subcommand": reply as Redis does to one.
 };

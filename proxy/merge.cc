@@ -2,11 +2,13 @@
 
 #include <charconv>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "proxy/command_table.h"
 #include "proxy/reply_scanner.h"
 #include "proxy/reply_writer.h"
+#include "proxy/scan.h"
 
 namespace rl::proxy {
 
@@ -144,6 +146,74 @@ void MergeAndArrays(Request* parent) {
   for (int64_t v : result) AppendInteger(&out, v);
 }
 
+// KEYS: every server's array, one after the other, in server order.
+void MergeConcatArrays(Request* parent) {
+  int64_t total = 0;
+  for (const Request* f : parent->fragments) {
+    ReplyValue v;
+    if (!ReadReplyValue(f->reply, &v) || v.type != '*' || v.null) {
+      SetUnexpected(parent, f);
+      return;
+    }
+    total += v.integer;
+  }
+  std::string& out = parent->reply_own;
+  out.clear();
+  AppendArrayHeader(&out, total);
+  for (const Request* f : parent->fragments) {
+    ReplyValue v;
+    ReadReplyValue(f->reply, &v);
+    out.append(f->reply.substr(v.header_length));
+  }
+}
+
+// RANDOMKEY: each server named one of its keys (or nil when empty); pick one of those servers
+// at random, so that every server with keys can be chosen.
+void MergeRandomNonNil(Request* parent) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  thread_local std::vector<const Request*> candidates;
+  candidates.clear();
+  for (const Request* f : parent->fragments) {
+    ReplyValue v;
+    if (!ReadReplyValue(f->reply, &v) || v.type != '$') {
+      SetUnexpected(parent, f);
+      return;
+    }
+    if (!v.null) candidates.push_back(f);
+  }
+  if (candidates.empty()) {
+    parent->reply_own.clear();
+    AppendNullBulk(&parent->reply_own);
+    return;
+  }
+  std::uniform_int_distribution<size_t> pick(0, candidates.size() - 1);
+  parent->reply_own.assign(candidates[pick(random)]->reply);
+}
+
+// SCRIPT KILL, FUNCTION KILL: the script runs on at most one server, so every other server says
+// NOTBUSY. OK from any server wins; else a more telling error (UNKILLABLE, a server down); else
+// Redis's own NOTBUSY, unchanged, as one Redis would say it.
+void MergeAnySuccess(Request* parent) {
+  const Request* error = nullptr;
+  const Request* not_busy = nullptr;
+  for (const Request* f : parent->fragments) {
+    if (!IsError(f)) {
+      parent->reply_own.assign(f->reply);
+      return;
+    }
+    if (!f->reply_is_error && f->reply.starts_with("-NOTBUSY")) {
+      if (not_busy == nullptr) not_busy = f;
+    } else if (error == nullptr) {
+      error = f;
+    }
+  }
+  if (error != nullptr) {
+    SetFragmentError(parent, error);
+  } else {
+    parent->reply_own.assign(not_busy->reply);
+  }
+}
+
 }  // namespace
 
 std::string BackendError(std::string_view label, std::string_view error_reply) {
@@ -157,18 +227,12 @@ std::string BackendError(std::string_view label, std::string_view error_reply) {
 
 void MergeFragments(Request* parent, ChunkPool* chunks) {
   auto merge = static_cast<Merge>(parent->merge);
-  if (merge == Merge::kAnySuccess) {
-    const Request* chosen = parent->fragments.front();
-    for (const Request* f : parent->fragments) {
-      if (!IsError(f)) {
-        chosen = f;
-        break;
-      }
-    }
-    if (IsError(chosen)) {
-      SetFragmentError(parent, chosen);
+  if (merge == Merge::kAnySuccess || merge == Merge::kScanCursor) {
+    // These look at errors themselves.
+    if (merge == Merge::kAnySuccess) {
+      MergeAnySuccess(parent);
     } else {
-      parent->reply_own.assign(chosen->reply);
+      MergeScanReply(parent);
     }
     parent->UseOwnReply();
     return;
@@ -196,8 +260,15 @@ void MergeFragments(Request* parent, ChunkPool* chunks) {
     case Merge::kAndArrays:
       MergeAndArrays(parent);
       break;
+    case Merge::kConcatArrays:
+      MergeConcatArrays(parent);
+      break;
+    case Merge::kRandomNonNil:
+      MergeRandomNonNil(parent);
+      break;
     case Merge::kNone:
     case Merge::kAnySuccess:
+    case Merge::kScanCursor:
       parent->reply_own.assign(parent->fragments.front()->reply);
       break;
   }

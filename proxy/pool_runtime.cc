@@ -185,6 +185,18 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     case Route::kBroadcast:
       Broadcast(client, r, req, *info);
       return;
+    case Route::kAdminBroadcast:
+      if (!conf().admin_commands) {
+        AppendError(&error, fmt::format("ERR '{}' is not allowed in pool '{}': {}", Upper(argv[0]),
+                                        conf().name, info->reason));
+        Reply(client, r, error);
+        return;
+      }
+      Broadcast(client, r, req, *info);
+      return;
+    case Route::kScan:
+      Scan(client, r, req);
+      return;
     case Route::kForwardByKey:
     case Route::kColocated:
     case Route::kSplitMerge:
@@ -375,7 +387,16 @@ void PoolRuntime::SendFragments(ClientConn* client, Request* r, std::vector<Back
   r->pending = static_cast<uint32_t>(n);
   send_scratch_.assign(targets.begin(), targets.end());
   fragment_scratch_.assign(r->fragments.begin(), r->fragments.end());
-  for (size_t f = 0; f < n; ++f) send_scratch_[f]->Send(fragment_scratch_[f], affinity);
+  // SCRIPT KILL and FUNCTION KILL must not queue behind the script they are meant to stop,
+  // which holds one of the shared connections: they get connections of their own.
+  const bool alone = static_cast<Merge>(r->merge) == Merge::kAnySuccess;
+  for (size_t f = 0; f < n; ++f) {
+    if (alone) {
+      send_scratch_[f]->SendAlone(fragment_scratch_[f]);
+    } else {
+      send_scratch_[f]->Send(fragment_scratch_[f], affinity);
+    }
+  }
 }
 
 void PoolRuntime::Broadcast(ClientConn* client, Request* r, const ParsedRequest& req,

@@ -71,6 +71,8 @@ class PoolRuntime {
   void Split(ClientConn* client, Request* r, const ParsedRequest& req, const CommandInfo& info,
              std::span<const uint32_t> keys);
   void Broadcast(ClientConn* client, Request* r, const ParsedRequest& req, const CommandInfo& info);
+  // SCAN: one server at a time under ringleader's cursor (defined in proxy/scan.cc).
+  void Scan(ClientConn* client, Request* r, const ParsedRequest& req);
   void SendFragments(ClientConn* client, Request* r, std::vector<Backend*>& targets);
   void Reply(ClientConn* client, Request* r, std::string_view bytes);
 

@@ -73,6 +73,7 @@ void RequestPool::Free(Request* r) {
   r->server_next = nullptr;
   r->parent = nullptr;
   r->pending = 0;
+  r->merge_arg = 0;
   r->deadline_ms = 0;
   r->in.Reset();
   ClearKeepingSmallCapacity(r->pieces);

@@ -36,6 +36,7 @@ struct Request {
   Request* server_next = nullptr;
   Request* parent = nullptr;  // kFragment
   uint32_t pending = 0;       // a split request: fragments still waiting for a reply
+  uint64_t merge_arg = 0;     // what a merge needs besides the replies (SCAN: proxy/scan.h)
   uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
 
   // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.

@@ -24,10 +24,11 @@ std::string ErrorText(int uv_error) {
 
 }  // namespace
 
-ServerConn::ServerConn(Worker* worker, Backend* backend) : worker_(worker), backend_(backend) {}
+ServerConn::ServerConn(Worker* worker, Backend* backend, bool one_shot)
+    : worker_(worker), backend_(backend), one_shot_(one_shot) {}
 
-ServerConn* ServerConn::Connect(Worker* worker, Backend* backend) {
-  auto* s = new ServerConn(worker, backend);
+ServerConn* ServerConn::Connect(Worker* worker, Backend* backend, bool one_shot) {
+  auto* s = new ServerConn(worker, backend, one_shot);
   s->StartConnect();
   return s;
 }
@@ -79,7 +80,7 @@ void ServerConn::OnConnect(uv_connect_t* req, int status) {
   // AUTH and SELECT go first, ahead of any request queued while connecting; their replies are
   // checked here and never reach a client.
   const conf::Pool& pool = s->backend_->pool()->conf();
-  if (pool.redis_db != 0) s->SendInternal(fmt::format("SELECT {}", pool.redis_db));
+  if (pool.redis_db != 0 && !s->one_shot_) s->SendInternal(fmt::format("SELECT {}", pool.redis_db));
   if (!pool.redis_auth.empty()) s->SendInternal("AUTH");
   s->backend_->OnConnected(s);
   s->worker_->MarkDirty(s);
@@ -278,6 +279,10 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   r->done = true;
   backend_->OnReply();
   worker_->Complete(r);
+  if (one_shot_ && queued_ == 0) {
+    Close("closed after its one request", /*failure=*/false);
+    return false;
+  }
   return true;
 }
 

@@ -23,7 +23,8 @@ class Worker;
 class ServerConn {
  public:
   // Starts connecting. The object frees itself after Close() (in the close callbacks).
-  static ServerConn* Connect(Worker* worker, Backend* backend);
+  // `one_shot` (Backend::SendAlone): no SELECT, and closed once nothing is left queued.
+  static ServerConn* Connect(Worker* worker, Backend* backend, bool one_shot = false);
 
   // Queues `r` to be written with the next flush. REQUIRES: !closed().
   void Enqueue(Request* r);
@@ -40,7 +41,7 @@ class ServerConn {
   bool in_dirty_list = false;
 
  private:
-  ServerConn(Worker* worker, Backend* backend);
+  ServerConn(Worker* worker, Backend* backend, bool one_shot);
   ~ServerConn() = default;
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
@@ -74,6 +75,7 @@ class ServerConn {
   bool closed_ = false;
   bool writing_ = false;
   bool timer_armed_ = false;
+  bool one_shot_ = false;
   Request* send_head_ = nullptr;  // not yet written
   Request* send_tail_ = nullptr;
   Request* reply_head_ = nullptr;  // written, waiting for their replies

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """redis-py (Debian's python3-redis) against a real ringleader in front of three redis-servers:
-connect, pipelines, cross-server MGET/MSET, errors raised as exceptions, no desync afterwards."""
+connect, pipelines, cross-server MGET/MSET, errors raised as exceptions, no desync afterwards,
+scan_iter over every server, and Script objects whose keys land on every server."""
 import os
 import sys
 import unittest
@@ -80,6 +81,37 @@ class RedisPyTest(unittest.TestCase):
         self.assertIn("redis_version", info)
         self.r.client_setname("pytest")
         self.assertEqual(self.r.client_getname(), "pytest")
+
+    def test_scan_iter_returns_each_key_once(self):
+        keys = {f"py:scan:{i}".encode() for i in range(3000)}
+        p = self.r.pipeline(transaction=False)
+        for k in keys:
+            p.set(k, 1)
+        for i in range(50):
+            p.hset(f"py:scanh:{i}", "f", "v")
+        p.execute()
+        for count in (None, 10, 1000):
+            got = list(self.r.scan_iter(match="py:scan:*", count=count))
+            self.assertEqual(len(got), len(keys), f"count={count}")
+            self.assertEqual(set(got), keys)
+        hashes = list(self.r.scan_iter(match="py:scan*", _type="HASH"))
+        self.assertEqual(sorted(hashes), sorted(f"py:scanh:{i}".encode() for i in range(50)))
+        self.assertEqual(set(self.r.keys("py:scan:*")), keys)
+        with self.assertRaises(redis.ResponseError) as ctx:
+            self.r.scan(cursor=3)  # a server index past the pool's three
+        self.assertIn("invalid cursor", str(ctx.exception))
+
+    def test_register_script_on_every_server(self):
+        # redis-py's Script runs EVALSHA and, on NOSCRIPT, SCRIPT LOAD then EVALSHA again.
+        self.r.script_flush()
+        incr = self.r.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        keys = [f"py:script:{i}" for i in range(60)]
+        for k in keys:
+            self.assertEqual(incr(keys=[k], args=[5]), 5)
+        self.assertEqual(self.r.script_exists(incr.sha), [True])
+        for b in self.backends:
+            self.assertEqual(b.script_exists(incr.sha), [True])
+        self.assertEqual(self.r.eval("return #KEYS + #ARGV", 0, "a", "b"), 2)
 
 
 if __name__ == "__main__":

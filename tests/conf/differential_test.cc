@@ -48,6 +48,7 @@ const std::map<std::string, std::string> kStricter = {
 // Where ringleader accepts what nutcracker 0.5.0 rejects, and why.
 const std::map<std::string, std::string> kLenient = {
     {"lenient-workers.yml", "workers is ringleader's own key"},
+    {"lenient-admin-commands.yml", "admin_commands is ringleader's own key"},
     {"lenient-reuseport.yml",
      "reuseport is a twemproxy key newer than Debian's 0.5.0 build; ringleader supports it"},
     {"lenient-auth-without-redis-key.yml",

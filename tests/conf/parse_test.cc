@@ -57,6 +57,7 @@ TEST(ParseTest, DefaultsAreNutcrackers) {
   EXPECT_FALSE(p.reuseport);
   EXPECT_EQ(p.client_connections, 0u);
   EXPECT_EQ(p.workers, 1);
+  EXPECT_FALSE(p.admin_commands);
   EXPECT_EQ(p.line, 1);
   EXPECT_EQ(p.listen_line, 2);
   EXPECT_EQ(p.listen_column, 11);
@@ -86,6 +87,7 @@ TEST(ParseTest, EveryKey) {
       "  reuseport: true\n"
       "  client_connections: 100\n"
       "  workers: 8\n"
+      "  admin_commands: true\n"
       "  servers:\n"
       "   - 127.0.0.1:6380:1 server1\n"
       "   - 127.0.0.1:6381:2\n"
@@ -111,6 +113,7 @@ TEST(ParseTest, EveryKey) {
   EXPECT_TRUE(p.reuseport);
   EXPECT_EQ(p.client_connections, 100u);
   EXPECT_EQ(p.workers, 8);
+  EXPECT_TRUE(p.admin_commands);
   ASSERT_EQ(p.servers.size(), 3u);
   EXPECT_EQ(p.servers[0].identity, "server1");
   EXPECT_EQ(p.servers[1].identity, "127.0.0.1:6381");
@@ -192,6 +195,26 @@ TEST(ParseTest, RedisFalseIsRefused) {
                      "   - 127.0.0.1:11211:1\n"),
               ElementsAre("t.yml:3:10: pool 'alpha': redis: false asks for a memcache pool, but "
                           "ringleader serves Redis only (set redis: true or remove the key)"));
+}
+
+TEST(ParseTest, AdminCommandsIsABooleanOffByDefault) {
+  EXPECT_THAT(Errors("alpha:\n"
+                     "  listen: 127.0.0.1:22121\n"
+                     "  admin_commands: yes\n"
+                     "  admin_command: true\n"
+                     "  servers:\n"
+                     "   - 127.0.0.1:6379:1\n"),
+              ElementsAre("t.yml:3:19: pool 'alpha': admin_commands must be true or false, not "
+                          "'yes'",
+                          "t.yml:4:3: pool 'alpha': unknown key 'admin_command' (did you mean "
+                          "'admin_commands'?)"));
+  Config config = MustParse(
+      "alpha:\n"
+      "  listen: 127.0.0.1:22121\n"
+      "  admin_commands: \"true\"\n"
+      "  servers:\n"
+      "   - 127.0.0.1:6379:1\n");
+  EXPECT_TRUE(config.pools[0].admin_commands);
 }
 
 TEST(ParseTest, ValueShapeErrors) {

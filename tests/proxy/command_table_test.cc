@@ -396,17 +396,18 @@ TEST(RouteTest, DecisionsTheProxyReliesOn) {
       {"script", "load", Route::kBroadcast, Merge::kAllEqual},
       {"script", "exists", Route::kBroadcast, Merge::kAndArrays},
       {"script", "flush", Route::kBroadcast, Merge::kAllOk},
-      {"flushdb", "", Route::kBroadcast, Merge::kAllOk},
-      {"flushall", "", Route::kBroadcast, Merge::kAllOk},
+      {"script", "kill", Route::kBroadcast, Merge::kAnySuccess},
+      {"keys", "", Route::kBroadcast, Merge::kConcatArrays},
+      {"randomkey", "", Route::kBroadcast, Merge::kRandomNonNil},
+      {"flushdb", "", Route::kAdminBroadcast, Merge::kAllOk},
+      {"flushall", "", Route::kAdminBroadcast, Merge::kAllOk},
+      {"scan", "", Route::kScan},
       {"time", "", Route::kAnyServer},
       {"multi", "", Route::kSpecial},
       {"watch", "", Route::kSpecial},
       {"blpop", "", Route::kSpecial},
       {"xread", "", Route::kSpecial},
       {"subscribe", "", Route::kSpecial},
-      {"scan", "", Route::kSpecial},
-      {"keys", "", Route::kSpecial},
-      {"randomkey", "", Route::kSpecial},
       {"wait", "", Route::kSpecial},
       {"cluster", "info", Route::kRefused},
       {"monitor", "", Route::kRefused},
@@ -427,7 +428,8 @@ TEST(RouteTest, DecisionsTheProxyReliesOn) {
     EXPECT_EQ(info->merge, c.merge) << info->name;
   }
   for (const CommandInfo& c : AllCommands()) {
-    bool explained = c.route == Route::kRefused || c.route == Route::kSpecial;
+    bool explained = c.route == Route::kRefused || c.route == Route::kSpecial ||
+                     c.route == Route::kAdminBroadcast;
     EXPECT_EQ(!c.reason.empty(), explained) << c.name;
   }
 }

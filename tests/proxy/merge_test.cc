@@ -83,8 +83,41 @@ TEST_F(MergeTest, AllEqualAndAndArraysAndAnySuccess) {
       Merged(Parent(Merge::kAndArrays, {"*3\r\n:1\r\n:1\r\n:0\r\n", "*3\r\n:1\r\n:0\r\n:0\r\n"})),
       "*3\r\n:1\r\n:0\r\n:0\r\n");
   EXPECT_EQ(Merged(Parent(Merge::kAnySuccess, {"-NOTBUSY No scripts\r\n", "+OK\r\n"})), "+OK\r\n");
+  // No script anywhere: Redis's NOTBUSY as one Redis says it.
   EXPECT_EQ(Merged(Parent(Merge::kAnySuccess, {"-NOTBUSY No scripts\r\n", "-NOTBUSY x\r\n"})),
-            "-ERR backend r1 (127.0.0.1:1): NOTBUSY No scripts\r\n");
+            "-NOTBUSY No scripts\r\n");
+  // A more telling error wins over NOTBUSY, naming its server.
+  EXPECT_EQ(Merged(Parent(Merge::kAnySuccess,
+                          {"-NOTBUSY No scripts\r\n", "-UNKILLABLE Sorry\r\n", "-NOTBUSY x\r\n"})),
+            "-ERR backend r2 (127.0.0.1:2): UNKILLABLE Sorry\r\n");
+  Request* p = Parent(Merge::kAnySuccess, {"-NOTBUSY No scripts\r\n", ""});
+  p->fragments[1]->SetOwnReply("-ERR backend r2 (127.0.0.1:2): Connection refused\r\n");
+  p->fragments[1]->reply_is_error = true;
+  EXPECT_EQ(Merged(p), "-ERR backend r2 (127.0.0.1:2): Connection refused\r\n");
+}
+
+TEST_F(MergeTest, ConcatArraysInServerOrder) {
+  EXPECT_EQ(Merged(Parent(Merge::kConcatArrays,
+                          {"*2\r\n$1\r\na\r\n$1\r\nb\r\n", "*0\r\n", "*1\r\n$2\r\ncc\r\n"})),
+            "*3\r\n$1\r\na\r\n$1\r\nb\r\n$2\r\ncc\r\n");
+  EXPECT_EQ(Merged(Parent(Merge::kConcatArrays, {"*0\r\n", "*0\r\n"})), "*0\r\n");
+  EXPECT_EQ(Merged(Parent(Merge::kConcatArrays, {"*0\r\n", ":1\r\n"})),
+            "-ERR backend r2 (127.0.0.1:2): unexpected reply to a split command\r\n");
+}
+
+TEST_F(MergeTest, RandomNonNilPicksAServerWithKeys) {
+  EXPECT_EQ(Merged(Parent(Merge::kRandomNonNil, {"$-1\r\n", "$-1\r\n"})), "$-1\r\n");
+  EXPECT_EQ(Merged(Parent(Merge::kRandomNonNil, {"$-1\r\n", "$1\r\nb\r\n", "$-1\r\n"})),
+            "$1\r\nb\r\n");
+  // Both servers with keys get picked (200 draws: each is missed with probability 2^-200).
+  bool seen_a = false, seen_c = false;
+  for (int i = 0; i < 200; ++i) {
+    std::string r = Merged(Parent(Merge::kRandomNonNil, {"$1\r\na\r\n", "$-1\r\n", "$1\r\nc\r\n"}));
+    seen_a = seen_a || r == "$1\r\na\r\n";
+    seen_c = seen_c || r == "$1\r\nc\r\n";
+    ASSERT_TRUE(r == "$1\r\na\r\n" || r == "$1\r\nc\r\n") << r;
+  }
+  EXPECT_TRUE(seen_a && seen_c);
 }
 
 }  // namespace
