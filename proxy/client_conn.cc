@@ -16,9 +16,8 @@ namespace {
 // it resumes. Redis reads a blocked client's input too (and would cut it at 1 GiB).
 constexpr uint32_t kPausedReadLimit = 1u << 20;
 
-// A batch written with one writev: bounded by IOV_MAX and by a byte count that keeps one
-// client from monopolising the loop.
-constexpr size_t kMaxBatchIov = 1024;
+// A batch written with one writev: bounded by IOV_MAX (WriteBatch) and by a byte count that
+// keeps one client from monopolising the loop.
 constexpr size_t kMaxBatchBytes = 4u << 20;
 
 std::string FormatAddress(const sockaddr_storage& ss) {
@@ -73,7 +72,6 @@ ClientConn* ClientConn::Accept(Worker* worker, PoolRuntime* pool, uv_stream_t* l
     return nullptr;
   }
   c->handle_.tcp.data = c;
-  c->write_req_.data = c;
   worker->AddClient(c);
   Add(worker->stats().connected_clients, int64_t{1});
   rc = uv_accept(listener, c->stream());
@@ -225,10 +223,10 @@ void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
   if (session_ != nullptr) session_->OnReplyReady(r);
   queued_bytes_ += r->reply.size();
-  if (queued_bytes_ + overflow_.size() > worker_->options().client_output_limit) {
+  if (queued_bytes_ + overflow_bytes() > worker_->options().client_output_limit) {
     Add(worker_->stats().output_limit_closes);
     Log(kLogNotice, "client {} ({}): {} bytes of replies not read; closing", state_.id,
-        state_.address, queued_bytes_ + overflow_.size());
+        state_.address, queued_bytes_ + overflow_bytes());
     Close();
     return;
   }
@@ -245,16 +243,15 @@ void ClientConn::Flush() {
     if (closed_) return;
   }
   while (!closed_ && !writing_ && head_ != nullptr && head_->done) {
-    std::vector<uv_buf_t>& iov = worker_->iov_scratch();
-    iov.clear();
-    size_t bytes = 0;
+    WriteBatch& batch = worker_->write_batch();
+    batch.Clear();
+    size_t replies = 0;
     for (Request* r = head_; r != nullptr && r->done; r = r->client_next) {
-      if (iov.size() == kMaxBatchIov || bytes >= kMaxBatchBytes) break;
-      iov.push_back(
-          uv_buf_init(const_cast<char*>(r->reply.data()), static_cast<unsigned>(r->reply.size())));
-      bytes += r->reply.size();
+      if (!batch.HasRoomFor(1) || batch.bytes() >= kMaxBatchBytes) break;
+      batch.Add(r->reply.data(), r->reply.size());
+      ++replies;
     }
-    int n = uv_try_write(stream(), iov.data(), static_cast<unsigned>(iov.size()));
+    int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
     if (n < 0 && n != UV_EAGAIN) {
       Log(kLogInfo, "client {}: write: {}", state_.id, uv_strerror(n));
       Close();
@@ -264,8 +261,8 @@ void ClientConn::Flush() {
     Add(worker_->stats().net_output_bytes, written);
     bool close_after = false;
     // Every reply of the batch leaves the queue: what the kernel did not take is copied once
-    // into overflow_, so slots (and the chunks they pin) are released right away.
-    for (size_t i = 0; i < iov.size(); ++i) {
+    // into the pending write, so slots (and the chunks they pin) are released right away.
+    for (size_t i = 0; i < replies; ++i) {
       Request* r = head_;
       head_ = r->client_next;
       if (head_ == nullptr) tail_ = nullptr;
@@ -273,7 +270,7 @@ void ClientConn::Flush() {
       if (written >= len) {
         written -= len;
       } else {
-        overflow_.append(r->reply.data() + written, len - written);
+        Overflow().append(r->reply.data() + written, len - written);
         written = 0;
       }
       queued_bytes_ -= len;
@@ -282,11 +279,12 @@ void ClientConn::Flush() {
       worker_->Release(r);
       if (close_after) break;  // nothing after QUIT or a protocol error is sent
     }
-    if (!overflow_.empty()) {
+    if (overflow_bytes() > 0) {
       writing_ = true;
       close_when_written_ = close_after;
-      uv_buf_t buf = uv_buf_init(overflow_.data(), static_cast<unsigned>(overflow_.size()));
-      int rc = uv_write(&write_req_, stream(), &buf, 1, OnWrite);
+      std::string& bytes = pending_write_->bytes;
+      uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+      int rc = uv_write(&pending_write_->req, stream(), &buf, 1, OnWrite);
       if (rc < 0) {
         writing_ = false;
         Close();
@@ -309,16 +307,20 @@ void ClientConn::Flush() {
   }
 }
 
+std::string& ClientConn::Overflow() {
+  if (!pending_write_) {
+    pending_write_ = std::make_unique<PendingWrite>();
+    pending_write_->req.data = this;
+  }
+  return pending_write_->bytes;
+}
+
 void ClientConn::OnWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ClientConn*>(req->data);
-  if (c->closed_) return;  // cancelled by Close()
+  if (c->closed_) return;  // cancelled by Close(); freed with the connection
   c->writing_ = false;
-  Add(c->worker_->stats().net_output_bytes, c->overflow_.size());
-  if (c->overflow_.capacity() > (1u << 20)) {
-    std::string().swap(c->overflow_);
-  } else {
-    c->overflow_.clear();
-  }
+  Add(c->worker_->stats().net_output_bytes, c->overflow_bytes());
+  c->pending_write_.reset();  // `req` goes with it: libuv is done with it
   if (status < 0 || c->close_when_written_) {
     c->Close();
     return;

@@ -131,8 +131,15 @@ class ClientConn {
   Request* tail_ = nullptr;
   uint32_t inflight_ = 0;    // slots on the out queue
   size_t queued_bytes_ = 0;  // bytes of final replies on the out queue
-  uv_write_t write_req_{};
-  std::string overflow_;  // what the kernel did not take; written by write_req_
+  // What the kernel did not take, written by one uv_write. Allocated only while such a write
+  // is pending, so an idle connection holds neither the request nor a buffer.
+  struct PendingWrite {
+    uv_write_t req;
+    std::string bytes;
+  };
+  std::string& Overflow();
+  size_t overflow_bytes() const { return pending_write_ ? pending_write_->bytes.size() : 0; }
+  std::unique_ptr<PendingWrite> pending_write_;
   ClientState state_;
   std::unique_ptr<ClientSession> session_;  // created by the first stateful command
 };

@@ -1,6 +1,8 @@
 #include "proxy/merge.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -34,23 +36,47 @@ void SetUnexpected(Request* parent, const Request* f) {
               "ERR backend " + std::string(Label(f)) + ": unexpected reply to a split command");
 }
 
-void MergeKeyOrder(Request* parent) {
+// Returns false when it set an error in reply_own instead.
+bool MergeKeyOrder(Request* parent, ChunkPool* chunks) {
   thread_local std::vector<ArrayElements> elements;
   thread_local std::vector<int64_t> keys_per_fragment;
   elements.clear();
   keys_per_fragment.assign(parent->fragments.size(), 0);
   for (uint32_t f : parent->key_fragment) ++keys_per_fragment[f];
+  size_t size = 24;  // the "*N\r\n" header, at most
   for (size_t i = 0; i < parent->fragments.size(); ++i) {
     elements.emplace_back(parent->fragments[i]->reply);
     if (elements.back().count() != keys_per_fragment[i]) {
       SetUnexpected(parent, parent->fragments[i]);
-      return;
+      return false;
     }
+    size += elements.back().remaining_bytes();
   }
-  std::string& out = parent->reply_own;
-  out.clear();
-  AppendArrayHeader(&out, static_cast<int64_t>(parent->key_fragment.size()));
-  for (uint32_t f : parent->key_fragment) out.append(elements[f].Next());
+  char* out;
+  if (chunks != nullptr) {
+    parent->reply_chunk = chunks->Get(size);
+    out = parent->reply_chunk->data();
+  } else {
+    parent->reply_own.resize(size);
+    out = parent->reply_own.data();
+  }
+  char* p = out;
+  *p++ = '*';
+  p = std::to_chars(p, p + 20, parent->key_fragment.size()).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  for (uint32_t f : parent->key_fragment) {
+    std::string_view e = elements[f].Next();
+    std::memcpy(p, e.data(), e.size());
+    p += e.size();
+  }
+  if (chunks != nullptr) {
+    parent->reply = std::string_view(out, static_cast<size_t>(p - out));
+  } else {
+    parent->reply_own.resize(static_cast<size_t>(p - out));
+    parent->UseOwnReply();
+  }
+  return true;
 }
 
 void MergeSum(Request* parent) {
@@ -264,7 +290,7 @@ std::string BackendError(std::string_view label, std::string_view error_reply) {
   return out;
 }
 
-void MergeFragments(Request* parent) {
+void MergeFragments(Request* parent, ChunkPool* chunks) {
   auto merge = static_cast<Merge>(parent->merge);
   if (merge == Merge::kAnySuccess || merge == Merge::kScanCursor) {
     // These look at errors themselves.
@@ -285,7 +311,7 @@ void MergeFragments(Request* parent) {
   }
   switch (merge) {
     case Merge::kKeyOrder:
-      MergeKeyOrder(parent);
+      if (MergeKeyOrder(parent, chunks)) return;  // parent->reply is set
       break;
     case Merge::kSumIntegers:
       MergeSum(parent);

@@ -92,6 +92,8 @@ class PoolRuntime {
   std::vector<uint32_t> backend_scratch_;
   std::vector<uint32_t> owner_scratch_;  // backend index of each key of the current request
   std::vector<size_t> count_scratch_;
+  std::vector<size_t> bytes_scratch_;   // fragment -> bytes of its keys (and values)
+  std::vector<size_t> cursor_scratch_;  // fragment -> where its next key is copied
   std::vector<Backend*> target_scratch_;
   std::vector<Backend*> send_scratch_;
   std::vector<Request*> fragment_scratch_;

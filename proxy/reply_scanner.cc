@@ -68,6 +68,40 @@ ReplyScanner::Result ReplyScanner::Scan(const char* data, size_t size) {
       needed_ = pos_ + 3;
       return Result::kIncomplete;
     }
+    // The usual bulk and array headers with a plain length, in one pass.
+    if (char t = data[pos_]; t == '$' || t == '*') {
+      uint64_t n;
+      if (const char* cr = ParseLengthFast(data + pos_ + 1, data + size, &n)) {
+        size_t next = static_cast<size_t>(cr - data) + 2;
+        if (t == '$') {
+          if (next + n + 2 > kMaxReply) return Fail("reply too large");
+          bulk_length_ = n;
+          pos_ = next;
+          state_ = State::kBulkData;
+          continue;
+        }
+        if (n > 0) {
+          if (depth_ == kMaxDepth) return Fail("reply nested too deeply");
+          remaining_[depth_++] = static_cast<int64_t>(n);
+          pos_ = next;
+          continue;
+        }
+        pos_ = next;  // "*0": an empty array is a complete value
+        if (ValueDone()) {
+          length_ = pos_;
+          return Result::kComplete;
+        }
+        continue;
+      }
+      if (size - pos_ >= 5 && std::memcmp(data + pos_ + 1, "-1\r\n", 4) == 0) {
+        pos_ += 5;  // a nil ("$-1", "*-1") is a complete value
+        if (ValueDone()) {
+          length_ = pos_;
+          return Result::kComplete;
+        }
+        continue;
+      }
+    }
     const void* cr = FindCr(data + pos_, data + size);
     if (cr == nullptr || static_cast<const char*>(cr) + 1 >= data + size) {
       needed_ = (cr == nullptr ? size : static_cast<const char*>(cr) - data) + 2;
@@ -163,6 +197,22 @@ std::string_view ArrayElements::Next() {
   // Fast path for the usual elements (bulk strings, nil, integers, status lines): the reply was
   // already validated by a ReplyScanner, so only lengths need reading.
   char type = rest_[0];
+  uint64_t n;
+  if (type == '$') {
+    if (rest_.starts_with("$-1\r\n")) {
+      std::string_view element = rest_.substr(0, 5);
+      rest_.remove_prefix(5);
+      return element;
+    }
+    if (const char* cr = ParseLengthFast(rest_.data() + 1, rest_.data() + rest_.size(), &n)) {
+      size_t length = static_cast<size_t>(cr - rest_.data()) + 2 + n + 2;
+      if (length <= rest_.size()) {
+        std::string_view element = rest_.substr(0, length);
+        rest_.remove_prefix(length);
+        return element;
+      }
+    }
+  }
   if (type == '$' || type == ':' || type == '+' || type == '-') {
     size_t cr = rest_.find('\r', 1);
     if (cr != std::string_view::npos) {

@@ -63,6 +63,8 @@ class ArrayElements {
   // REQUIRES: `reply` is a complete, well-formed array reply (checked by ReplyScanner).
   explicit ArrayElements(std::string_view reply);
   int64_t count() const { return count_; }
+  // Bytes of the elements not returned yet.
+  size_t remaining_bytes() const { return rest_.size(); }
   // The next element's bytes; empty when none is left.
   std::string_view Next();
 

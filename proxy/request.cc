@@ -17,6 +17,27 @@ void ClearKeepingSmallCapacity(T& v) {
   }
 }
 
+// Split storage kept for reuse: enough for this many split requests in flight.
+constexpr size_t kMaxSpare = 4096;
+
+// Moves `v`'s storage (if any, and small) to `spare`, leaving `v` without capacity.
+template <typename T>
+void Stash(T& v, std::vector<T>& spare) {
+  ClearKeepingSmallCapacity(v);
+  if (v.capacity() == 0) return;
+  if (spare.size() < kMaxSpare) {
+    spare.push_back(std::move(v));
+  }
+  T().swap(v);
+}
+
+template <typename T>
+void Unstash(T& v, std::vector<T>& spare) {
+  if (v.capacity() > 0 || spare.empty()) return;
+  v.swap(spare.back());
+  spare.pop_back();
+}
+
 }  // namespace
 
 RequestPool::~RequestPool() {
@@ -34,6 +55,11 @@ Request* RequestPool::New(Request::Kind kind) {
   r->kind = kind;
   ++live_;
   return r;
+}
+
+void RequestPool::PrepareSplit(Request* r) {
+  Unstash(r->fragments, spare_fragments_);
+  Unstash(r->key_fragment, spare_key_fragments_);
 }
 
 void RequestPool::Free(Request* r) {
@@ -57,8 +83,8 @@ void RequestPool::Free(Request* r) {
   ClearKeepingSmallCapacity(r->reply_own);
   r->reply_is_error = false;
   r->backend_label = nullptr;
-  ClearKeepingSmallCapacity(r->fragments);
-  ClearKeepingSmallCapacity(r->key_fragment);
+  Stash(r->fragments, spare_fragments_);
+  Stash(r->key_fragment, spare_key_fragments_);
   free_.push_back(r);
 }
 

@@ -83,6 +83,11 @@ class RequestPool {
   RequestPool& operator=(const RequestPool&) = delete;
 
   Request* New(Request::Kind kind);
+  // Gives `r` (about to be split) the `fragments` and `key_fragment` storage of an earlier split
+  // request, if it has none. Any slot may become a split request, so the storage follows the
+  // role instead of staying with the slot that last had it: once warm, splitting allocates
+  // nothing however slots are reused.
+  void PrepareSplit(Request* r);
   // Returns a slot (and, for a split request, its fragments) to the free list, dropping its
   // chunk references. REQUIRES: the slot is on no queue.
   void Free(Request* r);
@@ -91,6 +96,9 @@ class RequestPool {
 
  private:
   std::vector<Request*> free_;
+  // Storage of freed split requests, for PrepareSplit (bounded: kMaxSpare each).
+  std::vector<std::vector<Request*>> spare_fragments_;
+  std::vector<std::vector<uint32_t>> spare_key_fragments_;
   size_t live_ = 0;
 };
 

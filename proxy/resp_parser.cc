@@ -1,5 +1,6 @@
 #include "proxy/resp_parser.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -154,12 +155,21 @@ void RequestParser::Reset() {
   remaining_ = 0;
   bulk_length_ = 0;
   args_.clear();
-  inline_storage_.clear();
-  error_.clear();
+  if (extra_) {
+    extra_->inline_storage.clear();
+    extra_->error.clear();
+  }
+}
+
+const RequestLimits RequestParser::kDefaultLimits{};
+
+RequestParser::Extra& RequestParser::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
 }
 
 RequestParser::Result RequestParser::Fail(std::string message) {
-  error_ = std::move(message);
+  extra().error = std::move(message);
   return Result::kError;
 }
 
@@ -181,7 +191,7 @@ RequestParser::Result RequestParser::Parse(const char* data, size_t size) {
 RequestParser::Result RequestParser::ParseInline(const char* data, size_t size) {
   const void* nl = size > pos_ ? std::memchr(data + pos_, '\n', size - pos_) : nullptr;
   if (nl == nullptr) {
-    if (size > limits_.max_inline_length) return Fail("Protocol error: too big inline request");
+    if (size > limits_->max_inline_length) return Fail("Protocol error: too big inline request");
     pos_ = size;
     needed_ = size + 1;
     return Result::kIncomplete;
@@ -189,7 +199,7 @@ RequestParser::Result RequestParser::ParseInline(const char* data, size_t size) 
   size_t newline = static_cast<const char*>(nl) - data;
   size_t line_end = newline;
   if (line_end > 0 && data[line_end - 1] == '\r') --line_end;
-  if (!SplitInlineArgs({data, line_end}, &inline_storage_, &args_)) {
+  if (!SplitInlineArgs({data, line_end}, &extra().inline_storage, &args_)) {
     return Fail("Protocol error: unbalanced quotes in request");
   }
   length_ = newline + 1;
@@ -202,22 +212,31 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
       case State::kStart:
         return Fail("internal parser state");  // unreachable: Parse() leaves kStart
       case State::kCount: {
-        const void* cr = size > pos_ ? std::memchr(data + pos_, '\r', size - pos_) : nullptr;
-        if (cr == nullptr) {
-          if (size > limits_.max_inline_length) {
-            return Fail("Protocol error: too big mbulk count string");
-          }
-          needed_ = size + 2;
-          return Result::kIncomplete;
-        }
-        size_t r = static_cast<const char*>(cr) - data;
-        if (r + 1 >= size) {
-          needed_ = r + 2;
-          return Result::kIncomplete;
-        }
+        size_t r;
         int64_t count = 0;
-        if (data[r + 1] != '\n' || !ParseStrictInt({data + 1, r - 1}, &count) ||
-            count > static_cast<int64_t>(limits_.max_multibulk_length)) {
+        uint64_t fast_count;
+        if (const char* cr = ParseLengthFast(data + 1, data + size, &fast_count)) {
+          r = static_cast<size_t>(cr - data);
+          count = static_cast<int64_t>(fast_count);
+        } else {
+          const void* found = size > pos_ ? std::memchr(data + pos_, '\r', size - pos_) : nullptr;
+          if (found == nullptr) {
+            if (size > limits_->max_inline_length) {
+              return Fail("Protocol error: too big mbulk count string");
+            }
+            needed_ = size + 2;
+            return Result::kIncomplete;
+          }
+          r = static_cast<const char*>(found) - data;
+          if (r + 1 >= size) {
+            needed_ = r + 2;
+            return Result::kIncomplete;
+          }
+          if (data[r + 1] != '\n' || !ParseStrictInt({data + 1, r - 1}, &count)) {
+            return Fail("Protocol error: invalid multibulk length");
+          }
+        }
+        if (count > static_cast<int64_t>(limits_->max_multibulk_length)) {
           return Fail("Protocol error: invalid multibulk length");
         }
         if (unauthenticated_ && count > 10) {
@@ -238,6 +257,38 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
         break;
       }
       case State::kBulkHeader: {
+        // The common case first: whole arguments with plain headers, one after another, each
+        // within every limit. Anything else (a partial argument, a limit, garbage) leaves this
+        // loop for the general code below, which decides exactly as it always does.
+        {
+          // Locals, so that storing an argument does not make the compiler reload them.
+          size_t pos = pos_;
+          uint64_t remaining = remaining_;
+          const uint64_t max_bulk = unauthenticated_
+                                        ? std::min<uint64_t>(limits_->max_bulk_length, 16384)
+                                        : limits_->max_bulk_length;
+          const uint64_t max_end = std::min<uint64_t>(size, limits_->max_request_length);
+          while (remaining > 0 && pos < size && data[pos] == '$') {
+            uint64_t len;
+            const char* cr = ParseLengthFast(data + pos + 1, data + size, &len);
+            if (cr == nullptr) break;
+            const size_t r = static_cast<size_t>(cr - data);
+            const uint64_t end = r + 2 + len;
+            if (len > max_bulk || end + 2 > max_end || data[end] != '\r' || data[end + 1] != '\n') {
+              break;
+            }
+            args_.push_back(ArgSpan{static_cast<uint32_t>(pos), static_cast<uint32_t>(r + 2),
+                                    static_cast<uint32_t>(len)});
+            pos = end + 2;
+            --remaining;
+          }
+          pos_ = pos;
+          remaining_ = remaining;
+        }
+        if (remaining_ == 0) {
+          length_ = pos_;
+          return Result::kComplete;
+        }
         if (pos_ >= size) {
           needed_ = pos_ + 4;
           return Result::kIncomplete;
@@ -247,28 +298,37 @@ RequestParser::Result RequestParser::ParseMultibulk(const char* data, size_t siz
           if (got == '\r' || got == '\n') got = ' ';  // Redis maps CR/LF in errors to spaces
           return Fail(std::string("Protocol error: expected '$', got '") + got + "'");
         }
-        const void* cr = std::memchr(data + pos_, '\r', size - pos_);
-        if (cr == nullptr) {
-          if (size - pos_ > limits_.max_inline_length) {
-            return Fail("Protocol error: too big bulk count string");
-          }
-          needed_ = size + 2;
-          return Result::kIncomplete;
-        }
-        size_t r = static_cast<const char*>(cr) - data;
-        if (r + 1 >= size) {
-          needed_ = r + 2;
-          return Result::kIncomplete;
-        }
+        size_t r;
         int64_t len = 0;
-        if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len) ||
-            len < 0 || static_cast<uint64_t>(len) > limits_.max_bulk_length) {
+        uint64_t fast_len;
+        if (const char* cr = ParseLengthFast(data + pos_ + 1, data + size, &fast_len)) {
+          r = static_cast<size_t>(cr - data);
+          len = static_cast<int64_t>(fast_len);
+        } else {
+          const void* found = std::memchr(data + pos_, '\r', size - pos_);
+          if (found == nullptr) {
+            if (size - pos_ > limits_->max_inline_length) {
+              return Fail("Protocol error: too big bulk count string");
+            }
+            needed_ = size + 2;
+            return Result::kIncomplete;
+          }
+          r = static_cast<const char*>(found) - data;
+          if (r + 1 >= size) {
+            needed_ = r + 2;
+            return Result::kIncomplete;
+          }
+          if (data[r + 1] != '\n' || !ParseStrictInt({data + pos_ + 1, r - pos_ - 1}, &len)) {
+            return Fail("Protocol error: invalid bulk length");
+          }
+        }
+        if (len < 0 || static_cast<uint64_t>(len) > limits_->max_bulk_length) {
           return Fail("Protocol error: invalid bulk length");
         }
         if (unauthenticated_ && len > 16384) {
           return Fail("Protocol error: unauthenticated bulk length");
         }
-        if (r + 2 + static_cast<uint64_t>(len) + 2 > limits_.max_request_length) {
+        if (r + 2 + static_cast<uint64_t>(len) + 2 > limits_->max_request_length) {
           return Fail("Protocol error: request too large");
         }
         args_.push_back(ArgSpan{static_cast<uint32_t>(pos_), static_cast<uint32_t>(r + 2),

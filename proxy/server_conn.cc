@@ -14,7 +14,6 @@ namespace rl::proxy {
 
 namespace {
 
-constexpr size_t kMaxBatchIov = 1024;
 constexpr size_t kMaxBatchBytes = 4u << 20;
 
 // "Connection refused", as strerror() words it (libuv's own texts are lower case).
@@ -159,18 +158,14 @@ void ServerConn::OnTimer(uv_timer_t* t) {
 
 void ServerConn::Flush() {
   while (connected_ && !closed_ && !writing_ && send_head_ != nullptr) {
-    std::vector<uv_buf_t>& iov = worker_->iov_scratch();
-    iov.clear();
-    size_t bytes = 0;
+    WriteBatch& batch = worker_->write_batch();
+    batch.Clear();
     Request* last = nullptr;
     // Move a batch from the send queue to the reply queue, gathering its pieces.
-    while (send_head_ != nullptr && iov.size() + send_head_->pieces.size() <= kMaxBatchIov &&
-           bytes < kMaxBatchBytes) {
+    while (send_head_ != nullptr && batch.HasRoomFor(send_head_->pieces.size()) &&
+           batch.bytes() < kMaxBatchBytes) {
       Request* r = send_head_;
-      for (const uv_buf_t& b : r->pieces) {
-        iov.push_back(b);
-        bytes += b.len;
-      }
+      for (const uv_buf_t& b : r->pieces) batch.Add(b.base, b.len);
       send_head_ = r->server_next;
       r->server_next = nullptr;
       if (reply_tail_ != nullptr) {
@@ -196,21 +191,13 @@ void ServerConn::Flush() {
       }
       reply_tail_ = r;
     } else {
-      int n = uv_try_write(stream(), iov.data(), static_cast<unsigned>(iov.size()));
+      int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
       if (n < 0 && n != UV_EAGAIN) {
         Close(ErrorText(n));
         return;
       }
-      size_t written = n > 0 ? static_cast<size_t>(n) : 0;
       // Copy what the kernel did not take, so request slots may go as soon as replies arrive.
-      for (const uv_buf_t& b : iov) {
-        if (written >= b.len) {
-          written -= b.len;
-        } else {
-          overflow_.append(b.base + written, b.len - written);
-          written = 0;
-        }
-      }
+      batch.AppendUnwritten(n > 0 ? static_cast<size_t>(n) : 0, &overflow_);
     }
     if (!overflow_.empty()) {
       writing_ = true;

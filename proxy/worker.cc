@@ -183,7 +183,7 @@ void Worker::Complete(Request* r) {
     case Request::Kind::kFragment: {
       Request* parent = r->parent;
       if (--parent->pending > 0) return;
-      if (parent->client != nullptr) MergeFragments(parent);
+      if (parent->client != nullptr) MergeFragments(parent, &chunks_);
       parent->done = true;
       Complete(parent);
       return;

@@ -19,6 +19,7 @@
 #include "proxy/read_buffer.h"
 #include "proxy/request.h"
 #include "proxy/uv_handle.h"
+#include "proxy/write_batch.h"
 
 namespace rl::proxy {
 
@@ -73,7 +74,7 @@ class Worker {
   uint64_t now_ms() { return uv_now(&loop_); }
 
   // Reusable scratch space (cleared by the user; never held across calls).
-  std::vector<uv_buf_t>& iov_scratch() { return iov_scratch_; }
+  WriteBatch& write_batch() { return write_batch_; }
   std::vector<std::string_view>& argv_scratch() { return argv_scratch_; }
 
   // Connections with something to write are flushed once per loop iteration, after all reads
@@ -120,7 +121,7 @@ class Worker {
   UvHandle<uv_timer_t> grace_timer_;
   std::vector<ClientConn*> dirty_clients_;
   std::vector<ServerConn*> dirty_servers_;
-  std::vector<uv_buf_t> iov_scratch_;
+  WriteBatch write_batch_;
   std::vector<std::string_view> argv_scratch_;
   ClientConn* client_list_ = nullptr;  // intrusive, through ClientConn::prev_/next_
   size_t clients_ = 0;

@@ -93,7 +93,10 @@ void Core::Send(Message m) {
 }
 
 bool Core::Promotable() const {
-  return IsVoter(conf_, config_.id) && log_.UnstableSnapshot() == nullptr;
+  // A removed node may still campaign among the new configuration's voters (not counting
+  // itself), only to hand over: see BecomeLeader.
+  const bool member = IsVoter(conf_, config_.id) || (removed_ && !conf_.voters.empty());
+  return member && log_.UnstableSnapshot() == nullptr;
 }
 
 void Core::Reset(Term term) {
@@ -158,6 +161,12 @@ void Core::BecomeLeader() {
     if (change && change->type == ConfChangeType::kRemoveNode && change->node == config_.id) {
       leaving_index_ = i;
     }
+  }
+  if (!IsVoter(conf_, config_.id)) {
+    // A removed node that won the new configuration's votes (its log is the most up to date:
+    // it may hold entries the survivors lack, and they may still need its vote) leads only to
+    // bring them up to date, its no-op included, and then hands over (FinishLeaving).
+    leaving_index_ = log_.LastIndex() + 1;
   }
   // The no-op (§8): committing it commits every earlier entry, which a leader may not do by
   // counting replicas of an earlier term's entry (Figure 8), and enables ReadIndex.

@@ -164,6 +164,7 @@ class Core {
   NodeId lead_transferee_ = kNoNode;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may be unapplied
   Index leaving_index_ = 0;       // this leader's own removal (proposed or applied) is here
+  bool removed_ = false;          // this node applied its own removal
   uint64_t uncommitted_bytes_ = 0;
   bool broadcast_pending_ = false;  // proposals/commit to send, batched until GetReady
   bool heartbeat_pending_ = false;  // read-index confirmations to ask for, batched likewise

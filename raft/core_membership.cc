@@ -44,6 +44,7 @@ void Core::ApplyConfChangeEntry(const Entry& entry) {
   if (!next) return;  // likewise for a change that does not apply
   conf_ = std::move(*next);
   SyncProgress();
+  if (change->type == ConfChangeType::kRemoveNode && change->node == config_.id) removed_ = true;
   if (role_ != Role::kLeader) return;
   if (lead_transferee_ != kNoNode && !IsVoter(conf_, lead_transferee_)) AbortLeaderTransfer();
   if (!IsVoter(conf_, config_.id)) {

@@ -1,6 +1,7 @@
 // The ketama continuum, built as twemproxy's nc_ketama.c builds it: points per server from the
 // weights in single precision, four points per MD5 digest of "identity-i", sorted by value.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +75,23 @@ void Ring::BuildKetama() {
     point_values_.push_back(p.value);
     point_members_.push_back(p.member);
   }
+  BuildBuckets();
+}
+
+void Ring::BuildBuckets() {
+  // 2 to 4 buckets per point, at most 2^16 buckets (256 KiB) for the largest pools.
+  const size_t n = point_values_.size();
+  const int bits = std::clamp(static_cast<int>(std::bit_width(n)) + 1, 1, 16);
+  bucket_shift_ = static_cast<uint32_t>(32 - bits);
+  const size_t buckets = size_t{1} << bits;
+  bucket_first_.resize(buckets + 1);
+  size_t i = 0;
+  for (size_t b = 0; b < buckets; ++b) {
+    const uint64_t start = uint64_t{b} << bucket_shift_;
+    while (i < n && point_values_[i] < start) ++i;
+    bucket_first_[b] = static_cast<uint32_t>(i);
+  }
+  bucket_first_[buckets] = static_cast<uint32_t>(n);
 }
 
 }  // namespace rl::ring

@@ -95,16 +95,18 @@ uint32_t Ring::LookupHash(uint32_t hash) const {
   switch (options_.distribution) {
     case Distribution::kKetama: {
       // nc_ketama.c ketama_dispatch: the first point >= hash, wrapping past the last point to
-      // the first. A branch-free lower bound: the comparisons are unpredictable, and a
-      // conditional move beats a mispredicted branch at every level.
-      const uint32_t* base = point_values_.data();
-      size_t n = point_values_.size();
-      while (n > 1) {
-        const size_t half = n / 2;
-        base = base[half - 1] < hash ? base + half : base;
-        n -= half;
+      // the first. Every point before bucket_first_[b] is below the bucket (so below hash) and
+      // every point from bucket_first_[b + 1] on is above it, so the answer lies in between,
+      // or is bucket_first_[b + 1] itself.
+      const uint32_t b = hash >> bucket_shift_;
+      uint32_t i = bucket_first_[b];
+      const uint32_t end = bucket_first_[b + 1];
+      const uint32_t* values = point_values_.data();
+      if (end - i > 8) {  // a crowded bucket (many equal or close points): binary search
+        i = static_cast<uint32_t>(std::lower_bound(values + i, values + end, hash) - values);
+      } else {
+        while (i < end && values[i] < hash) ++i;
       }
-      size_t i = static_cast<size_t>(base - point_values_.data()) + (*base < hash ? 1 : 0);
       if (i == point_values_.size()) i = 0;
       return point_members_[i];
     }

@@ -130,12 +130,19 @@ class Ring {
   Ring(std::vector<Member> members, RingOptions options)
       : members_(std::move(members)), options_(std::move(options)) {}
   void BuildKetama();
+  void BuildBuckets();
   void BuildSlots();
 
   std::vector<Member> members_;
   RingOptions options_;
   std::vector<uint32_t> point_values_;
   std::vector<uint32_t> point_members_;
+  // ketama lookup index: bucket b covers hashes [b << bucket_shift_, (b + 1) << bucket_shift_)
+  // and bucket_first_[b] is the first point >= the bucket's start (bucket_first_ has one more
+  // entry, the point count). With about two buckets per point, the first point >= a hash is
+  // found by scanning zero or one points instead of a binary search (same answer, ties included).
+  std::vector<uint32_t> bucket_first_;
+  uint32_t bucket_shift_ = 32;
   // Member indices sorted into twemproxy's server order.
   std::vector<uint32_t> order_;
   // modula: slot_ends_[k] is the first slot after the weight-many slots of member order_[k];

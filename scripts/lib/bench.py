@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""The engine of scripts/bench: starts three redis-servers, nutcracker and ringleader (same YAML,
-loopback, free ports), runs redis-benchmark against direct Redis, nutcracker and ringleader in
-interleaved rounds, and reports medians as a Markdown table, CSV and a gnuplot PNG."""
+"""The engine of scripts/bench: starts three redis-servers, nutcracker and one ringleader per
+`--workers` count (same YAML, loopback, free ports), runs redis-benchmark against direct Redis,
+nutcracker and each ringleader in interleaved rounds, measures RSS with many connections that each
+sent one GET, and reports medians as a Markdown table, CSV and a gnuplot PNG."""
 import argparse
 import csv
+import datetime
 import io
 import os
 import platform
@@ -20,19 +22,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from cluster import free_port, wait_for_port  # noqa: E402
 
 MGET_KEYS = 100
+PIPELINES = (1, 16)
 
-# (name, redis-benchmark arguments after the common ones, requests per pipeline depth)
-def workloads(quick):
-    scale = 0.1 if quick else 1.0
+
+def workloads():
+    """(name, redis-benchmark arguments after the common ones)."""
     mget = ["MGET"] + ["key:__rand_int__"] * MGET_KEYS
     return [
-        ("SET", ["-t", "set"], 200000),
-        ("GET", ["-t", "get"], 200000),
-        ("MSET (10 keys)", ["-t", "mset"], 60000),
-        ("MGET (100 keys)", mget, 20000),
-        ("INCR", ["-t", "incr"], 200000),
-        ("LRANGE_100", ["-t", "lrange_100"], 20000),
-    ], scale
+        ("SET", ["-t", "set"]),
+        ("GET", ["-t", "get"]),
+        ("MSET (10 keys)", ["-t", "mset"]),
+        ("MGET (100 keys)", mget),
+        ("INCR", ["-t", "incr"]),
+        ("LRANGE_100", ["-t", "lrange_100"]),
+    ]
 
 
 class Procs:
@@ -40,22 +43,27 @@ class Procs:
         self.procs = []
 
     def spawn(self, argv, log, port):
-        out = open(log, "ab")
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(log, "ab") as out:
+            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
         self.procs.append(p)
         if not wait_for_port(port, p):
             raise RuntimeError(f"{argv[0]} did not listen on {port}; see {log}")
         return p
 
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+    def stop(self, p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(reversed(self.procs)):
+            self.stop(p)
 
 
 def redis_benchmark(port, args, requests, pipeline, clients):
@@ -65,20 +73,33 @@ def redis_benchmark(port, args, requests, pipeline, clients):
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr}")
     rows = [r for r in csv.reader(io.StringIO(out.stdout)) if r and r[0] != "test"]
+    if not rows:
+        raise RuntimeError(f"{' '.join(cmd)} printed no result: {out.stdout} {out.stderr}")
     # -t lrange_100 also runs the LPUSH that fills the list: keep the last row (the one asked for).
     row = rows[-1]
     return {"rps": float(row[1]), "p50": float(row[4]), "p99": float(row[6])}
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def rss_with_connections(pid, port, count):
-    """Opens `count` connections that each send one GET and read the reply; returns RSS in MB of
-    `pid` while they are all open."""
+    """Opens `count` connections, then sends one GET on each and reads every reply (a burst, as
+    when many clients ask at once). Returns the RSS in MB of `pid` with the connections open and
+    idle before the GETs, and after the GETs were answered (the connections still open)."""
     socks = []
     try:
-        for i in range(count):
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\nkey:%d\r\n" % (len(b"key:%d" % i), i))
-            socks.append(s)
+        for _ in range(count):
+            socks.append(socket.create_connection(("127.0.0.1", port)))
+        connected = rss_mb(pid)
+        for i, s in enumerate(socks):
+            key = b"key:%d" % i
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
         for s in socks:
             s.settimeout(10)
             data = b""
@@ -87,14 +108,14 @@ def rss_with_connections(pid, port, count):
                 if not chunk:
                     raise RuntimeError("connection closed before the GET reply")
                 data += chunk
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
+        return connected, rss_mb(pid)
     finally:
         for s in socks:
             s.close()
-    return float("nan")
+
+
+def median_result(results):
+    return {m: statistics.median(r[m] for r in results) for m in ("rps", "p50", "p99")}
 
 
 def main():
@@ -102,18 +123,31 @@ def main():
     ap.add_argument("--ringleader", required=True)
     ap.add_argument("--out", default="bench-results")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=1.5,
+                    help="target duration of one redis-benchmark run (sizes -n)")
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", default="1,2",
+                    help="comma-separated ringleader worker counts, one ringleader each")
     ap.add_argument("--connections", type=int, default=10000)
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="",
+                    help="comma-separated workload name prefixes to run (default: all)")
+    ap.add_argument("--quick", action="store_true",
+                    help="one short round and 1,000 connections, to check the script")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 1
+        args.seconds = 0.3
         args.connections = 1000
+    worker_counts = [int(w) for w in args.workers.split(",") if w]
+    loads = workloads()
+    if args.only:
+        prefixes = [p.strip().lower() for p in args.only.split(",")]
+        loads = [w for w in loads if any(w[0].lower().startswith(p) for p in prefixes)]
 
+    started = time.monotonic()
+    load_before = os.getloadavg()
     work = tempfile.mkdtemp(prefix="ringleader-bench-")
     procs = Procs()
-    started = time.monotonic()
     try:
         backends = []
         for i in range(3):
@@ -132,90 +166,152 @@ def main():
                         f"  server_connections: 1\n{extra}  servers:\n{servers}")
             return path
 
-        nc_port, rl_port, stats_port = free_port(), free_port(), free_port()
-        nc = procs.spawn(["nutcracker", "-c", conf("nutcracker", nc_port), "-s", str(stats_port),
-                          "-a", "127.0.0.1", "-o", os.path.join(work, "nutcracker.log"),
-                          "-p", os.path.join(work, "nutcracker.pid")],
-                         os.path.join(work, "nutcracker.out"), nc_port)
-        rl = procs.spawn([args.ringleader, "-c",
-                          conf("ringleader", rl_port, f"  workers: {args.workers}\n"),
-                          "-o", os.path.join(work, "ringleader.log")],
-                         os.path.join(work, "ringleader.out"), rl_port)
-        targets = [("direct", backends[0]), ("nutcracker", nc_port), ("ringleader", rl_port)]
+        def start_nutcracker():
+            port, stats = free_port(), free_port()
+            p = procs.spawn(["nutcracker", "-c", conf("nutcracker", port), "-s", str(stats),
+                             "-a", "127.0.0.1", "-o", os.path.join(work, "nutcracker.log")],
+                            os.path.join(work, "nutcracker.out"), port)
+            return p, port
 
-        loads, scale = workloads(args.quick)
+        def start_ringleader(workers):
+            port = free_port()
+            name = f"ringleader-w{workers}"
+            p = procs.spawn([args.ringleader, "-c", conf(name, port, f"  workers: {workers}\n"),
+                             "-o", os.path.join(work, f"{name}.log")],
+                            os.path.join(work, f"{name}.out"), port)
+            return p, port
+
+        nc, nc_port = start_nutcracker()
+        targets = [("direct", backends[0]), ("nutcracker", nc_port)]
+        ringleaders = {}
+        for w in worker_counts:
+            p, port = start_ringleader(w)
+            ringleaders[w] = p
+            targets.append((f"ringleader-w{w}", port))
+        rl_names = [f"ringleader-w{w}" for w in worker_counts]
+
+        # Warm-up round (not counted): fills the LRANGE lists and the proxies' pools, and sizes
+        # -n so that each counted run lasts about --seconds on the slowest target.
+        requests = {}
+        for name, wargs in loads:
+            for pipeline in PIPELINES:
+                probe = 2000 * (8 if pipeline > 1 else 1)
+                if name.startswith("MGET"):
+                    probe //= 10
+                slowest = min(redis_benchmark(port, wargs, probe, pipeline, args.clients)["rps"]
+                              for _, port in targets)
+                requests[(name, pipeline)] = max(1000, int(slowest * args.seconds))
+
         samples = {}  # (workload, pipeline, target) -> [result]
         for rnd in range(args.rounds):
-            for name, wargs, n in loads:
-                for pipeline in (1, 16):
-                    requests = max(1000, int(n * scale * (4 if pipeline == 16 else 1)))
+            for name, wargs in loads:
+                for pipeline in PIPELINES:
+                    n = requests[(name, pipeline)]
                     for target, port in targets:
-                        r = redis_benchmark(port, wargs, requests, pipeline, args.clients)
+                        r = redis_benchmark(port, wargs, n, pipeline, args.clients)
                         samples.setdefault((name, pipeline, target), []).append(r)
-                        print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:10} "
+                        print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:14} "
                               f"{r['rps']:>11.0f} rps  p50 {r['p50']:.3f}  p99 {r['p99']:.3f} ms",
                               file=sys.stderr, flush=True)
 
-        rss = {t: rss_with_connections(p.pid, port, args.connections)
-               for t, p, port in (("nutcracker", nc, nc_port), ("ringleader", rl, rl_port))}
+        # RSS on fresh processes, so memory kept from the throughput runs does not count.
+        for p in [nc] + list(ringleaders.values()):
+            procs.stop(p)
+        rss = {}
+        nc, nc_port = start_nutcracker()
+        rss["nutcracker"] = (rss_mb(nc.pid),) + rss_with_connections(nc.pid, nc_port,
+                                                                     args.connections)
+        procs.stop(nc)
+        for w in worker_counts:
+            p, port = start_ringleader(w)
+            rss[f"ringleader-w{w}"] = (rss_mb(p.pid),) + rss_with_connections(
+                p.pid, port, args.connections)
+            procs.stop(p)
     finally:
-        procs.stop()
+        procs.stop_all()
         shutil.rmtree(work, ignore_errors=True)
+    load_after = os.getloadavg()
+    elapsed = time.monotonic() - started
 
-    med = {k: {m: statistics.median(s[m] for s in v) for m in ("rps", "p50", "p99")}
-           for k, v in samples.items()}
+    med = {k: median_result(v) for k, v in samples.items()}
     os.makedirs(args.out, exist_ok=True)
-    rows = []
-    for name, _, _ in loads:
-        for pipeline in (1, 16):
-            d, n, r = (med[(name, pipeline, t)] for t in ("direct", "nutcracker", "ringleader"))
-            rows.append((name, pipeline, d, n, r))
-
+    date = datetime.date.today().isoformat()
     lines = [
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}; "
-        f"redis-benchmark -c {args.clients} -r 100000, medians of {args.rounds} interleaved rounds; "
-        f"ringleader workers: {args.workers}.",
-        "",
-        "| workload | -P | direct rps | nutcracker rps | ringleader rps | rl/nc | rl/direct "
-        "| p50 ms d / nc / rl | p99 ms d / nc / rl |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"`{' '.join(['scripts/bench'] + sys.argv[3:])}` on {date}: "
+        f"{os.cpu_count()} cores ({platform.machine()}, Linux {platform.release()}), "
+        f"redis-benchmark -c {args.clients} -r 100000, about {args.seconds:g} s per run, "
+        f"medians of {args.rounds} interleaved rounds; load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after; took {elapsed:.0f} s.",
     ]
-    for name, pipeline, d, n, r in rows:
-        lines.append(f"| {name} | {pipeline} | {d['rps']:.0f} | {n['rps']:.0f} | {r['rps']:.0f} "
-                     f"| {r['rps'] / n['rps']:.2f}× | {r['rps'] / d['rps']:.2f}× "
-                     f"| {d['p50']:.3f} / {n['p50']:.3f} / {r['p50']:.3f} "
-                     f"| {d['p99']:.3f} / {n['p99']:.3f} / {r['p99']:.3f} |")
+    for rl in rl_names:
+        workers = rl.split("-w")[1]
+        lines += [
+            "",
+            f"ringleader with {workers} worker{'s' if workers != '1' else ''}:",
+            "",
+            "| workload | -P | direct rps | nutcracker rps | ringleader rps | rl/nc | rl/direct "
+            "| p50 ms d / nc / rl | p99 ms d / nc / rl |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, _ in loads:
+            for pipeline in PIPELINES:
+                d, n, r = (med[(name, pipeline, t)] for t in ("direct", "nutcracker", rl))
+                lines.append(
+                    f"| {name} | {pipeline} | {d['rps']:.0f} | {n['rps']:.0f} | {r['rps']:.0f} "
+                    f"| {r['rps'] / n['rps']:.2f}× | {r['rps'] / d['rps']:.2f}× "
+                    f"| {d['p50']:.3f} / {n['p50']:.3f} / {r['p50']:.3f} "
+                    f"| {d['p99']:.3f} / {n['p99']:.3f} / {r['p99']:.3f} |")
     lines.append("")
-    lines.append(f"RSS with {args.connections} connections that each sent one GET: nutcracker "
-                 f"{rss['nutcracker']:.1f} MB, ringleader {rss['ringleader']:.1f} MB.")
+    lines += [
+        f"RSS in MB of fresh processes: started; with {args.connections} connections open; "
+        "after each of them sent one GET (all at once) and got its reply:",
+        "",
+        "| process | started | connected | after one GET each |",
+        "|---|---:|---:|---:|",
+    ]
+    for t in ["nutcracker"] + rl_names:
+        lines.append(f"| {t} | {rss[t][0]:.1f} | {rss[t][1]:.1f} | {rss[t][2]:.1f} |")
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
         f.write(table + "\n")
 
+    names = ["direct", "nutcracker"] + rl_names
     csv_path = os.path.join(args.out, "latest.csv")
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["workload", "pipeline", "target", "rps", "p50_ms", "p99_ms"])
-        for name, pipeline, *_ in rows:
-            for t in ("direct", "nutcracker", "ringleader"):
-                m = med[(name, pipeline, t)]
-                w.writerow([name, pipeline, t, f"{m['rps']:.0f}", m["p50"], m["p99"]])
+        for name, _ in loads:
+            for pipeline in PIPELINES:
+                for t in names:
+                    m = med[(name, pipeline, t)]
+                    w.writerow([name, pipeline, t, f"{m['rps']:.0f}", m["p50"], m["p99"]])
+    with open(os.path.join(args.out, "latest_rss.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["process", "connections", "started_mb", "connected_mb", "after_get_mb"])
+        for t, (started_mb, connected_mb, busy_mb) in rss.items():
+            w.writerow([t, args.connections, f"{started_mb:.1f}", f"{connected_mb:.1f}",
+                        f"{busy_mb:.1f}"])
     dat = os.path.join(args.out, "latest.dat")
     with open(dat, "w") as f:
-        for name, pipeline, d, n, r in rows:
-            f.write(f"\"{name} P{pipeline}\" {d['rps']:.0f} {n['rps']:.0f} {r['rps']:.0f}\n")
+        for name, _ in loads:
+            for pipeline in PIPELINES:
+                values = " ".join(f"{med[(name, pipeline, t)]['rps']:.0f}" for t in names)
+                f.write(f"\"{name} P{pipeline}\" {values}\n")
     if shutil.which("gnuplot"):
         png = os.path.join(args.out, "latest.png")
-        script = (f"set terminal png size 1200,600; set output '{png}'; set style data histogram;"
+        plots = ", ".join(f"'{dat if i == 0 else ''}' using {i + 2}"
+                          f"{':xtic(1)' if i == 0 else ''} title '{t}'"
+                          for i, t in enumerate(names))
+        script = (f"set terminal png size 1400,650; set output '{png}'; set style data histogram;"
                   "set style histogram clustered gap 1; set style fill solid border -1;"
-                  "set ylabel 'requests/s'; set xtics rotate by -30; set key top left;"
-                  "set title 'redis-benchmark -c 50: direct Redis vs nutcracker vs ringleader';"
-                  f"plot '{dat}' using 2:xtic(1) title 'direct', '' using 3 title 'nutcracker',"
-                  " '' using 4 title 'ringleader'")
+                  "set logscale y; set ylabel 'requests/s (log scale)'; set xtics rotate by -30;"
+                  "set key top right;"
+                  f"set title 'redis-benchmark -c {args.clients}: direct Redis, nutcracker, "
+                  f"ringleader ({date})'; plot {plots}")
         subprocess.run(["gnuplot", "-e", script], check=True)
-    print(f"\n(wrote {csv_path} and the chart in {args.out}/; took "
-          f"{time.monotonic() - started:.0f} s)", file=sys.stderr)
+    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv and latest.png; took {elapsed:.0f} s)",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

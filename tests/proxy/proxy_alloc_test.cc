@@ -1,7 +1,10 @@
 // No heap allocation per request on the plain GET/SET path, shown by counting: every C++
 // operator new and every libuv allocation in this process is counted while an in-process proxy
-// serves thousands of GET/SET requests (unpipelined and pipelined) after a warm-up. The test's
-// own client does no allocation in the measured phase (pre-built requests, a fixed buffer).
+// serves thousands of GET/SET requests (unpipelined and pipelined) after a warm-up; and none per
+// request either when 32 clients at once pipeline split commands (10-key MSET, 100-key MGET
+// over three servers) and 20 KiB values (requests and replies cut across reads, batches from
+// many clients per backend write). The test's own client does no allocation in the measured
+// phase (pre-built requests, a fixed buffer).
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -120,6 +123,75 @@ TEST(AllocationTest, NoHeapAllocationPerGetOrSet) {
   uint64_t during = g_allocations.load() - before;
   EXPECT_LE(during, 10u) << during << " allocations for 5280 GET/SET requests";
   std::printf("allocations: %llu while warming up, %llu for 5280 GET/SET requests\n",
+              static_cast<unsigned long long>(before - start),
+              static_cast<unsigned long long>(during));
+}
+
+// Sends every connection's pipeline first, then reads each one's replies (exactly `reply_bytes`).
+bool Burst(const std::vector<std::unique_ptr<RawConn>>& conns, const std::string& pipeline,
+           size_t reply_bytes, std::vector<char>& buffer) {
+  for (const auto& c : conns) {
+    size_t sent = 0;
+    while (sent < pipeline.size()) {
+      ssize_t n = send(c->fd(), pipeline.data() + sent, pipeline.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  for (const auto& c : conns) {
+    size_t got = 0;
+    while (got < reply_bytes) {
+      ssize_t n = recv(c->fd(), buffer.data() + got, buffer.size() - got, 0);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    if (got != reply_bytes) return false;
+  }
+  return true;
+}
+
+TEST(AllocationTest, NoHeapAllocationPerSplitOrLargeRequest) {
+  ASSERT_TRUE(g_uv_counted);
+  auto t = ProxyUnderTest::Start(3);
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < 32; ++i) conns.push_back(t->Raw());
+  // 100 keys with 8-byte values spread over the three servers (at most 34 each), so that
+  // MGET's reply size is known.
+  std::vector<std::string> keys;
+  std::vector<size_t> owners(3);
+  for (int n = 0; keys.size() < 100; ++n) {
+    std::string key = "split:" + std::to_string(n);
+    if (owners[t->OwnerOf(key)] == 34) continue;
+    ++owners[t->OwnerOf(key)];
+    keys.push_back(key);
+  }
+  std::vector<std::string> mset = {"MSET"};
+  std::vector<std::string> mget = {"MGET"};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    mget.push_back(keys[i]);
+    if (i % 10 == 0) {
+      mset.push_back(keys[i]);
+      mset.push_back("12345678");
+    }
+  }
+  {
+    RedisClient c = t->Client();
+    for (const std::string& key : keys) c.Command({"SET", key, "12345678"});
+  }
+  const std::string big(20 << 10, 'v');
+  std::string pipeline =
+      Resp(mset) + Resp(mget) + Resp({"SET", "split:big", big}) + Resp({"GET", "split:big"});
+  const size_t reply_bytes = 5 + (6 + 100 * 14) + 5 + (8 + big.size() + 2);
+  std::vector<char> buffer(1 << 20);
+  uint64_t start = g_allocations.load();
+  for (int r = 0; r < 5; ++r) ASSERT_TRUE(Burst(conns, pipeline, reply_bytes, buffer));  // warm-up
+  uint64_t before = g_allocations.load();
+  EXPECT_GT(before - start, 0u);
+  for (int r = 0; r < 20; ++r) ASSERT_TRUE(Burst(conns, pipeline, reply_bytes, buffer));
+  uint64_t during = g_allocations.load() - before;
+  // 20 * 32 * 4 = 2560 requests, 1280 of them split into fragments for 3 servers.
+  EXPECT_LE(during, 10u) << during << " allocations for 2560 split and large requests";
+  std::printf("allocations: %llu while warming up, %llu for 2560 split and large requests\n",
               static_cast<unsigned long long>(before - start),
               static_cast<unsigned long long>(during));
 }

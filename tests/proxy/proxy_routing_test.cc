@@ -100,6 +100,31 @@ TEST_F(ProxyRoutingTest, MgetMsetKeepKeyOrderAcrossServers) {
   EXPECT_EQ(Str(c.Command(unlink)), "25");
 }
 
+// Split fragments up to 16 KiB are copied into one buffer, larger ones reference the client's
+// bytes: an MSET whose fragments fall on both sides (a 40 KiB value among small ones on one
+// server, only small values on the others) must arrive intact either way.
+TEST_F(ProxyRoutingTest, MsetWithLargeAndSmallFragments) {
+  RedisClient c = t_->Client();
+  std::vector<std::string> mset = {"MSET"};
+  std::vector<std::string> mget = {"MGET"};
+  std::vector<std::string> values;
+  for (int i = 0; i < 30; ++i) {
+    std::string key = "frag:" + std::to_string(i);
+    values.push_back(i == 7 ? std::string(40 << 10, 'L') : "small-" + std::to_string(i));
+    mset.push_back(key);
+    mset.push_back(values.back());
+    mget.push_back(key);
+  }
+  EXPECT_EQ(Str(c.Command(mset)), "OK");
+  auto r = c.Command(mget);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(r->elements, values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(std::string(r->element[i]->str, r->element[i]->len), values[i]) << i;
+  }
+}
+
 TEST_F(ProxyRoutingTest, SplitReplyIsByteExact) {
   auto raw = t_->Raw();
   ASSERT_TRUE(raw);

@@ -222,5 +222,41 @@ TEST(RegressionTest, RemovalInTwoNodeCluster) {
   }
 }
 
+// The same family, harder: the removed node knows its removal committed (it committed it, with
+// its no-op, under the old configuration) but the survivor has neither the no-op nor the news.
+// The survivor still needs the removed node's vote, which its longer log refuses; the removed
+// node may campaign among the new configuration's voters only to bring them up to date and
+// hand over.
+TEST(RegressionTest, RemovedNodeWithLongerLogHandsOverToSurvivor) {
+  Entry removal = E(2, 2, EncodeConfChange({ConfChangeType::kRemoveNode, 1}));
+  removal.type = EntryType::kConfChange;
+  std::map<NodeId, test::Node> nodes;
+  auto add = [&](NodeId id, std::vector<Entry> log, HardState hs) {
+    test::Node n;
+    n.config = test::TestConfig(id);
+    n.disk = Source({1, 2}, std::move(log), hs);
+    n.core.emplace(MustCreate(n.config, n.disk));
+    nodes.emplace(id, std::move(n));
+  };
+  add(1, {E(1, 1), removal, E(3, 3)}, {.term = 3, .vote = 1, .commit = 3});
+  add(2, {E(1, 1), removal}, {.term = 3, .vote = 1, .commit = 1});
+  test::Network net = test::Network::Of(std::move(nodes));
+  net.Deliver();  // node 1 applies its own removal
+  ASSERT_EQ(net.core(1).conf().voters, std::vector<NodeId>{2});
+  ASSERT_EQ(net.core(2).conf().voters, (std::vector<NodeId>{1, 2}));
+  std::optional<NodeId> leader;
+  for (int i = 0; i < 300 && !(leader = TickUntilLeader(net, {2}, 1)); ++i) {
+    net.core(1).Tick();
+    net.Deliver();
+  }
+  ASSERT_EQ(leader, std::optional<NodeId>(2)) << "the survivor never became leader";
+  EXPECT_EQ(net.core(2).conf().voters, std::vector<NodeId>{2});
+  EXPECT_EQ(net.core(2).log().At(3), E(3, 3));
+  EXPECT_NE(net.core(1).role(), Role::kLeader);
+  auto x = net.Propose(2, "x");
+  ASSERT_TRUE(x.has_value());
+  EXPECT_GE(net.core(2).log().committed(), *x);
+}
+
 }  // namespace
 }  // namespace rl::raft

@@ -3,6 +3,8 @@
 //   RL_RAFT_SEEDS=N       how many seeds (default: 3000 + 2000; 200 + 120 under sanitizers)
 //   RL_RAFT_SEED_START=S  first seed of the range (default 1); scripts/raft-soak splits ranges
 //   RL_RAFT_FILE_STORAGE_PCT=P  share of seeds run on raft/storage's FileStorage (default 25)
+//   RL_RAFT_MAX_FAILURES=N      stop after N failing seeds (default 10)
+//   RL_RAFT_TRACE=1             print every event of every seed run
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -66,7 +68,8 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
                          "\nreplay: RL_RAFT_SEED=" + std::to_string(seed) +
                          " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." + test_name);
       std::cerr << failures.back() << "\n";
-      if (failures.size() >= 10) break;  // keep going to show how common it is, up to a point
+      // Keep going to show how common it is, up to a point.
+      if (failures.size() >= EnvNumber("RL_RAFT_MAX_FAILURES").value_or(10)) break;
     }
     total.events += r.events;
     total.messages_delivered += r.messages_delivered;

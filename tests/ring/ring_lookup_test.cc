@@ -1,0 +1,60 @@
+// Ring::LookupHash on ketama rings (which uses a bucket index) against the definition: the
+// first continuum point >= hash by binary search over point_values(), wrapping to point 0.
+// Checked at every point value and its neighbours, at bucket boundaries, at the ends of the
+// circle, and at seeded random hashes, for rings from 1 to 1,000 servers (the largest has
+// crowded buckets). Prints its seed.
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ring/ring.h"
+#include "tests/ring/test_seed.h"
+
+namespace rl::ring {
+namespace {
+
+uint32_t Reference(const Ring& ring, uint32_t hash) {
+  std::span<const uint32_t> values = ring.point_values();
+  size_t i =
+      static_cast<size_t>(std::lower_bound(values.begin(), values.end(), hash) - values.begin());
+  if (i == values.size()) i = 0;
+  return ring.point_members()[i];
+}
+
+Ring KetamaRing(int servers, std::mt19937& rng) {
+  std::vector<Member> members;
+  for (int i = 0; i < servers; ++i) {
+    members.push_back({"10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":6379",
+                       1 + static_cast<uint32_t>(rng() % 4)});
+  }
+  return Ring::Build(std::move(members), {HashKind::kFnv1a_64, Distribution::kKetama, ""});
+}
+
+TEST(RingLookupTest, BucketIndexGivesTheFirstPointAtOrAboveTheHash) {
+  const uint32_t seed = testing::TestSeed("BucketIndexGivesTheFirstPointAtOrAboveTheHash");
+  std::mt19937 rng(seed);
+  for (int servers : {1, 2, 3, 16, 128, 1000}) {
+    SCOPED_TRACE("servers " + std::to_string(servers) + ", seed " + std::to_string(seed));
+    const Ring ring = KetamaRing(servers, rng);
+    ASSERT_FALSE(ring.point_values().empty());
+    std::vector<uint32_t> hashes = {0, 1, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+    for (uint32_t v : ring.point_values()) {
+      hashes.insert(hashes.end(), {v - 1, v, v + 1});
+    }
+    for (int bits = 1; bits <= 16; ++bits) {  // every possible bucket width's boundaries
+      for (int k = 0; k < 64; ++k) {
+        const uint32_t start = static_cast<uint32_t>(rng()) >> (32 - bits) << (32 - bits);
+        hashes.insert(hashes.end(), {start - 1, start, start + 1});
+      }
+    }
+    for (int k = 0; k < 20000; ++k) hashes.push_back(static_cast<uint32_t>(rng()));
+    for (uint32_t h : hashes) {
+      ASSERT_EQ(ring.LookupHash(h), Reference(ring, h)) << "hash " << h;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rl::ring
