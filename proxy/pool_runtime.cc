@@ -232,12 +232,20 @@ void PoolRuntime::Dispatch(ClientConn* client, Request* r, const ParsedRequest& 
     return;
   }
   // The owner of every key, looked up once (Split reuses them).
-  owner_scratch_.resize(keys.size());
+  // Only the first key decides where kForwardByKey goes; every key counts for the others.
+  const size_t looked_up = info->route == Route::kForwardByKey ? 1 : keys.size();
+  owner_scratch_.resize(looked_up);
+  if (looked_up == 1) {
+    owner_scratch_[0] = ring_->Lookup(argv[keys[0]]);
+  } else {
+    key_view_scratch_.resize(looked_up);
+    for (size_t i = 0; i < looked_up; ++i) key_view_scratch_[i] = argv[keys[i]];
+    ring_->LookupMany(key_view_scratch_, owner_scratch_);  // hashes several keys at once
+  }
   bool one_server = true;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    owner_scratch_[i] = ring_backend_[ring_->Lookup(argv[keys[i]])];
+  for (size_t i = 0; i < looked_up; ++i) {
+    owner_scratch_[i] = ring_backend_[owner_scratch_[i]];
     one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
-    if (info->route == Route::kForwardByKey) break;  // only the first key decides
   }
   if ((info->flags & kWrite) != 0) client->state().last_write_backend = owner_scratch_[0];  // WAIT
   if (info->route == Route::kForwardByKey || one_server) {

@@ -90,6 +90,7 @@ class PoolRuntime {
   UvHandle<uv_timer_t> retry_timer_;
   std::vector<uint32_t> key_scratch_;
   std::vector<uint32_t> backend_scratch_;
+  std::vector<std::string_view> key_view_scratch_;  // the keys of the current request
   std::vector<uint32_t> owner_scratch_;  // backend index of each key of the current request
   std::vector<size_t> count_scratch_;
   std::vector<size_t> bytes_scratch_;   // fragment -> bytes of its keys (and values)

@@ -5,6 +5,7 @@
 namespace rl::ring::internal {
 namespace {
 
+static_assert(sizeof(size_t) == 8);
 constexpr uint64_t kFnv64Init = 0xcbf29ce484222325ull;
 constexpr uint64_t kFnv64Prime = 0x100000001b3ull;
 constexpr uint32_t kFnv32Init = 2166136261u;
@@ -46,6 +47,30 @@ uint32_t HashFnv1a_32(std::string_view key) {
     hash *= kFnv32Prime;
   }
   return hash;
+}
+
+void HashFnv1aFour(const std::string_view keys[4], uint32_t basis, uint32_t prime,
+                   uint32_t out[4]) {
+  uint32_t h0 = basis, h1 = basis, h2 = basis, h3 = basis;
+  const char* k0 = keys[0].data();
+  const char* k1 = keys[1].data();
+  const char* k2 = keys[2].data();
+  const char* k3 = keys[3].data();
+  size_t common = keys[0].size();
+  for (int j = 1; j < 4; ++j) common = keys[j].size() < common ? keys[j].size() : common;
+  for (size_t i = 0; i < common; ++i) {
+    h0 = (h0 ^ SignExtend(k0[i])) * prime;
+    h1 = (h1 ^ SignExtend(k1[i])) * prime;
+    h2 = (h2 ^ SignExtend(k2[i])) * prime;
+    h3 = (h3 ^ SignExtend(k3[i])) * prime;
+  }
+  uint32_t h[4] = {h0, h1, h2, h3};
+  for (int j = 0; j < 4; ++j) {
+    for (size_t i = common; i < keys[j].size(); ++i) {
+      h[j] = (h[j] ^ SignExtend(keys[j][i])) * prime;
+    }
+    out[j] = h[j];
+  }
 }
 
 }  // namespace rl::ring::internal

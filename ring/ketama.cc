@@ -76,6 +76,7 @@ void Ring::BuildKetama() {
     point_members_.push_back(p.member);
   }
   BuildBuckets();
+  point_values_.push_back(UINT32_MAX);  // the sentinel (see ring.h)
 }
 
 void Ring::BuildBuckets() {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "ring/hash_functions.h"
+
 namespace rl::ring {
 namespace {
 
@@ -90,6 +92,29 @@ uint32_t Ring::Lookup(std::string_view key) const {
   return LookupHash(KeyHash(key));
 }
 
+void Ring::LookupMany(std::span<const std::string_view> keys, std::span<uint32_t> owners) const {
+  if (keys.size() != owners.size()) Die("LookupMany: as many owners as keys");
+  if (members_.size() == 1) {  // as Lookup: no hashing for one-server pools
+    std::fill(owners.begin(), owners.end(), 0u);
+    return;
+  }
+  size_t i = 0;
+  const bool fnv1a_64 = options_.hash == HashKind::kFnv1a_64;
+  if (fnv1a_64 || options_.hash == HashKind::kFnv1a_32) {
+    // The 32-bit FNV-1a basis and prime; twemproxy's fnv1a_64 truncates the 64-bit ones.
+    const uint32_t basis = fnv1a_64 ? 0x84222325u : 2166136261u;
+    const uint32_t prime = fnv1a_64 ? 0x000001b3u : 16777619u;
+    for (; i + 4 <= keys.size(); i += 4) {
+      std::string_view parts[4];
+      for (int j = 0; j < 4; ++j) parts[j] = HashedPart(keys[i + j]);
+      uint32_t hashes[4];
+      internal::HashFnv1aFour(parts, basis, prime, hashes);
+      for (int j = 0; j < 4; ++j) owners[i + j] = LookupHash(parts[j].empty() ? 0 : hashes[j]);
+    }
+  }
+  for (; i < keys.size(); ++i) owners[i] = LookupHash(KeyHash(keys[i]));
+}
+
 uint32_t Ring::LookupHash(uint32_t hash) const {
   if (members_.empty()) Die("lookup on an empty ring");
   switch (options_.distribution) {
@@ -105,9 +130,11 @@ uint32_t Ring::LookupHash(uint32_t hash) const {
       if (end - i > 8) {  // a crowded bucket (many equal or close points): binary search
         i = static_cast<uint32_t>(std::lower_bound(values + i, values + end, hash) - values);
       } else {
-        while (i < end && values[i] < hash) ++i;
+        // values[end] >= hash (it is above the bucket, or the UINT32_MAX sentinel), so the scan
+        // stops by end without a bound check; mostly zero or one step.
+        while (values[i] < hash) ++i;
       }
-      if (i == point_values_.size()) i = 0;
+      if (i == point_members_.size()) i = 0;
       return point_members_[i];
     }
     case Distribution::kModula:

@@ -1,5 +1,6 @@
 // Google Benchmark targets for the ring: key lookup (hash + placement) with 3, 16 and 128
-// servers under ketama and modula, LookupHash alone, and ring construction.
+// servers under ketama and modula, LookupMany (a 100-key MGET's keys), LookupHash alone, and
+// ring construction.
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +38,22 @@ void BM_LookupKetama(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LookupKetama)->Arg(3)->Arg(16)->Arg(128);
+
+// The keys of a 100-key MGET at once (as the proxy's split does), per key.
+void BM_LookupManyKetama(benchmark::State& state) {
+  const Ring ring = Ring::Build(Servers(static_cast<int>(state.range(0))),
+                                {HashKind::kFnv1a_64, Distribution::kKetama, ""});
+  const auto keys = Keys();
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<uint32_t> owners(100);
+  size_t i = 0;
+  for (auto _ : state) {
+    ring.LookupMany(std::span(views).subspan((i += 100) & 2047, 100), owners);
+    benchmark::DoNotOptimize(owners.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(BM_LookupManyKetama)->Arg(3)->Arg(16)->Arg(128);
 
 void BM_LookupKetamaMd5Tagged(benchmark::State& state) {
   const Ring ring = Ring::Build(Servers(static_cast<int>(state.range(0))),

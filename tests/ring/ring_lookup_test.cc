@@ -2,7 +2,8 @@
 // first continuum point >= hash by binary search over point_values(), wrapping to point 0.
 // Checked at every point value and its neighbours, at bucket boundaries, at the ends of the
 // circle, and at seeded random hashes, for rings from 1 to 1,000 servers (the largest has
-// crowded buckets). Prints its seed.
+// crowded buckets). Ring::LookupMany against Lookup, key by key, for every hash function,
+// distribution and hash tag on seeded random keys. Prints its seeds.
 #include <algorithm>
 #include <random>
 #include <string>
@@ -52,6 +53,59 @@ TEST(RingLookupTest, BucketIndexGivesTheFirstPointAtOrAboveTheHash) {
     for (int k = 0; k < 20000; ++k) hashes.push_back(static_cast<uint32_t>(rng()));
     for (uint32_t h : hashes) {
       ASSERT_EQ(ring.LookupHash(h), Reference(ring, h)) << "hash " << h;
+    }
+  }
+}
+
+// A key of 0 to 40 bytes, some of them >= 0x80 (sign-extended by several hashes) or tag bytes.
+std::string RandomKey(std::mt19937& rng) {
+  static constexpr char kAlphabet[] = "abcxyz:{}_0123456789\x80\xff";
+  std::string key(rng() % 41, '\0');
+  for (char& c : key) {
+    c = (rng() % 8 == 0) ? static_cast<char>(rng()) : kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
+  }
+  return key;
+}
+
+TEST(RingLookupTest, LookupManyAgreesWithLookupKeyByKey) {
+  const uint32_t seed = testing::TestSeed("LookupManyAgreesWithLookupKeyByKey");
+  std::mt19937 rng(seed);
+  for (int h = 0; h < kHashKindCount; ++h) {
+    for (Distribution d : {Distribution::kKetama, Distribution::kModula, Distribution::kRandom}) {
+      for (const char* tag : {"", "{}", "::"}) {
+        for (int servers : {1, 3, 7}) {
+          std::vector<Member> members;
+          for (int i = 0; i < servers; ++i) {
+            members.push_back({"10.2.0." + std::to_string(i) + ":6379", 1 + uint32_t(rng() % 3)});
+          }
+          const Ring ring = Ring::Build(std::move(members), {static_cast<HashKind>(h), d, tag});
+          SCOPED_TRACE(std::string(HashKindName(static_cast<HashKind>(h))) + " " +
+                       std::string(DistributionName(d)) + " tag '" + tag + "' servers " +
+                       std::to_string(servers) + ", seed " + std::to_string(seed));
+          for (int round = 0; round < 40; ++round) {
+            // Every count from 0 to 13 covers whole groups of four and each kind of tail; keys
+            // of one length (as redis-benchmark sends) and of mixed lengths.
+            const size_t count = static_cast<size_t>(round % 14);
+            std::vector<std::string> keys;
+            const bool same_length = round % 2 == 0;
+            for (size_t k = 0; k < count; ++k) {
+              if (same_length && k > 0) {
+                std::string key(keys[0].size(), '\0');
+                for (char& c : key) c = static_cast<char>(rng());
+                keys.push_back(std::move(key));
+              } else {
+                keys.push_back(RandomKey(rng));
+              }
+            }
+            std::vector<std::string_view> views(keys.begin(), keys.end());
+            std::vector<uint32_t> owners(count, 0xdeadbeef);
+            ring.LookupMany(views, owners);
+            for (size_t k = 0; k < count; ++k) {
+              ASSERT_EQ(owners[k], ring.Lookup(keys[k])) << "key " << k << " of " << count;
+            }
+          }
+        }
+      }
     }
   }
 }
