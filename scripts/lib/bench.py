@@ -9,6 +9,7 @@ import datetime
 import io
 import os
 import platform
+import resource
 import shutil
 import socket
 import statistics
@@ -80,6 +81,39 @@ def redis_benchmark(port, args, requests, pipeline, clients):
     return {"rps": float(row[1]), "p50": float(row[4]), "p99": float(row[6])}
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU time of the waited-for children: the redis-benchmark runs (servers are reaped only
+    when stopped, after every measurement)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def measured_run(port, args, requests, pipeline, clients, redis_pids, proxy_pid):
+    """redis_benchmark() plus where the CPU went: microseconds of CPU per request spent by the
+    load generator, by the redis-servers together and by the proxy (0 for direct Redis), and how
+    busy the machine was (all of them together, % of every core)."""
+    t0, c0 = time.monotonic(), children_cpu_seconds()
+    r0 = sum(cpu_seconds(p) for p in redis_pids)
+    p0 = cpu_seconds(proxy_pid) if proxy_pid else 0.0
+    r = redis_benchmark(port, args, requests, pipeline, clients)
+    p1 = cpu_seconds(proxy_pid) if proxy_pid else 0.0
+    r1 = sum(cpu_seconds(p) for p in redis_pids)
+    t1, c1 = time.monotonic(), children_cpu_seconds()
+    us = 1e6 / requests
+    r["cpu_client"] = (c1 - c0) * us
+    r["cpu_redis"] = (r1 - r0) * us
+    r["cpu_proxy"] = (p1 - p0) * us
+    r["busy"] = 100.0 * ((c1 - c0) + (r1 - r0) + (p1 - p0)) / ((t1 - t0) * os.cpu_count())
+    return r
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -114,8 +148,11 @@ def rss_with_connections(pid, port, count):
             s.close()
 
 
+METRICS = ("rps", "p50", "p99", "cpu_client", "cpu_redis", "cpu_proxy", "busy")
+
+
 def median_result(results):
-    return {m: statistics.median(r[m] for r in results) for m in ("rps", "p50", "p99")}
+    return {m: statistics.median(r[m] for r in results) for m in METRICS}
 
 
 def main():
@@ -150,11 +187,12 @@ def main():
     procs = Procs()
     try:
         backends = []
+        redis_pids = []
         for i in range(3):
             port = free_port()
-            procs.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            redis_pids.append(procs.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                          "--appendonly", "no", "--dir", work, "--dbfilename", f"d{i}.rdb"],
-                        os.path.join(work, f"redis{i}.log"), port)
+                        os.path.join(work, f"redis{i}.log"), port).pid)
             backends.append(port)
         servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n" for i, p in enumerate(backends))
 
@@ -182,12 +220,12 @@ def main():
             return p, port
 
         nc, nc_port = start_nutcracker()
-        targets = [("direct", backends[0]), ("nutcracker", nc_port)]
+        targets = [("direct", backends[0], None), ("nutcracker", nc_port, nc.pid)]
         ringleaders = {}
         for w in worker_counts:
             p, port = start_ringleader(w)
             ringleaders[w] = p
-            targets.append((f"ringleader-w{w}", port))
+            targets.append((f"ringleader-w{w}", port, p.pid))
         rl_names = [f"ringleader-w{w}" for w in worker_counts]
 
         # Warm-up round (not counted): fills the LRANGE lists and the proxies' pools, and sizes
@@ -199,7 +237,7 @@ def main():
                 if name.startswith("MGET"):
                     probe //= 10
                 slowest = min(redis_benchmark(port, wargs, probe, pipeline, args.clients)["rps"]
-                              for _, port in targets)
+                              for _, port, _ in targets)
                 requests[(name, pipeline)] = max(1000, int(slowest * args.seconds))
 
         samples = {}  # (workload, pipeline, target) -> [result]
@@ -207,8 +245,8 @@ def main():
             for name, wargs in loads:
                 for pipeline in PIPELINES:
                     n = requests[(name, pipeline)]
-                    for target, port in targets:
-                        r = redis_benchmark(port, wargs, n, pipeline, args.clients)
+                    for target, port, pid in targets:
+                        r = measured_run(port, wargs, n, pipeline, args.clients, redis_pids, pid)
                         samples.setdefault((name, pipeline, target), []).append(r)
                         print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:14} "
                               f"{r['rps']:>11.0f} rps  p50 {r['p50']:.3f}  p99 {r['p99']:.3f} ms",
@@ -261,6 +299,34 @@ def main():
                     f"| {r['rps'] / n['rps']:.2f}× | {r['rps'] / d['rps']:.2f}× "
                     f"| {d['p50']:.3f} / {n['p50']:.3f} / {r['p50']:.3f} "
                     f"| {d['p99']:.3f} / {n['p99']:.3f} / {r['p99']:.3f} |")
+    lines += [
+        "",
+        "Where the CPU went: microseconds of CPU per request (medians), spent by the load "
+        "generator (redis-benchmark), by the three redis-servers together and by the proxy; "
+        "busy is all of them together as a share of the machine's cores. When busy is near "
+        "100 %, requests/s is at most cores / (the three together), so even a proxy that cost "
+        "nothing could not beat nutcracker by more than nutcracker's total over ringleader's "
+        "client + redis: the last column.",
+    ]
+    for rl in rl_names:
+        lines += [
+            "",
+            f"| workload | -P | direct: client + redis | nutcracker: client + redis + proxy "
+            f"| {rl}: client + redis + proxy | busy % d / nc / rl | zero-cost bound vs nc |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, _ in loads:
+            for pipeline in PIPELINES:
+                d, n, r = (med[(name, pipeline, t)] for t in ("direct", "nutcracker", rl))
+
+                def parts(m, proxy=True):
+                    cells = [m["cpu_client"], m["cpu_redis"]] + ([m["cpu_proxy"]] if proxy else [])
+                    return " + ".join(f"{c:.1f}" for c in cells)
+                nc_total = n["cpu_client"] + n["cpu_redis"] + n["cpu_proxy"]
+                bound = nc_total / max(r["cpu_client"] + r["cpu_redis"], 1e-9)
+                lines.append(
+                    f"| {name} | {pipeline} | {parts(d, False)} | {parts(n)} | {parts(r)} "
+                    f"| {d['busy']:.0f} / {n['busy']:.0f} / {r['busy']:.0f} | {bound:.2f}× |")
     lines.append("")
     lines += [
         f"RSS in MB of fresh processes: started; with {args.connections} connections open; "
@@ -280,12 +346,15 @@ def main():
     csv_path = os.path.join(args.out, "latest.csv")
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["workload", "pipeline", "target", "rps", "p50_ms", "p99_ms"])
+        w.writerow(["workload", "pipeline", "target", "rps", "p50_ms", "p99_ms",
+                    "cpu_us_client", "cpu_us_redis", "cpu_us_proxy", "busy_pct"])
         for name, _ in loads:
             for pipeline in PIPELINES:
                 for t in names:
                     m = med[(name, pipeline, t)]
-                    w.writerow([name, pipeline, t, f"{m['rps']:.0f}", m["p50"], m["p99"]])
+                    w.writerow([name, pipeline, t, f"{m['rps']:.0f}", m["p50"], m["p99"],
+                                f"{m['cpu_client']:.2f}", f"{m['cpu_redis']:.2f}",
+                                f"{m['cpu_proxy']:.2f}", f"{m['busy']:.0f}"])
     with open(os.path.join(args.out, "latest_rss.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["process", "connections", "started_mb", "connected_mb", "after_get_mb"])
