@@ -159,7 +159,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringleader", required=True)
     ap.add_argument("--out", default="bench-results")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=1.5,
                     help="target duration of one redis-benchmark run (sizes -n)")
     ap.add_argument("--clients", type=int, default=50)
@@ -337,6 +337,30 @@ def main():
     ]
     for t in ["nutcracker"] + rl_names:
         lines.append(f"| {t} | {rss[t][0]:.1f} | {rss[t][1]:.1f} | {rss[t][2]:.1f} |")
+    lines += ["", "Targets, per ringleader (ratios of medians; p99 and RSS must not exceed nutcracker's):",
+              ""]
+    for rl in rl_names:
+        def ratio(name, pipeline, base):
+            return med[(name, pipeline, rl)]["rps"] / med[(name, pipeline, base)]["rps"]
+        checks = []
+        for name in ("SET", "GET"):
+            checks.append((f"{name} -P 16 ≥ 1.5× nutcracker", ratio(name, 16, "nutcracker"), 1.5))
+            checks.append((f"{name} -P 1 ≥ 1.0× nutcracker", ratio(name, 1, "nutcracker"), 1.0))
+            checks.append((f"{name} -P 1 ≥ 0.9× direct (aim)", ratio(name, 1, "direct"), 0.9))
+        for name in ("MGET (100 keys)", "MSET (10 keys)"):
+            for pipeline in PIPELINES:
+                checks.append((f"{name} -P {pipeline} ≥ 2× nutcracker",
+                               ratio(name, pipeline, "nutcracker"), 2.0))
+        worse = [f"{name} -P {pipeline}" for name, _ in loads for pipeline in PIPELINES
+                 if med[(name, pipeline, rl)]["p99"] > med[(name, pipeline, "nutcracker")]["p99"]]
+        met = [f"{label}: {value:.2f}×" for label, value, goal in checks if value >= goal]
+        missed = [f"{label}: {value:.2f}×" for label, value, goal in checks if value < goal]
+        lines.append(f"- {rl}: met {len(met)} of {len(checks)} throughput targets"
+                     + (f"; missed {'; '.join(missed)}" if missed else "")
+                     + (f". p99 above nutcracker's at {', '.join(worse)}" if worse
+                        else ". p99 at or below nutcracker's at every point")
+                     + f". RSS after one GET on each of {args.connections} connections "
+                     f"{rss[rl][2]:.1f} MB vs nutcracker {rss['nutcracker'][2]:.1f} MB.")
     table = "\n".join(lines)
     print(table)
     with open(os.path.join(args.out, "latest.md"), "w") as f:
