@@ -159,8 +159,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringleader", required=True)
     ap.add_argument("--out", default="bench-results")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=1.5,
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--seconds", type=float, default=1.0,
                     help="target duration of one redis-benchmark run (sizes -n)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--workers", default="1,2",
@@ -245,7 +245,9 @@ def main():
             for name, wargs in loads:
                 for pipeline in PIPELINES:
                     n = requests[(name, pipeline)]
-                    for target, port, pid in targets:
+                    # Odd rounds run the targets in reverse order, so that a machine speeding
+                    # up or slowing down during a round favours no target.
+                    for target, port, pid in (targets if rnd % 2 == 0 else targets[::-1]):
                         r = measured_run(port, wargs, n, pipeline, args.clients, redis_pids, pid)
                         samples.setdefault((name, pipeline, target), []).append(r)
                         print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:14} "
@@ -278,8 +280,8 @@ def main():
         f"`{' '.join(['scripts/bench'] + sys.argv[3:])}` on {date}: "
         f"{os.cpu_count()} cores ({platform.machine()}, Linux {platform.release()}), "
         f"redis-benchmark -c {args.clients} -r 100000, about {args.seconds:g} s per run, "
-        f"medians of {args.rounds} interleaved rounds; load average "
-        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after; took {elapsed:.0f} s.",
+        f"medians of {args.rounds} interleaved rounds (order reversed every other round); "
+        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; took {elapsed:.0f} s.",
     ]
     for rl in rl_names:
         workers = rl.split("-w")[1]
@@ -396,7 +398,8 @@ def main():
         plots = ", ".join(f"'{dat if i == 0 else ''}' using {i + 2}"
                           f"{':xtic(1)' if i == 0 else ''} title '{t}'"
                           for i, t in enumerate(names))
-        script = (f"set terminal png size 1400,650; set output '{png}'; set style data histogram;"
+        script = (f"set terminal png size 1400,650 noenhanced; set output '{png}';"
+                  "set style data histogram;"
                   "set style histogram clustered gap 1; set style fill solid border -1;"
                   "set logscale y; set ylabel 'requests/s (log scale)'; set xtics rotate by -30;"
                   "set key top right;"
