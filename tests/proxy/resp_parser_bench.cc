@@ -73,6 +73,9 @@ void BM_ParseLargeValue(benchmark::State& state) {
   std::string stream;
   AppendCommand(&stream, {"SET", "big", std::string(static_cast<size_t>(state.range(0)), 'v')});
   ParseStream(state, stream, 1);
+  // The parser reads the value's length and checks its CRLF; the value's bytes are forwarded
+  // untouched, so the time does not grow with the value and bytes/s is only nominal.
+  state.SetLabel("value bytes not read (zero-copy)");
 }
 BENCHMARK(BM_ParseLargeValue)->Arg(16 << 10)->Arg(1 << 20)->Arg(16 << 20);
 
@@ -93,6 +96,7 @@ void BM_ParseLargeValueIncremental(benchmark::State& state) {
     parser.Reset();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stream.size()));
+  state.SetLabel("value bytes not read (zero-copy)");
 }
 BENCHMARK(BM_ParseLargeValueIncremental)->Arg(1 << 20)->Arg(16 << 20);
 
