@@ -165,7 +165,8 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--workers", default="1,2",
                     help="comma-separated ringleader worker counts, one ringleader each")
-    ap.add_argument("--connections", type=int, default=10000)
+    ap.add_argument("--connections", type=int, default=None,
+                    help="connections for the RSS measurement (default 10000; 1000 with --quick)")
     ap.add_argument("--only", default="",
                     help="comma-separated workload name prefixes to run (default: all)")
     ap.add_argument("--quick", action="store_true",
@@ -174,7 +175,8 @@ def main():
     if args.quick:
         args.rounds = 1
         args.seconds = 0.3
-        args.connections = 1000
+    if args.connections is None:
+        args.connections = 1000 if args.quick else 10000
     worker_counts = [int(w) for w in args.workers.split(",") if w]
     loads = workloads()
     if args.only:
