@@ -37,6 +37,12 @@ const bool g_uv_counted =
 
 }  // namespace
 
+// The replacements below pair operator new with malloc and operator delete with free, which is
+// what they are; g++ at -O3 sees the inlined free of a new-ed pointer and warns.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 void* operator new(size_t n) {
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) throw std::bad_alloc();
