@@ -9,23 +9,10 @@ import unittest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster  # noqa: E402
-
-BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
+from redis_py_cluster import ClusterTestCase  # noqa: E402
 
 
-class RedisPyTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(BINARY).__enter__()
-        cls.r = redis.Redis(host="127.0.0.1", port=cls.cluster.port, socket_timeout=10)
-        cls.backends = [redis.Redis(host="127.0.0.1", port=p, socket_timeout=10)
-                        for p in cls.cluster.backend_ports]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.__exit__(None, None, None)
-
+class RedisPyTest(ClusterTestCase):
     def test_ping_and_set_get(self):
         self.assertTrue(self.r.ping())
         self.assertTrue(self.r.set("py:a", b"\x00\xffbinary"))

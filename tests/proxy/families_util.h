@@ -1,5 +1,5 @@
 // Helpers shared by the tests of the per-client command families (transactions, blocking
-// commands, pub/sub): keys placed on a chosen server, raw exchanges, a redis-server restarted
+// commands, pub/sub): raw exchanges, a redis-server restarted
 // on the port the proxy expects. Thread safety: test thread only.
 #pragma once
 
@@ -10,14 +10,6 @@
 #include "tests/proxy/proxy_fixture.h"
 
 namespace rl::testing {
-
-// A name with `prefix` that the proxy places on server `index` (names are placed as keys).
-inline std::string KeyOn(const ProxyUnderTest& t, size_t index, const std::string& prefix = "k") {
-  for (int i = 0;; ++i) {
-    std::string key = prefix + std::to_string(i);
-    if (t.OwnerOf(key) == index) return key;
-  }
-}
 
 // Sends `requests` (each one RESP command) on `c` and reads one reply per request.
 inline std::vector<std::string> Exchange(

@@ -15,14 +15,6 @@
 namespace rl::testing {
 namespace {
 
-// A key owned by server `index` of the proxy's pool.
-std::string KeyOn(const ProxyUnderTest& t, size_t index, const std::string& prefix = "k") {
-  for (int i = 0;; ++i) {
-    std::string key = prefix + std::to_string(i);
-    if (t.OwnerOf(key) == index) return key;
-  }
-}
-
 std::string Yaml(const std::string& extra, const std::vector<std::string>& servers) {
   std::string y = "pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n" + extra + "  servers:\n";
   for (const auto& s : servers) y += "    - " + s + "\n";

@@ -269,4 +269,37 @@ size_t ProxyUnderTest::OwnerOf(const std::string& key) const {
   return r.Lookup(key);
 }
 
+std::string Str(const RedisClient::Reply& r) {
+  if (!r) return "<io error>";
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "<nil>";
+    case REDIS_REPLY_ARRAY: {
+      std::string out = "[";
+      for (size_t i = 0; i < r->elements; ++i) {
+        if (i > 0) out += ",";
+        out += r->element[i]->type == REDIS_REPLY_INTEGER
+                   ? std::to_string(r->element[i]->integer)
+                   : std::string(r->element[i]->str, r->element[i]->len);
+      }
+      return out + "]";
+    }
+    default:
+      return "<type " + std::to_string(r->type) + ">";
+  }
+}
+
+std::string KeyOn(const ProxyUnderTest& t, size_t index, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string key = prefix + std::to_string(i);
+    if (t.OwnerOf(key) == index) return key;
+  }
+}
+
 }  // namespace rl::testing

@@ -104,4 +104,11 @@ long long InfoField(uint16_t port, const std::string& field);
 // Redis's bytes for argv as one multibulk request.
 std::string Resp(const std::vector<std::string>& argv);
 
+// A reply as text for assertions: strings, statuses and errors as they are, integers in decimal,
+// nil as "<nil>", an array of strings and integers as "[a,b,1]", a failed read as "<io error>".
+std::string Str(const RedisClient::Reply& r);
+
+// A name with `prefix` that the proxy places on server `index` (names are placed as keys).
+std::string KeyOn(const ProxyUnderTest& t, size_t index, const std::string& prefix = "k");
+
 }  // namespace rl::testing

@@ -17,30 +17,6 @@
 namespace rl::testing {
 namespace {
 
-std::string Str(const RedisClient::Reply& r) {
-  if (!r) return "<io error>";
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_NIL:
-      return "<nil>";
-    default:
-      return "<type " + std::to_string(r->type) + ">";
-  }
-}
-
-// A key owned by server `index` of the proxy's pool.
-std::string KeyOn(const ProxyUnderTest& t, size_t index, const std::string& prefix = "k") {
-  for (int i = 0;; ++i) {
-    std::string key = prefix + std::to_string(i);
-    if (t.OwnerOf(key) == index) return key;
-  }
-}
-
 // Sets `count` keys "<prefix><i>" through the proxy, pipelined.
 void Fill(RedisClient& c, const std::string& prefix, int count) {
   for (int i = 0; i < count; ++i) c.Append({"SET", prefix + std::to_string(i), "v"});

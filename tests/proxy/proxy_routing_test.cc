@@ -22,22 +22,6 @@ class ProxyRoutingTest : public ::testing::Test {
 };
 ProxyUnderTest* ProxyRoutingTest::t_ = nullptr;
 
-std::string Str(const RedisClient::Reply& r) {
-  if (!r) return "<io error>";
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_NIL:
-      return "<nil>";
-    default:
-      return "<type " + std::to_string(r->type) + ">";
-  }
-}
-
 TEST_F(ProxyRoutingTest, PingAndEcho) {
   RedisClient c = t_->Client();
   EXPECT_EQ(Str(c.Command({"PING"})), "PONG");
