@@ -5,7 +5,6 @@
 namespace rl::ring::internal {
 namespace {
 
-static_assert(sizeof(size_t) == 8);
 constexpr uint64_t kFnv64Init = 0xcbf29ce484222325ull;
 constexpr uint64_t kFnv64Prime = 0x100000001b3ull;
 constexpr uint32_t kFnv32Init = 2166136261u;
@@ -49,8 +48,10 @@ uint32_t HashFnv1a_32(std::string_view key) {
   return hash;
 }
 
-void HashFnv1aFour(const std::string_view keys[4], uint32_t basis, uint32_t prime,
-                   uint32_t out[4]) {
+namespace {
+
+// FNV-1a with a 32-bit state over four keys side by side (see HashFnv1a_64Four).
+void Fnv1aFour(const std::string_view keys[4], uint32_t basis, uint32_t prime, uint32_t out[4]) {
   uint32_t h0 = basis, h1 = basis, h2 = basis, h3 = basis;
   const char* k0 = keys[0].data();
   const char* k1 = keys[1].data();
@@ -71,6 +72,16 @@ void HashFnv1aFour(const std::string_view keys[4], uint32_t basis, uint32_t prim
     }
     out[j] = h[j];
   }
+}
+
+}  // namespace
+
+void HashFnv1a_64Four(const std::string_view keys[4], uint32_t out[4]) {
+  Fnv1aFour(keys, static_cast<uint32_t>(kFnv64Init), static_cast<uint32_t>(kFnv64Prime), out);
+}
+
+void HashFnv1a_32Four(const std::string_view keys[4], uint32_t out[4]) {
+  Fnv1aFour(keys, kFnv32Init, kFnv32Prime, out);
 }
 
 }  // namespace rl::ring::internal

@@ -21,11 +21,11 @@ uint32_t HashHsieh(std::string_view key);
 uint32_t HashMurmur(std::string_view key);
 uint32_t HashJenkins(std::string_view key);
 
-// FNV-1a (twemproxy's widening: signed bytes) over four keys at once, with the given 32-bit
-// offset basis and prime: out[j] equals the one-key loop over keys[j]. The byte loop of FNV is a
-// chain of dependent multiplies; running four independent chains side by side lets the CPU
-// overlap them (about 4x the throughput of one key at a time for keys of similar length).
-void HashFnv1aFour(const std::string_view keys[4], uint32_t basis, uint32_t prime, uint32_t out[4]);
+// HashFnv1a_64 and HashFnv1a_32 of four keys at once: out[j] is the one-key function of
+// keys[j]. FNV's byte loop is a chain of dependent multiplies; four independent chains side by
+// side let the CPU overlap them (Ring::LookupMany, for multi-key commands).
+void HashFnv1a_64Four(const std::string_view keys[4], uint32_t out[4]);
+void HashFnv1a_32Four(const std::string_view keys[4], uint32_t out[4]);
 
 // A key byte widened the way twemproxy widens `char` on x86-64: as a signed char, so 0x80..0xff
 // become 0xffffff80..0xffffffff. This is the "sign extension" quirk of several functions.

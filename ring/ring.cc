@@ -99,16 +99,16 @@ void Ring::LookupMany(std::span<const std::string_view> keys, std::span<uint32_t
     return;
   }
   size_t i = 0;
-  const bool fnv1a_64 = options_.hash == HashKind::kFnv1a_64;
-  if (fnv1a_64 || options_.hash == HashKind::kFnv1a_32) {
-    // The 32-bit FNV-1a basis and prime; twemproxy's fnv1a_64 truncates the 64-bit ones.
-    const uint32_t basis = fnv1a_64 ? 0x84222325u : 2166136261u;
-    const uint32_t prime = fnv1a_64 ? 0x000001b3u : 16777619u;
+  auto* hash_four = options_.hash == HashKind::kFnv1a_64   ? internal::HashFnv1a_64Four
+                    : options_.hash == HashKind::kFnv1a_32 ? internal::HashFnv1a_32Four
+                                                           : nullptr;
+  if (hash_four != nullptr) {
     for (; i + 4 <= keys.size(); i += 4) {
       std::string_view parts[4];
       for (int j = 0; j < 4; ++j) parts[j] = HashedPart(keys[i + j]);
       uint32_t hashes[4];
-      internal::HashFnv1aFour(parts, basis, prime, hashes);
+      hash_four(parts, hashes);
+      // An empty hashed part has hash 0, as in KeyHash.
       for (int j = 0; j < 4; ++j) owners[i + j] = LookupHash(parts[j].empty() ? 0 : hashes[j]);
     }
   }
