@@ -1,5 +1,5 @@
-// The command line (proxy/cli.h) driven in-process: flags, -t, -V and --where's lines.
-#include "proxy/cli.h"
+// The command line (proxy/host/cli.h) driven in-process: flags, -t, -V and --where's lines.
+#include "proxy/host/cli.h"
 
 #include <sstream>
 #include <string>

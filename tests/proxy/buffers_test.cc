@@ -4,8 +4,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proxy/chunk.h"
-#include "proxy/read_buffer.h"
+#include "proxy/base/chunk.h"
+#include "proxy/base/read_buffer.h"
 
 namespace rl::proxy {
 namespace {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/command_table.h"
+#include "proxy/commands/command_table.h"
 #include "tests/support/redis_server.h"
 
 namespace rl::proxy {

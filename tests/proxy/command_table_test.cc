@@ -1,7 +1,7 @@
 // Unit tests for the command table: lookups (case, subcommands, unknown names), ExtractKeys for
 // every KeyRule including malformed requests (table-driven), routing decisions the proxy relies
-// on, the captured COMMAND replies, and that proxy/COMMANDS.md matches the table.
-#include "proxy/command_table.h"
+// on, the captured COMMAND replies, and that proxy/commands/COMMANDS.md matches the table.
+#include "proxy/commands/command_table.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/command_doc.h"
-#include "proxy/command_replies.h"
+#include "proxy/commands/command_doc.h"
+#include "proxy/commands/command_replies.h"
 
 namespace rl::proxy {
 namespace {
@@ -455,13 +455,13 @@ TEST(CommandRepliesTest, EveryRedisCommandHasItsOwnEntries) {
 }
 
 TEST(CommandDocTest, CommandsMarkdownIsCurrent) {
-  std::ifstream file(RL_SOURCE_DIR "/proxy/COMMANDS.md");
-  ASSERT_TRUE(file) << "missing proxy/COMMANDS.md";
+  std::ifstream file(RL_SOURCE_DIR "/proxy/commands/COMMANDS.md");
+  ASSERT_TRUE(file) << "missing proxy/commands/COMMANDS.md";
   std::stringstream text;
   text << file.rdbuf();
   EXPECT_TRUE(text.str() == RenderCommandsMarkdown())
-      << "proxy/COMMANDS.md is stale: build rl_command_doc and run "
-         "build/proxy/rl_command_doc > proxy/COMMANDS.md";
+      << "proxy/commands/COMMANDS.md is stale: build rl_command_doc and run "
+         "build/proxy/commands/rl_command_doc > proxy/commands/COMMANDS.md";
 }
 
 TEST(CommandDocTest, DescribesKeys) {

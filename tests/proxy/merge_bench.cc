@@ -1,12 +1,12 @@
-// Google Benchmark targets for merging split replies (proxy/merge.h): a 100-key MGET split over
+// Google Benchmark targets for merging split replies (proxy/route/merge.h): a 100-key MGET split over
 // three servers put back in key order, MSET's +OK from each server, DEL's integers summed.
 // Run by `scripts/bench --micro`.
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "proxy/command_table.h"
-#include "proxy/merge.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/merge.h"
 
 namespace rl::proxy {
 namespace {

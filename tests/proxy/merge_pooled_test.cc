@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/command_table.h"
-#include "proxy/merge.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/merge.h"
 
 namespace rl::proxy {
 namespace {

@@ -1,11 +1,11 @@
 // MergeFragments: every merge kind, key order restored, and one error naming the backend.
-#include "proxy/merge.h"
+#include "proxy/route/merge.h"
 
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/command_table.h"
+#include "proxy/commands/command_table.h"
 
 namespace rl::proxy {
 namespace {

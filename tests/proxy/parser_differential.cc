@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include "proxy/resp_parser.h"
+#include "proxy/resp/resp_parser.h"
 
 namespace rl::testing {
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "fmt/format.h"
-#include "proxy/reply_scanner.h"
+#include "proxy/resp/reply_scanner.h"
 #include "tests/support/process.h"
 
 namespace rl::testing {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "proxy/server.h"
+#include "proxy/host/server.h"
 #include "ring/ring.h"
 #include "tests/support/redis_server.h"
 

@@ -1,4 +1,4 @@
-// Google Benchmark targets for reply forwarding (proxy/reply_scanner.h): how fast a server
+// Google Benchmark targets for reply forwarding (proxy/resp/reply_scanner.h): how fast a server
 // connection finds where each backend reply ends in a read — pipelined +OK and small bulk
 // replies, a 100-element MGET reply, LRANGE_100's array, a 1 MiB bulk arriving in 64 KiB reads
 // — and walking an array reply's elements as merging does. Run by `scripts/bench --micro`.
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "proxy/reply_scanner.h"
+#include "proxy/resp/reply_scanner.h"
 
 namespace rl::proxy {
 namespace {

@@ -1,6 +1,6 @@
 // ReplyScanner (split at every byte, moved between reads), ReadReplyValue, ArrayElements and
 // the reply writer.
-#include "proxy/reply_scanner.h"
+#include "proxy/resp/reply_scanner.h"
 
 #include <functional>
 #include <random>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/reply_writer.h"
+#include "proxy/resp/reply_writer.h"
 
 namespace rl::proxy {
 namespace {

@@ -1,11 +1,11 @@
-// Google Benchmark targets for the client request parser (proxy/resp_parser.h): bytes/s over
+// Google Benchmark targets for the client request parser (proxy/resp/resp_parser.h): bytes/s over
 // pipelined GET, SET and 100-key MGET streams, and over large SET values, whole or arriving in
 // 64 KiB reads (the parser must resume, not rescan). Run by `scripts/bench --micro`.
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "proxy/resp_parser.h"
+#include "proxy/resp/resp_parser.h"
 
 namespace rl::proxy {
 namespace {

@@ -1,6 +1,6 @@
 // RequestParser: every input is also fed split at every byte (and byte by byte), with the
 // partial request moved to a fresh buffer between reads as ClientConn does.
-#include "proxy/resp_parser.h"
+#include "proxy/resp/resp_parser.h"
 
 #include <cstdint>
 #include <random>

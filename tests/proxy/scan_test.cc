@@ -1,12 +1,12 @@
 // SCAN's cursor: encoding round trips, Redis's "invalid cursor" cases, and the rewriting of a
 // server's reply into the cursor the client sees.
-#include "proxy/scan.h"
+#include "proxy/route/scan.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proxy/command_table.h"
-#include "proxy/merge.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/merge.h"
 
 namespace rl::proxy {
 namespace {

@@ -1,0 +1,215 @@
+#include "proxy/host/worker.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "fmt/format.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/base/log.h"
+#include "proxy/route/merge.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/io/server_conn.h"
+
+namespace rl::proxy {
+
+Worker::Worker(int index, SharedState* shared) : index_(index), shared_(shared) {}
+
+Worker::~Worker() {
+  if (!loop_initialized_) return;
+  pools_.clear();
+  stop_async_.Close();
+  check_.Close();
+  prepare_.Close();
+  grace_timer_.Close();
+  // Let the close callbacks run (they free the handles), then release the loop.
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop_) != 0) {
+    std::fprintf(stderr, "ringleader: worker %d: loop still has handles at exit\n", index_);
+  }
+}
+
+std::expected<void, std::string> Worker::Init(std::vector<PoolSetup> pools) {
+  int rc = uv_loop_init(&loop_);
+  if (rc < 0) return std::unexpected(fmt::format("uv_loop_init: {}", uv_strerror(rc)));
+  loop_initialized_ = true;
+  loop_.data = this;
+  stop_async_.Init([&](uv_async_t* a) { return uv_async_init(&loop_, a, OnStop); }, this);
+  check_.Init([&](uv_check_t* c) { return uv_check_init(&loop_, c); }, this);
+  uv_check_start(check_.get(), OnFlush);
+  prepare_.Init([&](uv_prepare_t* p) { return uv_prepare_init(&loop_, p); }, this);
+  uv_prepare_start(prepare_.get(), OnPrepare);
+  for (PoolSetup& setup : pools) {
+    pools_.push_back(std::make_unique<PoolRouter>(this, std::move(setup)));
+    if (auto ok = pools_.back()->Init(); !ok) return ok;
+  }
+  return {};
+}
+
+void Worker::Start() {
+  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+}
+
+void Worker::Stop() {
+  std::lock_guard lock(stop_mu_);
+  if (stop_async_) uv_async_send(stop_async_.get());
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::OnStop(uv_async_t* h) { static_cast<Worker*>(h->data)->BeginDrain(); }
+
+void Worker::BeginDrain() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& pool : pools_) pool->StopListening();
+  // Clients finish what they sent (no new requests are read), then close.
+  for (ClientConn* c = client_list_; c != nullptr;) {
+    ClientConn* next = c->next;
+    c->Drain();
+    c = next;
+  }
+  grace_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(&loop_, t); }, this);
+  uv_timer_start(grace_timer_.get(), OnGraceTimer,
+                 static_cast<uint64_t>(options().shutdown_grace.count()), 0);
+  MaybeFinish(false);
+}
+
+void Worker::OnGraceTimer(uv_timer_t* t) {
+  auto* w = static_cast<Worker*>(t->data);
+  Log(kLogNotice, "worker {}: {} clients still busy after the shutdown grace period; closing",
+      w->index_, w->clients_);
+  w->MaybeFinish(true);
+}
+
+void Worker::MaybeFinish(bool force) {
+  if (!stopping_ || finished_) return;
+  if (force) {
+    for (ClientConn* c = client_list_; c != nullptr;) {
+      ClientConn* next = c->next;
+      c->Close();
+      c = next;
+    }
+  } else if (client_list_ != nullptr) {
+    return;
+  }
+  finished_ = true;
+  // Closing backends fails whatever they still hold (orphans by now) and lets the loop end.
+  for (auto& pool : pools_) pool->Shutdown();
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_async_.Close();
+  }
+  check_.Close();
+  prepare_.Close();
+  grace_timer_.Close();
+}
+
+void Worker::MarkDirty(ClientConn* c) {
+  if (c->in_dirty_list) return;
+  c->in_dirty_list = true;
+  dirty_clients_.push_back(c);
+}
+
+void Worker::MarkDirty(ServerConn* s) {
+  if (s->in_dirty_list) return;
+  s->in_dirty_list = true;
+  dirty_servers_.push_back(s);
+}
+
+void Worker::ForgetDirty(ClientConn* c) {
+  if (!c->in_dirty_list) return;
+  c->in_dirty_list = false;
+  auto it = std::find(dirty_clients_.begin(), dirty_clients_.end(), c);
+  if (it != dirty_clients_.end()) *it = nullptr;
+}
+
+void Worker::ForgetDirty(ServerConn* s) {
+  if (!s->in_dirty_list) return;
+  s->in_dirty_list = false;
+  auto it = std::find(dirty_servers_.begin(), dirty_servers_.end(), s);
+  if (it != dirty_servers_.end()) *it = nullptr;
+}
+
+void Worker::AddClient(ClientConn* c) {
+  c->prev = nullptr;
+  c->next = client_list_;
+  if (client_list_ != nullptr) client_list_->prev = c;
+  client_list_ = c;
+  ++clients_;
+}
+
+void Worker::RemoveClient(ClientConn* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    client_list_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  --clients_;
+  if (stopping_) MaybeFinish(false);
+}
+
+void Worker::OnFlush(uv_check_t* h) { static_cast<Worker*>(h->data)->FlushAll(); }
+void Worker::OnPrepare(uv_prepare_t* h) { static_cast<Worker*>(h->data)->FlushAll(); }
+
+void Worker::FlushAll() {
+  // Servers first: requests read in this iteration go out before we wait for I/O again.
+  // Flushing can fail a connection, which completes requests and dirties clients, so loop.
+  while (!dirty_servers_.empty() || !dirty_clients_.empty()) {
+    for (size_t i = 0; i < dirty_servers_.size(); ++i) {
+      ServerConn* s = dirty_servers_[i];
+      if (s == nullptr) continue;
+      s->in_dirty_list = false;
+      dirty_servers_[i] = nullptr;
+      s->Flush();
+    }
+    dirty_servers_.clear();
+    for (size_t i = 0; i < dirty_clients_.size(); ++i) {
+      ClientConn* c = dirty_clients_[i];
+      if (c == nullptr) continue;
+      c->in_dirty_list = false;
+      dirty_clients_[i] = nullptr;
+      c->Flush();
+    }
+    dirty_clients_.clear();
+  }
+}
+
+void Worker::Complete(Request* r) {
+  switch (r->kind) {
+    case Request::Kind::kFragment: {
+      Request* parent = r->parent;
+      if (--parent->pending > 0) return;
+      if (parent->client != nullptr) MergeFragments(parent, &chunks_);
+      parent->done = true;
+      Complete(parent);
+      return;
+    }
+    case Request::Kind::kClient:
+      if (r->client != nullptr) {
+        r->client->OnReplyReady(r);
+      } else {
+        Release(r);  // its client went away
+      }
+      return;
+    case Request::Kind::kInternal:
+      Release(r);
+      return;
+    case Request::Kind::kOwned: {
+      // Answered (or failed: per-client state treats a lost connection itself). A client
+      // request waiting for owned commands is ready when the last one is.
+      Request* waiting = r->parent;
+      Release(r);
+      if (waiting != nullptr && --waiting->pending == 0) {
+        waiting->done = true;
+        Complete(waiting);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace rl::proxy

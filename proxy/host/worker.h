@@ -1,0 +1,132 @@
+// A worker: one thread, one libuv loop, and for each pool it serves a listener, its clients and
+// its own pipelined backend connections (see the diagram in proxy/io/client_conn.h). Workers share
+// nothing on the data path; they meet only in SharedState's counters.
+// Thread safety: everything runs on the worker's thread except Start/Stop/Join.
+#pragma once
+
+#include <uv.h>
+
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "proxy/base/chunk.h"
+#include "proxy/host/proxy_options.h"
+#include "proxy/base/read_buffer.h"
+#include "proxy/io/request.h"
+#include "proxy/base/uv_handle.h"
+#include "proxy/base/write_batch.h"
+
+namespace rl::proxy {
+
+class ClientConn;
+class ServerConn;
+class PoolRouter;
+
+// A socket address resolved before the workers start (conf/ does no name resolution).
+struct ResolvedAddress {
+  bool is_unix = false;
+  sockaddr_storage tcp{};
+  std::string path;  // unix
+  std::string text;  // as configured, for messages
+};
+
+// What a worker needs to serve one pool.
+struct PoolSetup {
+  const conf::Pool* pool = nullptr;
+  std::vector<ResolvedAddress> servers;  // in server order
+  int listen_fd = -1;  // this worker's listening socket for the pool; -1: does not accept
+  bool listen_unix = false;
+  std::string client_password;  // empty: no client-side AUTH
+};
+
+class Worker {
+ public:
+  Worker(int index, SharedState* shared);
+  ~Worker();  // REQUIRES: Join() returned, or Start() was never called
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Creates the loop, its listeners and backends (connecting those with preconnect). Called on
+  // the constructing thread before Start(). On failure returns a message.
+  std::expected<void, std::string> Init(std::vector<PoolSetup> pools);
+  // Runs the loop on a new thread until Stop() has drained it.
+  void Start();
+  // Thread-safe: stop accepting, let in-flight requests finish (up to options.shutdown_grace),
+  // then close everything and end the loop.
+  void Stop();
+  void Join();
+
+  // --- for the worker's own objects (loop thread only) ---
+  uv_loop_t* loop() { return &loop_; }
+  int index() const { return index_; }
+  SharedState& shared() { return *shared_; }
+  const ProxyOptions& options() const { return shared_->options; }
+  WorkerStats& stats() { return *shared_->stats[index_]; }
+  ChunkPool& chunks() { return chunks_; }
+  RequestPool& requests() { return requests_; }
+  SharedReadChunk& shared_read() { return shared_read_; }
+  bool stopping() const { return stopping_; }
+  uint64_t now_ms() { return uv_now(&loop_); }
+
+  // Reusable scratch space (cleared by the user; never held across calls).
+  WriteBatch& write_batch() { return write_batch_; }
+  std::vector<std::string_view>& argv_scratch() { return argv_scratch_; }
+
+  // Connections with something to write are flushed once per loop iteration, after all reads
+  // of the iteration: requests from many clients go out in one writev per server.
+  void MarkDirty(ClientConn* c);
+  void MarkDirty(ServerConn* s);
+  void ForgetDirty(ClientConn* c);
+  void ForgetDirty(ServerConn* s);
+
+  void AddClient(ClientConn* c);
+  void RemoveClient(ClientConn* c);  // from the close callback
+  size_t client_count() const { return clients_; }
+
+  // A request's reply is final: deliver it to its client, or merge it into its parent, or drop
+  // it if its client went away.
+  void Complete(Request* r);
+  void Release(Request* r) { requests_.Free(r); }
+
+ private:
+  static void OnFlush(uv_check_t* h);
+  static void OnPrepare(uv_prepare_t* h);
+  static void OnStop(uv_async_t* h);
+  static void OnGraceTimer(uv_timer_t* h);
+  void FlushAll();
+  void BeginDrain();
+  // Ends the loop once every client is gone (or at once when `force`).
+  void MaybeFinish(bool force);
+
+  int index_;
+  SharedState* shared_;
+  uv_loop_t loop_{};
+  bool loop_initialized_ = false;
+  std::thread thread_;
+  ChunkPool chunks_;
+  RequestPool requests_;
+  SharedReadChunk shared_read_;
+  std::vector<std::unique_ptr<PoolRouter>> pools_;
+  // stop_async_ is closed by the loop thread when it finishes while Stop() may be called from
+  // another thread: stop_mu_ guards the handle's lifetime.
+  std::mutex stop_mu_;
+  UvHandle<uv_async_t> stop_async_;
+  UvHandle<uv_check_t> check_;
+  UvHandle<uv_prepare_t> prepare_;
+  UvHandle<uv_timer_t> grace_timer_;
+  std::vector<ClientConn*> dirty_clients_;
+  std::vector<ServerConn*> dirty_servers_;
+  WriteBatch write_batch_;
+  std::vector<std::string_view> argv_scratch_;
+  ClientConn* client_list_ = nullptr;  // intrusive, through ClientConn::prev_/next_
+  size_t clients_ = 0;
+  bool stopping_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace rl::proxy

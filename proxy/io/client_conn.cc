@@ -1,0 +1,370 @@
+#include "proxy/io/client_conn.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "proxy/session/client_session.h"
+#include "proxy/base/log.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/host/worker.h"
+
+namespace rl::proxy {
+
+namespace {
+
+// A paused client's reads are kept (unparsed) up to this many bytes; then it is not read until
+// it resumes. Redis reads a blocked client's input too (and would cut it at 1 GiB).
+constexpr uint32_t kPausedReadLimit = 1u << 20;
+
+// A batch written with one writev: bounded by IOV_MAX (WriteBatch) and by a byte count that
+// keeps one client from monopolising the loop.
+constexpr size_t kMaxBatchBytes = 4u << 20;
+
+std::string FormatAddress(const sockaddr_storage& ss) {
+  char ip[64] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(in, ip, sizeof(ip));
+    port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(in6, ip, sizeof(ip));
+    port = ntohs(in6->sin6_port);
+  }
+  return fmt::format("{}:{}", ip, port);
+}
+
+}  // namespace
+
+ClientConn::ClientConn(Worker* worker, PoolRouter* pool, bool is_unix)
+    : worker_(worker), pool_(pool), is_unix_(is_unix), parser_(worker->options().request_limits) {}
+
+ClientConn::~ClientConn() = default;
+
+ClientSession* ClientConn::EnsureSession() {
+  if (session_ == nullptr) session_ = std::make_unique<ClientSession>(this);
+  return session_.get();
+}
+
+void ClientConn::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  read_stalled_ = false;
+  resume_pending_ = true;
+  worker_->MarkDirty(this);
+}
+
+uint32_t ClientConn::PendingBefore(const Request* r) const {
+  uint32_t n = 0;
+  for (const Request* p = head_; p != nullptr && p != r; p = p->client_next) n += !p->done;
+  return n;
+}
+
+ClientConn* ClientConn::Accept(Worker* worker, PoolRouter* pool, uv_stream_t* listener,
+                               bool is_unix) {
+  auto* c = new ClientConn(worker, pool, is_unix);
+  int rc = is_unix ? uv_pipe_init(worker->loop(), &c->handle_.pipe, 0)
+                   : uv_tcp_init(worker->loop(), &c->handle_.tcp);
+  if (rc < 0) {
+    Log(kLogWarn, "client init: {}", uv_strerror(rc));
+    delete c;
+    return nullptr;
+  }
+  c->handle_.tcp.data = c;
+  worker->AddClient(c);
+  Add(worker->stats().connected_clients, int64_t{1});
+  rc = uv_accept(listener, c->stream());
+  if (rc < 0) {
+    Log(kLogWarn, "accept: {}", uv_strerror(rc));
+    c->Close();
+    return nullptr;
+  }
+  Add(worker->stats().connections_received);
+  ClientState& st = c->state_;
+  st.id = worker->shared().next_client_id.fetch_add(1, std::memory_order_relaxed);
+  st.authenticated = pool->client_password().empty();
+  st.created_ms = st.last_command_ms = worker->now_ms();
+  if (is_unix) {
+    st.address = pool->conf().listen.path + ":0";
+    st.local_address = st.address;
+  } else {
+    uv_tcp_nodelay(&c->handle_.tcp, 1);
+    if (pool->conf().tcpkeepalive) uv_tcp_keepalive(&c->handle_.tcp, 1, 60);
+    sockaddr_storage ss{};
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->handle_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      st.address = FormatAddress(ss);
+    }
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&c->handle_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      st.local_address = FormatAddress(ss);
+    }
+  }
+  if (worker->stopping()) {
+    c->Close();
+    return nullptr;
+  }
+  c->StartReading();
+  return c;
+}
+
+void ClientConn::StartReading() {
+  if (reading_ || closed_) return;
+  int rc = uv_read_start(stream(), OnAlloc, OnRead);
+  if (rc < 0) {
+    Log(kLogInfo, "client {}: read: {}", state_.id, uv_strerror(rc));
+    Close();
+    return;
+  }
+  reading_ = true;
+}
+
+void ClientConn::StopReading() {
+  if (!reading_) return;
+  uv_read_stop(stream());
+  reading_ = false;
+}
+
+void ClientConn::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<ClientConn*>(h->data);
+  *buf = c->reader_.Prepare(c->worker_->shared_read(), c->worker_->chunks(), c->parser_.needed());
+}
+
+void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+  auto* c = static_cast<ClientConn*>(s->data);
+  if (nread > 0) {
+    Add(c->worker_->stats().net_input_bytes, static_cast<uint64_t>(nread));
+    c->Process(c->reader_.Commit(static_cast<size_t>(nread)));
+    return;
+  }
+  if (nread == 0) return;  // EAGAIN
+  // EOF or an error: close at once, as Redis does; requests still with a backend become
+  // orphans whose replies are dropped when they arrive.
+  if (nread != UV_EOF) Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
+  c->Close();
+}
+
+void ClientConn::Process(const ReadBuffer::Region& region) {
+  Chunk* chunk = region.chunk;
+  uint32_t pos = region.begin;
+  while (pos < region.end && !no_more_requests_ && !closed_ && !paused_) {
+    parser_.set_unauthenticated(!state_.authenticated);
+    auto result = parser_.Parse(chunk->data() + pos, region.end - pos);
+    if (result == RequestParser::Result::kIncomplete) break;
+    if (result == RequestParser::Result::kError) {
+      ProtocolError();
+      break;
+    }
+    uint32_t length = static_cast<uint32_t>(parser_.length());
+    if (!parser_.args().empty()) DispatchParsed(chunk, pos);
+    pos += length;
+    parser_.Reset();
+  }
+  if (no_more_requests_ || closed_) {
+    reader_.Clear();
+    return;
+  }
+  reader_.Keep(worker_->chunks(), region, pos, parser_.needed());
+  if (paused_ && reader_.kept_size() > kPausedReadLimit) {
+    read_stalled_ = true;
+    StopReading();
+  }
+  // Backpressure: a client far ahead of its replies is not read until they catch up.
+  if (inflight_ >= worker_->options().client_max_inflight) StopReading();
+}
+
+Request* ClientConn::NewRequest() {
+  Request* r = worker_->requests().New(Request::Kind::kClient);
+  r->client = this;
+  if (tail_ != nullptr) {
+    tail_->client_next = r;
+  } else {
+    head_ = r;
+  }
+  tail_ = r;
+  ++inflight_;
+  return r;
+}
+
+void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
+  const char* data = chunk->data() + offset;
+  std::vector<std::string_view>& argv = worker_->argv_scratch();
+  argv.clear();
+  for (size_t i = 0; i < parser_.args().size(); ++i) argv.push_back(parser_.ArgView(data, i));
+  Request* r = NewRequest();
+  Add(worker_->stats().commands_processed);
+  state_.last_command_ms = worker_->now_ms();
+  ParsedRequest req{chunk,
+                    data,
+                    static_cast<uint32_t>(parser_.length()),
+                    parser_.is_inline(),
+                    parser_.args(),
+                    std::span<const std::string_view>(argv.data(), argv.size())};
+  pool_->Dispatch(this, r, req);
+}
+
+void ClientConn::ProtocolError() {
+  Add(worker_->stats().protocol_errors);
+  Log(kLogInfo, "client {} ({}): {}; closing", state_.id, state_.address, parser_.error());
+  Request* r = NewRequest();
+  r->reply_own = "-ERR ";
+  r->reply_own.append(parser_.error());
+  r->reply_own.append("\r\n");
+  r->UseOwnReply();
+  r->close_after = true;
+  r->done = true;
+  no_more_requests_ = true;
+  StopReading();
+  OnReplyReady(r);
+}
+
+void ClientConn::OnReplyReady(Request* r) {
+  if (closed_) return;
+  if (session_ != nullptr) session_->OnReplyReady(r);
+  queued_bytes_ += r->reply.size();
+  if (queued_bytes_ + overflow_bytes() > worker_->options().client_output_limit) {
+    Add(worker_->stats().output_limit_closes);
+    Log(kLogNotice, "client {} ({}): {} bytes of replies not read; closing", state_.id,
+        state_.address, queued_bytes_ + overflow_bytes());
+    Close();
+    return;
+  }
+  if (r == head_) worker_->MarkDirty(this);
+  if (r->close_after) no_more_requests_ = true;
+}
+
+void ClientConn::Flush() {
+  if (resume_pending_) {
+    // Requests read while paused: dispatch them now (not from inside Resume(), which may run
+    // while this client's own Process() is on the stack).
+    resume_pending_ = false;
+    if (reader_.has_partial()) Process(reader_.Kept());
+    if (closed_) return;
+  }
+  while (!closed_ && !writing_ && head_ != nullptr && head_->done) {
+    WriteBatch& batch = worker_->write_batch();
+    batch.Clear();
+    size_t replies = 0;
+    for (Request* r = head_; r != nullptr && r->done; r = r->client_next) {
+      if (!batch.HasRoomFor(1) || batch.bytes() >= kMaxBatchBytes) break;
+      batch.Add(r->reply.data(), r->reply.size());
+      ++replies;
+    }
+    int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
+    if (n < 0 && n != UV_EAGAIN) {
+      Log(kLogInfo, "client {}: write: {}", state_.id, uv_strerror(n));
+      Close();
+      return;
+    }
+    size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+    Add(worker_->stats().net_output_bytes, written);
+    bool close_after = false;
+    // Every reply of the batch leaves the queue: what the kernel did not take is copied once
+    // into the pending write, so slots (and the chunks they pin) are released right away.
+    for (size_t i = 0; i < replies; ++i) {
+      Request* r = head_;
+      head_ = r->client_next;
+      if (head_ == nullptr) tail_ = nullptr;
+      size_t len = r->reply.size();
+      if (written >= len) {
+        written -= len;
+      } else {
+        Overflow().append(r->reply.data() + written, len - written);
+        written = 0;
+      }
+      queued_bytes_ -= len;
+      --inflight_;
+      close_after |= r->close_after;
+      worker_->Release(r);
+      if (close_after) break;  // nothing after QUIT or a protocol error is sent
+    }
+    if (overflow_bytes() > 0) {
+      writing_ = true;
+      close_when_written_ = close_after;
+      std::string& bytes = pending_write_->bytes;
+      uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+      int rc = uv_write(&pending_write_->req, stream(), &buf, 1, OnWrite);
+      if (rc < 0) {
+        writing_ = false;
+        Close();
+      }
+      return;
+    }
+    if (close_after) {
+      Close();
+      return;
+    }
+  }
+  if (closed_ || writing_) return;
+  if (head_ == nullptr && (draining_ || no_more_requests_)) {
+    Close();
+    return;
+  }
+  if (!reading_ && !draining_ && !no_more_requests_ && !read_stalled_ &&
+      inflight_ < worker_->options().client_max_inflight / 2) {
+    StartReading();
+  }
+}
+
+std::string& ClientConn::Overflow() {
+  if (!pending_write_) {
+    pending_write_ = std::make_unique<PendingWrite>();
+    pending_write_->req.data = this;
+  }
+  return pending_write_->bytes;
+}
+
+void ClientConn::OnWrite(uv_write_t* req, int status) {
+  auto* c = static_cast<ClientConn*>(req->data);
+  if (c->closed_) return;  // cancelled by Close(); freed with the connection
+  c->writing_ = false;
+  Add(c->worker_->stats().net_output_bytes, c->overflow_bytes());
+  c->pending_write_.reset();  // `req` goes with it: libuv is done with it
+  if (status < 0 || c->close_when_written_) {
+    c->Close();
+    return;
+  }
+  c->Flush();
+}
+
+void ClientConn::Drain() {
+  draining_ = true;
+  StopReading();
+  if (head_ == nullptr && !writing_) Close();
+}
+
+void ClientConn::Close() {
+  if (closed_) return;
+  closed_ = true;
+  worker_->ForgetDirty(this);
+  StopReading();
+  reader_.Clear();
+  // Requests still with a backend become orphans: their replies are dropped on arrival.
+  while (head_ != nullptr) {
+    Request* r = head_;
+    head_ = r->client_next;
+    r->client_next = nullptr;
+    if (r->done) {
+      worker_->Release(r);
+    } else {
+      r->client = nullptr;
+    }
+  }
+  tail_ = nullptr;
+  inflight_ = 0;
+  queued_bytes_ = 0;
+  // Dedicated connections close now (a blocked command is cut off, subscriptions end); the
+  // session object itself lives until the close callback, as its caller may be on the stack.
+  if (session_ != nullptr) session_->Teardown();
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), OnClosed);
+}
+
+void ClientConn::OnClosed(uv_handle_t* h) {
+  auto* c = static_cast<ClientConn*>(h->data);
+  c->worker_->RemoveClient(c);
+  Add(c->worker_->stats().connected_clients, int64_t{-1});
+  delete c;
+}
+
+}  // namespace rl::proxy

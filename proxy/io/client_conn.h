@@ -1,0 +1,147 @@
+// A client connection: reads and parses requests, hands each to its pool for routing, and writes
+// replies back strictly in request order. Thread safety: owned by one worker thread.
+//
+//                       one worker (thread + libuv loop)
+//
+//    clients            ClientConn                               ServerConn (pipelined)   Redis
+//                 +----------------------+                    +---------------------+
+//    c1 --read--> | RequestParser        |   route by key     | send q  [r5][r2]    | --writev-->
+//    s1
+//                 | out q [r1][r2][r3]   | ----------------+->| reply q [r1]        | <--read---
+//    c1 <-write-- |   ^ replies in order |                 |  +---------------------+
+//                 +----------------------+                 |  +---------------------+
+//    c2 --read--> | out q [r4][r5]       | ----------------+->| send q  [r3]        | --writev-->
+//    s2 c2 <-write-- |                      |  split: MGET ->    | reply q [r4]        | <--read---
+//                 +----------------------+  one fragment      +---------------------+
+//                                           per server, merged
+//
+//  m client connections share n pipelined connections per server. A request slot (Request)
+//  sits on its client's out queue from parse to reply, and on one server connection's send
+//  queue, then reply queue, while it is with the backend. Replies are matched to requests in
+//  FIFO order per server connection; a client's replies are written from the head of its out
+//  queue only, so a fast server never overtakes a slow one. Writes are batched per loop
+//  iteration (uv_check): one writev per connection carries every request or reply that became
+//  ready, and forwarded bytes are never copied (slots point into reference-counted chunks).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/base/read_buffer.h"
+#include "proxy/io/request.h"
+#include "proxy/resp/resp_parser.h"
+
+namespace rl::proxy {
+
+class Worker;
+class PoolRouter;
+class ClientSession;
+
+// Per-connection state that local commands read and change (AUTH, CLIENT SETNAME, ...).
+struct ClientState {
+  uint64_t id = 0;
+  bool authenticated = false;
+  std::string name;
+  std::string lib_name;
+  std::string lib_version;
+  std::string address;        // "ip:port" of the peer, or the unix path
+  std::string local_address;  // "ip:port" of our end
+  uint64_t created_ms = 0;
+  uint64_t last_command_ms = 0;
+  uint32_t last_write_backend = UINT32_MAX;  // pool backend index of the last write (for WAIT)
+};
+
+class ClientConn {
+ public:
+  // Accepts one pending connection on `listener`. Returns nullptr (and logs) on failure.
+  static ClientConn* Accept(Worker* worker, PoolRouter* pool, uv_stream_t* listener, bool is_unix);
+
+  // The reply of `r` (a request of this client) is final.
+  void OnReplyReady(Request* r);
+  // Writes the replies ready at the head of the out queue.
+  void Flush();
+  // Closes now; requests still in flight become orphans whose replies are dropped. The object
+  // is freed in the close callback.
+  void Close();
+  // Shutdown: read no more requests; close once every reply is written.
+  void Drain();
+
+  // --- per-client state of transactions, blocking commands and pub/sub (client_session.h) ---
+  ClientSession* session() { return session_.get(); }
+  ClientSession* EnsureSession();
+  // A new slot at the end of the out queue (a request, or a message pushed to a subscriber).
+  Request* NewRequest();
+  // Stops dispatching this client's requests until Resume() (a blocked command: later requests
+  // wait, as they do behind a blocked Redis client). Reading goes on, so a disconnect is seen.
+  void Pause() { paused_ = true; }
+  // Dispatches what was read meanwhile, from the next flush.
+  void Resume();
+  // Slots before `r` on the out queue whose reply is not final yet.
+  uint32_t PendingBefore(const Request* r) const;
+
+  ClientState& state() { return state_; }
+  PoolRouter* pool() { return pool_; }
+  Worker* worker() { return worker_; }
+  bool closed() const { return closed_; }
+  uint32_t inflight() const { return inflight_; }
+
+  // Worker bookkeeping.
+  bool in_dirty_list = false;
+  ClientConn* prev = nullptr;
+  ClientConn* next = nullptr;
+
+ private:
+  ClientConn(Worker* worker, PoolRouter* pool, bool is_unix);
+  ~ClientConn();
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+  static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnClosed(uv_handle_t* h);
+
+  void Process(const ReadBuffer::Region& region);
+  void DispatchParsed(Chunk* chunk, uint32_t offset);
+  void ProtocolError();
+  void StartReading();
+  void StopReading();
+
+  Worker* worker_;
+  PoolRouter* pool_;
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle_;
+  bool is_unix_;
+  bool reading_ = false;
+  bool closed_ = false;
+  bool draining_ = false;
+  bool no_more_requests_ = false;  // after QUIT or a protocol error
+  bool writing_ = false;
+  bool close_when_written_ = false;
+  bool paused_ = false;          // see Pause()
+  bool resume_pending_ = false;  // Resume() called: process the kept bytes at the next flush
+  bool read_stalled_ = false;    // paused with too many bytes kept: not reading until Resume()
+  RequestParser parser_;
+  ReadBuffer reader_;
+  Request* head_ = nullptr;  // out queue, in request order
+  Request* tail_ = nullptr;
+  uint32_t inflight_ = 0;    // slots on the out queue
+  size_t queued_bytes_ = 0;  // bytes of final replies on the out queue
+  // What the kernel did not take, written by one uv_write. Allocated only while such a write
+  // is pending, so an idle connection holds neither the request nor a buffer.
+  struct PendingWrite {
+    uv_write_t req;
+    std::string bytes;
+  };
+  std::string& Overflow();
+  size_t overflow_bytes() const { return pending_write_ ? pending_write_->bytes.size() : 0; }
+  std::unique_ptr<PendingWrite> pending_write_;
+  ClientState state_;
+  std::unique_ptr<ClientSession> session_;  // created by the first stateful command
+};
+
+}  // namespace rl::proxy

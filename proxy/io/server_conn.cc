@@ -1,0 +1,361 @@
+#include "proxy/io/server_conn.h"
+
+#include <cstring>
+#include <utility>
+
+#include "fmt/format.h"
+#include "proxy/route/backend.h"
+#include "proxy/base/log.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/host/worker.h"
+
+namespace rl::proxy {
+
+namespace {
+
+constexpr size_t kMaxBatchBytes = 4u << 20;
+
+// "Connection refused", as strerror() words it (libuv's own texts are lower case).
+std::string ErrorText(int uv_error) {
+  if (uv_error == UV_EOF) return "Connection closed by server";
+  if (uv_error < 0 && uv_error > -4096) return strerror(-uv_error);
+  return uv_strerror(uv_error);
+}
+
+}  // namespace
+
+ServerConn::ServerConn(Worker* worker, Backend* backend, bool one_shot)
+    : worker_(worker), backend_(backend), one_shot_(one_shot) {}
+
+ServerConn* ServerConn::Connect(Worker* worker, Backend* backend, bool one_shot) {
+  auto* s = new ServerConn(worker, backend, one_shot);
+  s->StartConnect();
+  return s;
+}
+
+ServerConn* ServerConn::ConnectDedicated(Worker* worker, Backend* backend, DedicatedOwner* owner,
+                                         bool push_mode) {
+  auto* s = new ServerConn(worker, backend, /*one_shot=*/false);
+  s->owner_ = owner;
+  s->push_mode_ = push_mode;
+  s->StartConnect();
+  return s;
+}
+
+void ServerConn::StartConnect() {
+  uv_loop_t* loop = worker_->loop();
+  const ResolvedAddress& addr = backend_->address();
+  uv_timer_init(loop, &timer_);
+  timer_.data = this;
+  ++open_handles_;
+  if (addr.is_unix) {
+    uv_pipe_init(loop, &handle_.pipe, 0);
+  } else {
+    uv_tcp_init(loop, &handle_.tcp);
+  }
+  handle_.tcp.data = this;
+  ++open_handles_;
+  connect_req_.data = this;
+  write_req_.data = this;
+  Add(worker_->stats().backend_connections);
+  if (addr.is_unix) {
+    uv_pipe_connect(&connect_req_, &handle_.pipe, addr.path.c_str(), OnConnect);
+    return;
+  }
+  uv_tcp_nodelay(&handle_.tcp, 1);
+  if (backend_->pool()->conf().tcpkeepalive) uv_tcp_keepalive(&handle_.tcp, 1, 60);
+  int rc = uv_tcp_connect(&connect_req_, &handle_.tcp, reinterpret_cast<const sockaddr*>(&addr.tcp),
+                          OnConnect);
+  if (rc < 0) {
+    // Fail asynchronously-looking but at once: callers expect Connect() to return a live
+    // object, so report through the normal path on the next flush.
+    Close(ErrorText(rc));
+  }
+}
+
+void ServerConn::OnConnect(uv_connect_t* req, int status) {
+  auto* s = static_cast<ServerConn*>(req->data);
+  if (s->closed_) return;  // cancelled by Close()
+  if (status < 0) {
+    s->Close(ErrorText(status));
+    return;
+  }
+  s->connected_ = true;
+  int rc = uv_read_start(s->stream(), OnAlloc, OnRead);
+  if (rc < 0) {
+    s->Close(ErrorText(rc));
+    return;
+  }
+  // AUTH and SELECT go first, ahead of any request queued while connecting; their replies are
+  // checked here and never reach a client.
+  const conf::Pool& pool = s->backend_->pool()->conf();
+  if (pool.redis_db != 0 && !s->one_shot_) s->SendInternal(fmt::format("SELECT {}", pool.redis_db));
+  if (!pool.redis_auth.empty()) s->SendInternal("AUTH");
+  s->backend_->OnConnected(s);
+  s->worker_->MarkDirty(s);
+}
+
+void ServerConn::SendInternal(std::string_view command) {
+  Request* r = worker_->requests().New(Request::Kind::kInternal);
+  const conf::Pool& pool = backend_->pool()->conf();
+  std::string& own = r->own;
+  if (command == "AUTH") {
+    own = fmt::format("*2\r\n$4\r\nAUTH\r\n${}\r\n{}\r\n", pool.redis_auth.size(), pool.redis_auth);
+  } else {
+    std::string db = std::to_string(pool.redis_db);
+    own = fmt::format("*2\r\n$6\r\nSELECT\r\n${}\r\n{}\r\n", db.size(), db);
+  }
+  r->pieces.push_back(uv_buf_init(own.data(), static_cast<unsigned>(own.size())));
+  // Push at the front of the send queue.
+  r->server_next = send_head_;
+  send_head_ = r;
+  if (send_tail_ == nullptr) send_tail_ = r;
+  ++queued_;
+}
+
+void ServerConn::Enqueue(Request* r) {
+  r->server_next = nullptr;
+  if (send_tail_ != nullptr) {
+    send_tail_->server_next = r;
+  } else {
+    send_head_ = r;
+  }
+  send_tail_ = r;
+  ++queued_;
+  if (r->deadline_ms != 0 && !timer_armed_) ArmTimer();
+  if (connected_) worker_->MarkDirty(this);
+}
+
+void ServerConn::ArmTimer() {
+  Request* oldest = Oldest();
+  while (oldest != nullptr && oldest->deadline_ms == 0) oldest = oldest->server_next;
+  if (oldest == nullptr) {
+    if (timer_armed_) uv_timer_stop(&timer_);
+    timer_armed_ = false;
+    return;
+  }
+  uint64_t now = worker_->now_ms();
+  uint64_t delay = oldest->deadline_ms > now ? oldest->deadline_ms - now : 0;
+  uv_timer_start(&timer_, OnTimer, delay, 0);
+  timer_armed_ = true;
+}
+
+void ServerConn::OnTimer(uv_timer_t* t) {
+  auto* s = static_cast<ServerConn*>(t->data);
+  s->timer_armed_ = false;
+  Request* oldest = s->Oldest();
+  uv_update_time(s->worker_->loop());
+  if (oldest != nullptr && oldest->deadline_ms != 0 &&
+      oldest->deadline_ms <= s->worker_->now_ms()) {
+    // As nutcracker does: a request that timed out takes its connection down with it (the
+    // connection is presumed broken), failing everything it holds.
+    s->Close(ErrorText(UV_ETIMEDOUT));
+    return;
+  }
+  s->ArmTimer();  // the timer is re-armed lazily: only when the oldest request changed
+}
+
+void ServerConn::Flush() {
+  while (connected_ && !closed_ && !writing_ && send_head_ != nullptr) {
+    WriteBatch& batch = worker_->write_batch();
+    batch.Clear();
+    Request* last = nullptr;
+    // Move a batch from the send queue to the reply queue, gathering its pieces.
+    while (send_head_ != nullptr && batch.HasRoomFor(send_head_->pieces.size()) &&
+           batch.bytes() < kMaxBatchBytes) {
+      Request* r = send_head_;
+      for (const uv_buf_t& b : r->pieces) batch.Add(b.base, b.len);
+      send_head_ = r->server_next;
+      r->server_next = nullptr;
+      if (reply_tail_ != nullptr) {
+        reply_tail_->server_next = r;
+      } else {
+        reply_head_ = r;
+      }
+      reply_tail_ = r;
+      last = r;
+    }
+    if (send_head_ == nullptr) send_tail_ = nullptr;
+    if (last == nullptr) {
+      // A single request with more pieces than a batch holds: write it in parts.
+      Request* r = send_head_;
+      for (const uv_buf_t& b : r->pieces) overflow_.append(b.base, b.len);
+      send_head_ = r->server_next;
+      if (send_head_ == nullptr) send_tail_ = nullptr;
+      r->server_next = nullptr;
+      if (reply_tail_ != nullptr) {
+        reply_tail_->server_next = r;
+      } else {
+        reply_head_ = r;
+      }
+      reply_tail_ = r;
+    } else {
+      int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
+      if (n < 0 && n != UV_EAGAIN) {
+        Close(ErrorText(n));
+        return;
+      }
+      // Copy what the kernel did not take, so request slots may go as soon as replies arrive.
+      batch.AppendUnwritten(n > 0 ? static_cast<size_t>(n) : 0, &overflow_);
+    }
+    if (!overflow_.empty()) {
+      writing_ = true;
+      uv_buf_t buf = uv_buf_init(overflow_.data(), static_cast<unsigned>(overflow_.size()));
+      int rc = uv_write(&write_req_, stream(), &buf, 1, OnWrite);
+      if (rc < 0) {
+        writing_ = false;
+        Close(ErrorText(rc));
+      }
+      return;
+    }
+  }
+}
+
+void ServerConn::OnWrite(uv_write_t* req, int status) {
+  auto* s = static_cast<ServerConn*>(req->data);
+  if (s->closed_) return;
+  s->writing_ = false;
+  if (s->overflow_.capacity() > (1u << 20)) {
+    std::string().swap(s->overflow_);
+  } else {
+    s->overflow_.clear();
+  }
+  if (status < 0) {
+    s->Close(ErrorText(status));
+    return;
+  }
+  s->Flush();
+}
+
+void ServerConn::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* s = static_cast<ServerConn*>(h->data);
+  *buf = s->reader_.Prepare(s->worker_->shared_read(), s->worker_->chunks(), s->scanner_.needed());
+}
+
+void ServerConn::OnRead(uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
+  auto* s = static_cast<ServerConn*>(st->data);
+  if (s->closed_) return;
+  if (nread > 0) {
+    s->Process(s->reader_.Commit(static_cast<size_t>(nread)));
+    return;
+  }
+  if (nread == 0) return;
+  s->Close(ErrorText(static_cast<int>(nread)));
+}
+
+void ServerConn::Process(const ReadBuffer::Region& region) {
+  Chunk* chunk = region.chunk;
+  uint32_t pos = region.begin;
+  while (pos < region.end) {
+    auto result = scanner_.Scan(chunk->data() + pos, region.end - pos);
+    if (result == ReplyScanner::Result::kIncomplete) break;
+    if (result == ReplyScanner::Result::kError) {
+      Close(fmt::format("invalid reply from server ({})", scanner_.error()));
+      return;
+    }
+    uint32_t length = static_cast<uint32_t>(scanner_.length());
+    scanner_.Reset();
+    if (!Deliver(chunk, pos, length)) return;
+    pos += length;
+  }
+  reader_.Keep(worker_->chunks(), region, pos, scanner_.needed());
+}
+
+bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
+  Request* r = reply_head_;
+  if (push_mode_ && (r == nullptr || r->kind != Request::Kind::kInternal)) {
+    return DeliverPush(chunk, std::string_view(chunk->data() + offset, length));
+  }
+  if (r == nullptr) {
+    Close("unexpected reply from server");
+    return false;
+  }
+  reply_head_ = r->server_next;
+  if (reply_head_ == nullptr) reply_tail_ = nullptr;
+  r->server_next = nullptr;
+  --queued_;
+  std::string_view bytes(chunk->data() + offset, length);
+  if (r->kind == Request::Kind::kInternal) {
+    bool failed = !bytes.empty() && bytes[0] == '-';
+    worker_->Release(r);
+    if (failed) {
+      std::string_view text = bytes.substr(1, bytes.size() - 3);
+      Close(fmt::format("AUTH/SELECT failed: {}", text));
+      return false;
+    }
+    return true;
+  }
+  ++chunk->refs;
+  r->reply_chunk = ChunkRef(chunk);
+  r->reply = bytes;
+  r->done = true;
+  backend_->OnReply();
+  worker_->Complete(r);
+  if (one_shot_ && queued_ == 0) {
+    Close("closed after its one request", /*failure=*/false);
+    return false;
+  }
+  return true;
+}
+
+// A subscriber connection: replies are not matched to requests one for one; the owner says
+// which ones answer the oldest command (a SUBSCRIBE of n channels gets n confirmations).
+bool ServerConn::DeliverPush(Chunk* chunk, std::string_view bytes) {
+  if (!owner_->OnPush(this, chunk, bytes)) return !closed_;
+  Request* r = reply_head_;
+  if (closed_ || r == nullptr) return !closed_;
+  backend_->OnReply();
+  if (r->pending > 1) {
+    --r->pending;
+    return true;
+  }
+  reply_head_ = r->server_next;
+  if (reply_head_ == nullptr) reply_tail_ = nullptr;
+  r->server_next = nullptr;
+  --queued_;
+  r->done = true;
+  worker_->Complete(r);
+  return !closed_;
+}
+
+void ServerConn::Close(std::string_view reason, bool failure) {
+  if (closed_) return;
+  closed_ = true;
+  worker_->ForgetDirty(this);
+  if (timer_armed_) uv_timer_stop(&timer_);
+  reader_.Clear();
+  bool was_connected = connected_;
+  connected_ = false;
+  // Take the queues first, then tell the backend (so nothing new lands here), then fail.
+  Request* failed = reply_head_;
+  if (reply_tail_ != nullptr) {
+    reply_tail_->server_next = send_head_;
+  } else {
+    failed = send_head_;
+  }
+  reply_head_ = reply_tail_ = send_head_ = send_tail_ = nullptr;
+  queued_ = 0;
+  std::string why(reason);
+  backend_->OnClosed(this, why, failure, was_connected);
+  if (owner_ != nullptr) std::exchange(owner_, nullptr)->OnDedicatedClosed(this, why);
+  while (failed != nullptr) {
+    Request* r = failed;
+    failed = r->server_next;
+    r->server_next = nullptr;
+    if (r->kind == Request::Kind::kInternal) {
+      worker_->Release(r);
+    } else {
+      backend_->Fail(r, why);
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+}
+
+void ServerConn::OnClosed(uv_handle_t* h) {
+  auto* s = static_cast<ServerConn*>(h->data);
+  if (--s->open_handles_ == 0) delete s;
+}
+
+}  // namespace rl::proxy

@@ -1,0 +1,114 @@
+// One pipelined connection to a backend Redis (see the diagram in proxy/io/client_conn.h):
+// requests wait on a send queue, go out in one writev per loop iteration, then wait on a reply
+// queue that replies are matched to in FIFO order; reply bytes are forwarded as read.
+// On connect it sends AUTH (redis_auth) and SELECT (redis_db) itself and checks their replies.
+// Any failure (refused, reset, timed out, garbage) closes it and fails every request it holds
+// with an error naming the backend. Thread safety: owned by one worker thread.
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+#include <string_view>
+
+#include "proxy/base/read_buffer.h"
+#include "proxy/resp/reply_scanner.h"
+#include "proxy/io/request.h"
+
+namespace rl::proxy {
+
+class Backend;
+class ServerConn;
+class Worker;
+
+// The owner of a dedicated connection: one reserved for a single client's per-client state
+// (transactions, blocking commands, pub/sub; see proxy/session/client_session.h) instead of shared by
+// every client of the worker. The backend does not know dedicated connections.
+class DedicatedOwner {
+ public:
+  // Push mode (a subscriber connection): every reply other than to the connection's own
+  // AUTH/SELECT. Returns true when it answers the oldest kOwned command sent on `conn` (a
+  // subscribe confirmation, an OK), false for a message pushed by the server.
+  virtual bool OnPush(ServerConn* conn, Chunk* chunk, std::string_view reply) = 0;
+  // `conn` closed (a failure, or Close() by anyone). Called before the requests it held fail,
+  // so the owner forgets `conn` first.
+  virtual void OnDedicatedClosed(ServerConn* conn, std::string_view reason) = 0;
+
+ protected:
+  ~DedicatedOwner() = default;
+};
+
+class ServerConn {
+ public:
+  // Starts connecting. The object frees itself after Close() (in the close callbacks).
+  // `one_shot` (Backend::SendAlone): no SELECT, and closed once nothing is left queued.
+  static ServerConn* Connect(Worker* worker, Backend* backend, bool one_shot = false);
+  // A dedicated connection for `owner`; in `push_mode` its replies go to owner->OnPush.
+  static ServerConn* ConnectDedicated(Worker* worker, Backend* backend, DedicatedOwner* owner,
+                                      bool push_mode);
+
+  // Queues `r` to be written with the next flush. REQUIRES: !closed().
+  void Enqueue(Request* r);
+  // Writes everything queued (no-op while connecting or while a write is in progress).
+  void Flush();
+  // Fails every queued request with `reason`, tells the backend, and closes.
+  // `failure` counts towards server_failure_limit (a clean shutdown does not).
+  void Close(std::string_view reason, bool failure = true);
+
+  bool closed() const { return closed_; }
+  bool connected() const { return connected_; }
+  size_t queued() const { return queued_; }
+  Backend* backend() const { return backend_; }
+
+  bool in_dirty_list = false;
+
+ private:
+  ServerConn(Worker* worker, Backend* backend, bool one_shot);
+  ~ServerConn() = default;
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+  static void OnConnect(uv_connect_t* req, int status);
+  static void OnAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnTimer(uv_timer_t* t);
+  static void OnClosed(uv_handle_t* h);
+
+  void StartConnect();
+  void Process(const ReadBuffer::Region& region);
+  // A complete reply of `length` bytes at `offset` in `chunk` for the oldest written request.
+  // Returns false if the connection was closed meanwhile.
+  bool Deliver(Chunk* chunk, uint32_t offset, uint32_t length);
+  bool DeliverPush(Chunk* chunk, std::string_view bytes);
+  void SendInternal(std::string_view command);
+  void ArmTimer();
+  Request* Oldest() const { return reply_head_ != nullptr ? reply_head_ : send_head_; }
+
+  Worker* worker_;
+  Backend* backend_;
+  DedicatedOwner* owner_ = nullptr;  // a dedicated connection's owner
+  bool push_mode_ = false;
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle_;
+  uv_timer_t timer_{};
+  uv_connect_t connect_req_{};
+  uv_write_t write_req_{};
+  int open_handles_ = 0;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool writing_ = false;
+  bool timer_armed_ = false;
+  bool one_shot_ = false;
+  Request* send_head_ = nullptr;  // not yet written
+  Request* send_tail_ = nullptr;
+  Request* reply_head_ = nullptr;  // written, waiting for their replies
+  Request* reply_tail_ = nullptr;
+  size_t queued_ = 0;
+  ReadBuffer reader_;
+  ReplyScanner scanner_;
+  std::string overflow_;
+};
+
+}  // namespace rl::proxy

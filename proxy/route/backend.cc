@@ -1,0 +1,138 @@
+#include "proxy/route/backend.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "proxy/base/log.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/io/server_conn.h"
+
+namespace rl::proxy {
+
+Backend::Backend(Worker* worker, PoolRouter* pool, const conf::Server& server,
+                 const ResolvedAddress& address)
+    : worker_(worker), pool_(pool), server_(server), address_(address) {
+  label_ = server.name.empty() ? address.text : fmt::format("{} ({})", server.name, address.text);
+  conns_.assign(static_cast<size_t>(std::max(1, pool->conf().server_connections)), nullptr);
+}
+
+Backend::~Backend() = default;
+
+void Backend::Send(Request* r, uint64_t affinity) {
+  r->backend_label = &label_;
+  ServerConn*& slot = conns_[affinity % conns_.size()];
+  if (slot == nullptr) {
+    if (worker_->now_ms() < reconnect_at_ms_) {
+      Fail(r, last_error_);
+      return;
+    }
+    ServerConn* conn = ServerConn::Connect(worker_, this);
+    if (conn->closed()) {  // failed synchronously; OnClosed recorded why
+      Fail(r, last_error_);
+      return;
+    }
+    slot = conn;
+  }
+  if (const auto& timeout = pool_->conf().timeout; timeout && timeout->count() > 0) {
+    r->deadline_ms = worker_->now_ms() + static_cast<uint64_t>(timeout->count());
+  }
+  slot->Enqueue(r);
+}
+
+void Backend::SendAlone(Request* r) {
+  r->backend_label = &label_;
+  if (worker_->now_ms() < reconnect_at_ms_) {
+    Fail(r, last_error_);
+    return;
+  }
+  ServerConn* conn = ServerConn::Connect(worker_, this, /*one_shot=*/true);
+  if (conn->closed()) {
+    Fail(r, last_error_);
+    return;
+  }
+  alone_.push_back(conn);
+  if (const auto& timeout = pool_->conf().timeout; timeout && timeout->count() > 0) {
+    r->deadline_ms = worker_->now_ms() + static_cast<uint64_t>(timeout->count());
+  }
+  conn->Enqueue(r);
+}
+
+void Backend::Preconnect() {
+  for (ServerConn*& slot : conns_) {
+    if (slot != nullptr) continue;
+    ServerConn* conn = ServerConn::Connect(worker_, this);
+    if (!conn->closed()) slot = conn;
+  }
+}
+
+void Backend::Shutdown() {
+  for (ServerConn*& slot : conns_) {
+    if (slot != nullptr) {
+      ServerConn* conn = slot;
+      slot = nullptr;
+      conn->Close("proxy shutting down", /*failure=*/false);
+    }
+  }
+  while (!alone_.empty()) alone_.back()->Close("proxy shutting down", /*failure=*/false);
+}
+
+void Backend::Fail(Request* r, std::string_view reason) {
+  Add(worker_->stats().backend_errors);
+  r->reply_own.clear();
+  r->reply_own.append("-ERR backend ");
+  r->reply_own.append(label_);
+  r->reply_own.append(": ");
+  r->reply_own.append(reason);
+  for (size_t i = 0; i < r->reply_own.size(); ++i) {
+    if (r->reply_own[i] == '\r' || r->reply_own[i] == '\n') r->reply_own[i] = ' ';
+  }
+  r->reply_own.append("\r\n");
+  r->UseOwnReply();
+  r->reply_chunk.Reset();
+  r->reply_is_error = true;
+  r->done = true;
+  worker_->Complete(r);
+}
+
+void Backend::OnConnected(ServerConn*) {
+  connect_failures_ = 0;
+  reconnect_at_ms_ = 0;
+}
+
+void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
+                       bool was_connected) {
+  bool shared = false;
+  for (ServerConn*& slot : conns_) {
+    if (slot == conn) {
+      slot = nullptr;
+      shared = true;
+    }
+  }
+  std::erase(alone_, conn);
+  if (!failure && !shared) return;  // a SendAlone connection done with its request
+  last_error_.assign(reason);
+  if (!failure) return;
+  Log(kLogWarn, "pool '{}': backend {}: {}", pool_->conf().name, label_, reason);
+  uint64_t now = worker_->now_ms();
+  if (!was_connected) {
+    // Connect failed: back off before the next attempt; meanwhile requests fail fast.
+    ++connect_failures_;
+    uint64_t min = static_cast<uint64_t>(worker_->options().reconnect_min.count());
+    uint64_t max = static_cast<uint64_t>(worker_->options().reconnect_max.count());
+    uint64_t delay = min << std::min<uint32_t>(connect_failures_ - 1, 20);
+    reconnect_at_ms_ = now + std::min(delay, max);
+  }
+  // nutcracker: every failure counts; at server_failure_limit consecutive ones, an
+  // auto_eject_hosts pool takes the server out of the ring until server_retry_timeout passes.
+  const conf::Pool& pool = pool_->conf();
+  if (++failure_count_ < pool.server_failure_limit || !pool.auto_eject_hosts || ejected_) return;
+  failure_count_ = 0;
+  ejected_ = true;
+  retry_at_ms_ = now + static_cast<uint64_t>(pool.server_retry_timeout.count());
+  Add(worker_->stats().ejections);
+  Log(kLogNotice, "pool '{}': ejecting backend {} for {} ms", pool.name, label_,
+      pool.server_retry_timeout.count());
+  pool_->RebuildRing();
+}
+
+}  // namespace rl::proxy

@@ -1,0 +1,456 @@
+#include "proxy/route/pool_router.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "fmt/format.h"
+#include "proxy/route/backend.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/session/client_session.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/io/listener.h"
+#include "proxy/session/local_commands.h"
+#include "proxy/base/log.h"
+#include "proxy/resp/reply_writer.h"
+
+namespace rl::proxy {
+
+PoolRouter::PoolRouter(Worker* worker, PoolSetup setup)
+    : worker_(worker), setup_(std::move(setup)) {}
+
+PoolRouter::~PoolRouter() {
+  StopListening();
+  Shutdown();
+}
+
+std::expected<void, std::string> PoolRouter::Init() {
+  const conf::Pool& pool = conf();
+  for (size_t i = 0; i < pool.servers.size(); ++i) {
+    backends_.push_back(
+        std::make_unique<Backend>(worker_, this, pool.servers[i], setup_.servers[i]));
+  }
+  RebuildRing();
+  if (setup_.listen_fd >= 0) {
+    int fd = std::exchange(setup_.listen_fd, -1);
+    auto listener = Listener::Start(worker_, this, fd, setup_.listen_unix, pool.backlog);
+    if (!listener) {
+      return std::unexpected(
+          fmt::format("pool '{}': {}: {}", pool.name, pool.listen.ToString(), listener.error()));
+    }
+    listener_ = *listener;
+  }
+  if (pool.preconnect) {
+    for (auto& b : backends_) b->Preconnect();
+  }
+  return {};
+}
+
+void PoolRouter::StopListening() {
+  if (listener_ != nullptr) std::exchange(listener_, nullptr)->Close();
+}
+
+void PoolRouter::Shutdown() {
+  for (auto& b : backends_) b->Shutdown();
+  retry_timer_.Close();
+}
+
+void PoolRouter::RebuildRing() {
+  std::vector<ring::Member> members;
+  ring_backend_.clear();
+  uint64_t next_retry = 0;
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    Backend& b = *backends_[i];
+    if (b.ejected() && b.retry_at_ms() <= worker_->now_ms()) b.Readmit();
+    if (b.ejected()) {
+      next_retry = next_retry == 0 ? b.retry_at_ms() : std::min(next_retry, b.retry_at_ms());
+      continue;
+    }
+    members.push_back(ring::Member{b.server().identity, b.server().weight});
+    ring_backend_.push_back(static_cast<uint32_t>(i));
+  }
+  ring_ = ring::Ring::Build(std::move(members), conf().RingOptions());
+  if (next_retry != 0) {
+    if (!retry_timer_) {
+      retry_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(worker_->loop(), t); }, this);
+    }
+    uint64_t now = worker_->now_ms();
+    uv_timer_start(retry_timer_.get(), OnRetryTimer, next_retry > now ? next_retry - now : 0, 0);
+  }
+}
+
+void PoolRouter::OnRetryTimer(uv_timer_t* t) {
+  auto* p = static_cast<PoolRouter*>(t->data);
+  uv_update_time(p->worker_->loop());
+  p->RebuildRing();  // readmits the servers whose server_retry_timeout passed
+}
+
+Backend* PoolRouter::BackendFor(std::string_view key) {
+  if (ring_->members().empty()) return nullptr;
+  return backends_[ring_backend_[ring_->Lookup(key)]].get();
+}
+
+Backend* PoolRouter::AnyBackend() {
+  if (ring_backend_.empty()) return nullptr;
+  return backends_[ring_backend_.front()].get();
+}
+
+namespace {
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+// printf's "%.Ns" of a C string: stops at a NUL byte too.
+std::string_view CString(std::string_view s, size_t max) {
+  size_t nul = s.find('\0');
+  if (nul != std::string_view::npos) s = s.substr(0, nul);
+  return s.substr(0, std::min(max, s.size()));
+}
+
+// Redis 7.0's exact text for an unknown command.
+std::string UnknownCommand(std::span<const std::string_view> argv) {
+  std::string args;
+  for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    std::string_view arg = CString(argv[i], 128 - args.size());
+    args += "'";
+    args.append(arg);
+    args += "' ";
+  }
+  std::string out;
+  AppendError(&out, fmt::format("ERR unknown command '{}', with args beginning with: {}",
+                                CString(argv[0], 128), args));
+  return out;
+}
+
+}  // namespace
+
+void PoolRouter::Reply(ClientConn* client, Request* r, std::string_view bytes) {
+  r->SetOwnReply(bytes);
+  r->done = true;
+  client->OnReplyReady(r);
+}
+
+void PoolRouter::Reject(ClientConn* client, Request* r, std::string_view bytes) {
+  if (ClientSession* session = client->session(); session != nullptr) session->OnRejected();
+  Reply(client, r, bytes);
+}
+
+void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& req) {
+  std::span<const std::string_view> argv = req.argv;
+  const CommandInfo* info = FindCommand(argv[0], argv.size() > 1 ? argv[1] : std::string_view{});
+  std::string error;
+  if (info == nullptr) {
+    Reject(client, r, UnknownCommand(argv));
+    return;
+  }
+  if ((info->flags & kHasSubcommands) != 0 && argv.size() > 1) {
+    AppendError(&error, fmt::format("ERR unknown subcommand '{}'. Try {} HELP.",
+                                    CString(argv[1], 128), Upper(argv[0])));
+    Reject(client, r, error);
+    return;
+  }
+  if (!ArityOk(*info, argv.size())) {
+    AppendError(&error, fmt::format("ERR wrong number of arguments for '{}' command", info->name));
+    Reject(client, r, error);
+    return;
+  }
+  if (!client->state().authenticated && (info->flags & kNoAuth) == 0) {
+    Reject(client, r, "-NOAUTH Authentication required.\r\n");
+    return;
+  }
+  // A client in MULTI or subscribed: its session decides (client_session.h).
+  if (ClientSession* session = client->session();
+      session != nullptr && session->Intercepts(*info)) {
+    session->Dispatch(r, req, *info);
+    return;
+  }
+  switch (info->route) {
+    case Route::kLocal:
+      // Redis's own answer is exact and cheap for these: let a server give it.
+      if (info->name == "command|getkeys" || (info->name == "command|list" && argv.size() > 2)) {
+        Forward(client, r, req, AnyBackend());
+        return;
+      }
+      RunLocalCommand(this, client, r, *info, argv);
+      return;
+    case Route::kRefused:
+    case Route::kSpecial: {
+      std::string name = Upper(argv[0]);
+      if (info->name.find('|') != std::string_view::npos) {
+        // Two appends, not `" " + Upper(...)`: g++ 12 -O3 warns falsely (-Wrestrict) on that.
+        name += ' ';
+        name += Upper(argv[1]);
+      }
+      AppendError(&error,
+                  fmt::format("ERR '{}' is not supported by ringleader: {}", name, info->reason));
+      Reply(client, r, error);
+      return;
+    }
+    case Route::kAnyServer:
+      Forward(client, r, req, AnyBackend());
+      return;
+    case Route::kBroadcast:
+      Broadcast(client, r, req, *info);
+      return;
+    case Route::kAdminBroadcast:
+      if (!conf().admin_commands) {
+        AppendError(&error, fmt::format("ERR '{}' is not allowed in pool '{}': {}", Upper(argv[0]),
+                                        conf().name, info->reason));
+        Reply(client, r, error);
+        return;
+      }
+      Broadcast(client, r, req, *info);
+      return;
+    case Route::kScan:
+      Scan(client, r, req);
+      return;
+    case Route::kTransaction:
+    case Route::kBlocking:
+    case Route::kPubsub:
+      client->EnsureSession()->Dispatch(r, req, *info);
+      return;
+    case Route::kForwardByKey:
+    case Route::kColocated:
+    case Route::kSplitMerge:
+      break;
+  }
+  key_scratch_.resize(argv.size());
+  int nkeys = ExtractKeys(*info, argv, key_scratch_);
+  if (nkeys <= 0) {
+    // No key, or arguments Redis itself rejects: any server gives the right answer.
+    Forward(client, r, req, AnyBackend());
+    return;
+  }
+  std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(nkeys));
+  if (ring_backend_.empty()) {
+    Forward(client, r, req, nullptr);
+    return;
+  }
+  // The owner of every key, looked up once (Split reuses them).
+  // Only the first key decides where kForwardByKey goes; every key counts for the others.
+  const size_t looked_up = info->route == Route::kForwardByKey ? 1 : keys.size();
+  owner_scratch_.resize(looked_up);
+  if (looked_up == 1) {
+    owner_scratch_[0] = ring_->Lookup(argv[keys[0]]);
+  } else {
+    key_view_scratch_.resize(looked_up);
+    for (size_t i = 0; i < looked_up; ++i) key_view_scratch_[i] = argv[keys[i]];
+    ring_->LookupMany(key_view_scratch_, owner_scratch_);  // hashes several keys at once
+  }
+  bool one_server = true;
+  for (size_t i = 0; i < looked_up; ++i) {
+    owner_scratch_[i] = ring_backend_[owner_scratch_[i]];
+    one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
+  }
+  if ((info->flags & kWrite) != 0) client->state().last_write_backend = owner_scratch_[0];  // WAIT
+  if (info->route == Route::kForwardByKey || one_server) {
+    // One server does the whole command natively.
+    Forward(client, r, req, backends_[owner_scratch_[0]].get());
+  } else if (info->route == Route::kColocated || info->merge == Merge::kNone) {
+    Reply(client, r, "-CROSSSLOT Keys in request don't hash to the same server\r\n");
+  } else {
+    Split(client, r, req, *info, keys);
+  }
+}
+
+namespace {
+
+// Appends RESP for argv (used for inline requests, whose bytes are not RESP).
+void EncodeArgs(std::string* out, std::span<const std::string_view> argv) {
+  AppendArrayHeader(out, static_cast<int64_t>(argv.size()));
+  for (std::string_view a : argv) AppendBulk(out, a);
+}
+
+}  // namespace
+
+void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& req,
+                          Backend* backend) {
+  if (backend == nullptr) {
+    AppendError(&r->reply_own, fmt::format("ERR no server available in pool '{}'", conf().name));
+    r->UseOwnReply();
+    r->done = true;
+    client->OnReplyReady(r);
+    return;
+  }
+  if (req.is_inline) {
+    EncodeArgs(&r->own, req.argv);
+    r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
+  } else {
+    ++req.chunk->refs;
+    r->in = ChunkRef(req.chunk);
+    r->pieces.push_back(uv_buf_init(const_cast<char*>(req.data), req.length));
+  }
+  backend->Send(r, client->state().id);
+}
+
+void PoolRouter::Split(ClientConn* client, Request* r, const ParsedRequest& req,
+                        const CommandInfo& info, std::span<const uint32_t> keys) {
+  std::span<const std::string_view> argv = req.argv;
+  std::span<const ArgSpan> spans = req.spans;
+  size_t step = static_cast<size_t>(std::max(1, info.key_step));
+  // Group the keys by owner (owner_scratch_, from Dispatch), in the client's key order.
+  backend_scratch_.assign(backends_.size(), UINT32_MAX);  // backend -> fragment index
+  count_scratch_.clear();                                 // fragment -> keys
+  bytes_scratch_.clear();
+  r->merge = static_cast<uint8_t>(info.merge);
+  worker_->requests().PrepareSplit(r);
+  r->key_fragment.resize(keys.size());
+  std::vector<Backend*>& targets = target_scratch_;  // fragment -> backend
+  targets.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    uint32_t owner = owner_scratch_[i];
+    if (backend_scratch_[owner] == UINT32_MAX) {
+      backend_scratch_[owner] = static_cast<uint32_t>(targets.size());
+      targets.push_back(backends_[owner].get());
+      count_scratch_.push_back(0);
+      bytes_scratch_.push_back(0);
+    }
+    uint32_t f = backend_scratch_[owner];
+    r->key_fragment[i] = f;
+    ++count_scratch_[f];
+    bytes_scratch_[f] += spans[keys[i] + step - 1].end() - spans[keys[i]].header;
+  }
+  for (size_t f = 0; f < targets.size(); ++f) {
+    Request* frag = worker_->requests().New(Request::Kind::kFragment);
+    frag->parent = r;
+    r->fragments.push_back(frag);
+  }
+  if (req.is_inline) {
+    // Inline requests were unquoted into the parser's storage: encode each fragment whole.
+    std::vector<std::string_view>& fragment_argv = argv_scratch_;
+    for (size_t f = 0; f < targets.size(); ++f) {
+      Request* frag = r->fragments[f];
+      fragment_argv.assign(1, argv[0]);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (r->key_fragment[i] != f) continue;
+        for (size_t s = 0; s < step; ++s) fragment_argv.push_back(argv[keys[i] + s]);
+      }
+      EncodeArgs(&frag->own, fragment_argv);
+      frag->pieces.push_back(
+          uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
+    }
+    SendFragments(client, r, targets);
+    return;
+  }
+  // "*N\r\n" is new; the command name and every key (with its values) are the client's own
+  // bytes. Fragments of up to kCopyFragment bytes are copied, one after the other, into one
+  // pooled chunk that the parent holds (one memcpy per key beats gathering dozens of 20-byte
+  // pieces in the kernel, and a pooled chunk allocates nothing once warm); a larger fragment
+  // (big MSET values) references the client's bytes, adjacent arguments merged into one piece.
+  constexpr size_t kCopyFragment = 16 * 1024;
+  const char* name_begin = req.data + spans[0].header;
+  const size_t name_size = spans[0].end() - spans[0].header;
+  // Writes fragment f's "*N\r\n" at `out` (24 bytes of room); returns its size.
+  auto format_header = [&](size_t f, char* out) {
+    out[0] = '*';
+    char* end = std::to_chars(out + 1, out + 21, 1 + count_scratch_[f] * step).ptr;
+    end[0] = '\r';
+    end[1] = '\n';
+    return static_cast<size_t>(end + 2 - out);
+  };
+  cursor_scratch_.assign(targets.size(), 0);
+  size_t copied = 0;
+  for (size_t f = 0; f < targets.size(); ++f) {
+    char header[24];
+    if (bytes_scratch_[f] <= kCopyFragment) {
+      copied += format_header(f, header) + name_size + bytes_scratch_[f];
+    }
+  }
+  ChunkRef copy;
+  if (copied > 0) copy = worker_->chunks().Get(copied);
+  size_t offset = 0;
+  for (size_t f = 0; f < targets.size(); ++f) {
+    Request* frag = r->fragments[f];
+    if (bytes_scratch_[f] > kCopyFragment) {
+      ++req.chunk->refs;
+      frag->in = ChunkRef(req.chunk);
+      AppendArrayHeader(&frag->own, static_cast<int64_t>(1 + count_scratch_[f] * step));
+      frag->pieces.push_back(
+          uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
+      frag->pieces.push_back(
+          uv_buf_init(const_cast<char*>(name_begin), static_cast<unsigned>(name_size)));
+      continue;
+    }
+    char* to = copy->data() + offset;
+    size_t header_size = format_header(f, to);
+    std::memcpy(to + header_size, name_begin, name_size);
+    size_t size = header_size + name_size + bytes_scratch_[f];
+    frag->pieces.push_back(uv_buf_init(to, static_cast<unsigned>(size)));
+    cursor_scratch_[f] = offset + header_size + name_size;
+    offset += size;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    uint32_t f = r->key_fragment[i];
+    const char* begin = req.data + spans[keys[i]].header;
+    const char* end = req.data + spans[keys[i] + step - 1].end();
+    if (bytes_scratch_[f] <= kCopyFragment) {
+      std::memcpy(copy->data() + cursor_scratch_[f], begin, static_cast<size_t>(end - begin));
+      cursor_scratch_[f] += static_cast<size_t>(end - begin);
+      continue;
+    }
+    uv_buf_t& last = r->fragments[f]->pieces.back();
+    if (last.base + last.len == begin) {
+      last.len += static_cast<unsigned>(end - begin);
+    } else {
+      r->fragments[f]->pieces.push_back(
+          uv_buf_init(const_cast<char*>(begin), static_cast<unsigned>(end - begin)));
+    }
+  }
+  r->in = std::move(copy);
+  SendFragments(client, r, targets);
+}
+
+void PoolRouter::SendFragments(ClientConn* client, Request* r, std::vector<Backend*>& targets) {
+  // Sending can fail a fragment at once (and even eject a server, which rebuilds the ring), so
+  // work from a copy of the targets and with `pending` set for all of them first.
+  uint64_t affinity = client->state().id;
+  size_t n = targets.size();
+  r->pending = static_cast<uint32_t>(n);
+  send_scratch_.assign(targets.begin(), targets.end());
+  fragment_scratch_.assign(r->fragments.begin(), r->fragments.end());
+  // SCRIPT KILL and FUNCTION KILL must not queue behind the script they are meant to stop,
+  // which holds one of the shared connections: they get connections of their own.
+  const bool alone = static_cast<Merge>(r->merge) == Merge::kAnySuccess;
+  for (size_t f = 0; f < n; ++f) {
+    if (alone) {
+      send_scratch_[f]->SendAlone(fragment_scratch_[f]);
+    } else {
+      send_scratch_[f]->Send(fragment_scratch_[f], affinity);
+    }
+  }
+}
+
+void PoolRouter::Broadcast(ClientConn* client, Request* r, const ParsedRequest& req,
+                            const CommandInfo& info) {
+  if (ring_backend_.empty()) {
+    Forward(client, r, req, nullptr);
+    return;
+  }
+  r->merge = static_cast<uint8_t>(info.merge);
+  worker_->requests().PrepareSplit(r);
+  if (req.is_inline) {
+    EncodeArgs(&r->own, req.argv);
+  } else {
+    ++req.chunk->refs;
+    r->in = ChunkRef(req.chunk);
+  }
+  uv_buf_t whole = req.is_inline ? uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size()))
+                                 : uv_buf_init(const_cast<char*>(req.data), req.length);
+  std::vector<Backend*>& targets = target_scratch_;
+  targets.clear();
+  for (uint32_t index : ring_backend_) {
+    Request* frag = worker_->requests().New(Request::Kind::kFragment);
+    frag->parent = r;
+    frag->pieces.push_back(whole);
+    r->fragments.push_back(frag);
+    targets.push_back(backends_[index].get());
+  }
+  SendFragments(client, r, targets);
+}
+
+}  // namespace rl::proxy

@@ -1,0 +1,134 @@
+// SCAN's cursor, its routing (PoolRouter::Scan) and the rewriting of the server's reply.
+
+#include "proxy/route/scan.h"
+
+#include <string>
+
+#include "fmt/format.h"
+#include "proxy/route/backend.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/resp/reply_scanner.h"
+#include "proxy/resp/reply_writer.h"
+
+namespace rl::proxy {
+
+namespace {
+
+// Decimal digits only, within 2^64 - 1. (Redis's strtoull also takes a sign; no client sends
+// one, and a negative cursor is not one ringleader ever gave out.)
+std::optional<uint64_t> ParseUnsigned(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<ScanPosition> DecodeScanCursor(std::string_view text, size_t servers) {
+  std::optional<uint64_t> value = ParseUnsigned(text);
+  if (!value) return std::nullopt;
+  ScanPosition p{static_cast<uint32_t>(*value & (kScanMaxServers - 1)), *value >> kScanServerBits};
+  if (p.server >= servers) return std::nullopt;
+  return p;
+}
+
+uint64_t EncodeScanCursor(ScanPosition p) { return p.cursor << kScanServerBits | p.server; }
+
+void PoolRouter::Scan(ClientConn* client, Request* r, const ParsedRequest& req) {
+  std::span<const std::string_view> argv = req.argv;
+  const size_t n = backends_.size();
+  if (n > kScanMaxServers) {
+    Reply(client, r,
+          fmt::format("-ERR SCAN through ringleader walks pools of at most {} servers; pool '{}' "
+                      "has {}\r\n",
+                      kScanMaxServers, conf().name, n));
+    return;
+  }
+  std::optional<ScanPosition> at = DecodeScanCursor(argv[1], n);
+  if (!at) {
+    Reply(client, r, "-ERR invalid cursor\r\n");
+    return;
+  }
+  if (ring_backend_.empty()) {
+    Forward(client, r, req, nullptr);  // "no server available"
+    return;
+  }
+  // An ejected server's keys are not the pool's while it is out: step over it (restarting the
+  // next server from its beginning).
+  while (at->server < n && backends_[at->server]->ejected()) {
+    ++at->server;
+    at->cursor = 0;
+  }
+  if (at->server == n) {
+    Reply(client, r, "*2\r\n$1\r\n0\r\n*0\r\n");
+    return;
+  }
+  uint32_t next = at->server + 1;
+  while (next < n && backends_[next]->ejected()) ++next;
+  r->merge = static_cast<uint8_t>(Merge::kScanCursor);
+  r->merge_arg = ScanMergeArg(at->server, next < n ? next : kScanNoNext);
+
+  // SCAN <that server's cursor> and the client's options, as they were.
+  Request* frag = worker_->requests().New(Request::Kind::kFragment);
+  frag->parent = r;
+  r->fragments.push_back(frag);
+  AppendArrayHeader(&frag->own, static_cast<int64_t>(argv.size()));
+  AppendBulk(&frag->own, argv[0]);
+  AppendBulk(&frag->own, std::to_string(at->cursor));
+  for (size_t i = 2; i < argv.size(); ++i) AppendBulk(&frag->own, argv[i]);
+  frag->pieces.push_back(uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
+  r->pending = 1;
+  backends_[at->server]->Send(frag, client->state().id);
+}
+
+void MergeScanReply(Request* parent) {
+  const Request* f = parent->fragments.front();
+  std::string& out = parent->reply_own;
+  out.clear();
+  if (f->reply_is_error || f->reply.starts_with('-')) {
+    out.assign(f->reply);  // ringleader's (names the server) or Redis's own about the options
+    return;
+  }
+  const auto server = static_cast<uint32_t>(parent->merge_arg);
+  const auto next = static_cast<uint32_t>(parent->merge_arg >> 32);
+  std::string_view label =
+      f->backend_label != nullptr ? std::string_view(*f->backend_label) : std::string_view("?");
+  ReplyValue top, cursor_value;
+  std::string_view cursor_bytes, keys;
+  if (ReadReplyValue(f->reply, &top) && top.type == '*' && top.integer == 2) {
+    ArrayElements elements(f->reply);
+    cursor_bytes = elements.Next();
+    keys = elements.Next();
+  }
+  if (keys.empty() || !ReadReplyValue(cursor_bytes, &cursor_value) || cursor_value.type != '$' ||
+      !keys.starts_with('*')) {
+    AppendError(&out, fmt::format("ERR backend {}: unexpected reply to SCAN", label));
+    return;
+  }
+  std::optional<uint64_t> cursor = ParseUnsigned(cursor_value.text);
+  if (!cursor || *cursor > kScanMaxServerCursor) {
+    AppendError(&out, fmt::format("ERR backend {}: SCAN cursor '{}' is too large for ringleader's "
+                                  "cursor (at most {})",
+                                  label, cursor_value.text, kScanMaxServerCursor));
+    return;
+  }
+  uint64_t client_cursor = 0;
+  if (*cursor != 0) {
+    client_cursor = EncodeScanCursor({server, *cursor});
+  } else if (next != kScanNoNext) {
+    client_cursor = EncodeScanCursor({next, 0});
+  }
+  AppendArrayHeader(&out, 2);
+  AppendBulk(&out, std::to_string(client_cursor));
+  out.append(keys);
+}
+
+}  // namespace rl::proxy

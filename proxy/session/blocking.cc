@@ -1,0 +1,131 @@
+#include "proxy/session/blocking.h"
+
+#include <charconv>
+#include <cmath>
+#include <vector>
+
+#include "proxy/route/backend.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/session/client_session.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/reserved_conn.h"
+#include "proxy/host/worker.h"
+
+namespace rl::proxy {
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Seconds as Redis reads them (a non-negative decimal, fractions allowed).
+BlockTimeout Seconds(std::string_view text) {
+  BlockTimeout t;
+  t.blocks = true;
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(seconds) ||
+      seconds < 0) {
+    return t;
+  }
+  t.valid = true;
+  t.ms = static_cast<uint64_t>(seconds * 1000);
+  t.forever = t.ms == 0 && seconds == 0;
+  return t;
+}
+
+BlockTimeout Milliseconds(std::string_view text) {
+  BlockTimeout t;
+  t.blocks = true;
+  int64_t ms = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) return t;
+  t.valid = true;
+  t.ms = static_cast<uint64_t>(ms);
+  t.forever = ms == 0;
+  return t;
+}
+
+void RunWait(ClientSession* s, Request* r, const ParsedRequest& req) {
+  PoolRouter* pool = s->pool();
+  BlockTimeout timeout = Milliseconds(req.argv[2]);
+  uint32_t target = s->client()->state().last_write_backend;
+  std::vector<Request*> prefix;
+  if (target == kAnyBackend || target >= pool->backends().size()) {
+    // No write yet: a fresh connection has nothing to wait for, as in Redis.
+    Backend* any = pool->AnyBackend();
+    target = any == nullptr ? 0 : BackendIndex(pool, any);
+  } else {
+    // Redis counts replicas that have this connection's last write; the client's writes went
+    // on a shared connection, so make one here, after them (the barrier orders it).
+    prefix.push_back(NewOwnedCommand(s->worker(), {"SPUBLISH", kWaitChannel, ""}));
+  }
+  CopyRequestBytes(r, req);
+  uint64_t deadline = s->PoolDeadline();
+  uint64_t r_deadline = (timeout.valid && !timeout.forever && deadline != 0)
+                            ? deadline + timeout.ms
+                            : (timeout.valid ? 0 : deadline);
+  s->RunExclusive(r, target, std::move(prefix), deadline, r_deadline);
+}
+
+}  // namespace
+
+BlockTimeout ParseBlockTimeout(const CommandInfo& info, std::span<const std::string_view> argv) {
+  std::string_view name = info.name;
+  if (name == "xread" || name == "xreadgroup") {
+    // Options before STREAMS: COUNT n, BLOCK ms, NOACK (XREADGROUP's GROUP g c come before
+    // rule_index).
+    for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
+      if (EqualsIgnoreCase(argv[i], "streams")) break;
+      if (EqualsIgnoreCase(argv[i], "block") && i + 1 < argv.size()) {
+        return Milliseconds(argv[i + 1]);
+      }
+      if (EqualsIgnoreCase(argv[i], "count")) ++i;
+    }
+    return BlockTimeout{};
+  }
+  if (name == "wait") return Milliseconds(argv[2]);
+  if (name == "blmpop" || name == "bzmpop") return Seconds(argv[1]);
+  return Seconds(argv.back());
+}
+
+void RunBlocking(ClientSession* s, Request* r, const ParsedRequest& req, const CommandInfo& info) {
+  if (info.name == "wait") {
+    RunWait(s, r, req);
+    return;
+  }
+  PoolRouter* pool = s->pool();
+  auto owner = KeysOwner(pool, info, req.argv);
+  if (!owner) {
+    s->Reply(r, owner.error());
+    return;
+  }
+  BlockTimeout timeout = ParseBlockTimeout(info, req.argv);
+  if (!timeout.blocks || *owner == kAnyBackend) {
+    // An XREAD without BLOCK, or arguments Redis rejects at once: an ordinary request.
+    pool->Forward(s->client(), r, req,
+                  *owner == kAnyBackend ? pool->AnyBackend() : pool->backends()[*owner].get());
+    return;
+  }
+  if ((info.flags & kWrite) != 0) s->client()->state().last_write_backend = *owner;
+  CopyRequestBytes(r, req);
+  uint64_t deadline = s->PoolDeadline();
+  uint64_t r_deadline = 0;  // blocks forever, or the pool has no timeout: no deadline
+  if (!timeout.valid) {
+    r_deadline = deadline;  // refused by Redis at once
+  } else if (!timeout.forever && deadline != 0) {
+    r_deadline = deadline + timeout.ms;
+  }
+  s->RunExclusive(r, *owner, {}, deadline, r_deadline);
+}
+
+}  // namespace rl::proxy

@@ -1,0 +1,236 @@
+#include "proxy/session/client_session.h"
+
+#include <utility>
+
+#include "fmt/format.h"
+#include "proxy/route/backend.h"
+#include "proxy/session/blocking.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/session/local_commands.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/pubsub.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/session/transaction.h"
+#include "proxy/host/worker.h"
+
+namespace rl::proxy {
+
+ClientSession::ClientSession(ClientConn* client)
+    : client_(client),
+      conns_(client->pool(), this),
+      transaction_(std::make_unique<Transaction>(this)),
+      subscriptions_(std::make_unique<Subscriptions>(this)) {}
+
+ClientSession::~ClientSession() { Teardown(); }
+
+PoolRouter* ClientSession::pool() const { return client_->pool(); }
+Worker* ClientSession::worker() const { return client_->worker(); }
+const std::string& ClientSession::name() const { return client_->state().name; }
+
+bool ClientSession::Intercepts(const CommandInfo& info) const {
+  if (subscriptions_->active()) return true;
+  if (!transaction_->in_multi()) return false;
+  std::string_view n = info.name;
+  return n != "exec" && n != "discard" && n != "multi" && n != "watch" && n != "quit" &&
+         n != "reset";
+}
+
+void ClientSession::Dispatch(Request* r, const ParsedRequest& req, const CommandInfo& info) {
+  std::span<const std::string_view> argv = req.argv;
+  if (subscriptions_->active()) {
+    // RESP2 subscribed mode: Redis allows only these.
+    if (info.route == Route::kPubsub && info.name != "publish") {
+      subscriptions_->Run(r, req, info);
+    } else if (info.name == "ping") {
+      subscriptions_->Ping(r, argv);
+    } else if (info.name == "quit" || info.name == "reset") {
+      RunLocalCommand(pool(), client_, r, info, argv);
+    } else {
+      std::string error;
+      AppendError(&error, fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / "
+                                      "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+                                      "this context",
+                                      info.name));
+      Reply(r, error);
+    }
+    return;
+  }
+  if (Intercepts(info)) {
+    transaction_->Queue(r, req, info);
+    return;
+  }
+  switch (info.route) {
+    case Route::kTransaction:
+      transaction_->Run(r, req, info);
+      return;
+    case Route::kBlocking:
+      RunBlocking(this, r, req, info);
+      return;
+    case Route::kPubsub:
+      subscriptions_->Run(r, req, info);
+      return;
+    default:
+      Reply(r, "-ERR internal: not a per-client command\r\n");
+      return;
+  }
+}
+
+void ClientSession::OnRejected() { transaction_->Flag(); }
+
+void ClientSession::OnReplyReady(Request* r) {
+  if (r == exclusive_) {
+    exclusive_ = nullptr;
+    client_->Resume();
+    return;
+  }
+  if (held_ == nullptr || held_waiting_ == 0) return;
+  if (--held_waiting_ == 0) {
+    // Recount rather than trust the count alone: cheap, once per exclusive command.
+    held_waiting_ = client_->PendingBefore(held_);
+    if (held_waiting_ == 0) SendHeld();
+  }
+}
+
+void ClientSession::OnNameChanged() { conns_.Rename(name()); }
+
+void ClientSession::Reset() {
+  transaction_->Reset();
+  subscriptions_->Reset();
+  conns_.CloseAll();
+}
+
+void ClientSession::Teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  // ClientConn::Close made every request still on its queue an orphan; the held one was on no
+  // server queue, so it is ours to free.
+  if (held_ != nullptr) {
+    for (Request* p : held_prefix_) worker()->Release(p);
+    held_prefix_.clear();
+    worker()->Release(std::exchange(held_, nullptr));
+  }
+  exclusive_ = nullptr;
+  transaction_->Reset();
+  subscriptions_->Reset();
+  conns_.CloseAll();
+}
+
+void ClientSession::RunExclusive(Request* r, uint32_t backend, std::vector<Request*> prefix,
+                                 uint64_t deadline_ms, uint64_t r_deadline_ms) {
+  client_->Pause();
+  exclusive_ = r;
+  held_ = r;
+  held_backend_ = backend;
+  held_prefix_ = std::move(prefix);
+  held_deadline_ = deadline_ms;
+  held_r_deadline_ = r_deadline_ms;
+  held_waiting_ = client_->PendingBefore(r);
+  if (held_waiting_ == 0) SendHeld();
+}
+
+void ClientSession::SendHeld() {
+  Request* r = std::exchange(held_, nullptr);
+  std::vector<Request*> prefix = std::move(held_prefix_);
+  held_prefix_.clear();
+  ServerConn* conn = conns_.Get(held_backend_, ReservedConns::Kind::kCommand, name());
+  if (conn == nullptr) {
+    Backend* backend = pool()->backends()[held_backend_].get();
+    std::string why = conns_.last_error();
+    for (Request* p : prefix) backend->Fail(p, why);
+    backend->Fail(r, why);  // completes r: the client resumes
+    return;
+  }
+  for (Request* p : prefix) ReservedConns::Send(conn, p, held_deadline_);
+  ReservedConns::Send(conn, r, held_r_deadline_);
+}
+
+void ClientSession::Reply(Request* r, std::string_view bytes) {
+  r->SetOwnReply(bytes);
+  r->done = true;
+  client_->OnReplyReady(r);
+}
+
+uint64_t ClientSession::PoolDeadline() const {
+  const auto& timeout = client_->pool()->conf().timeout;
+  if (!timeout || timeout->count() <= 0) return 0;
+  return client_->worker()->now_ms() + static_cast<uint64_t>(timeout->count());
+}
+
+bool ClientSession::OnPush(ServerConn* conn, Chunk* chunk, std::string_view reply) {
+  uint32_t backend;
+  ReservedConns::Kind kind;
+  if (torn_down_ || !conns_.Which(conn, &backend, &kind)) return true;
+  return subscriptions_->OnPush(backend, chunk, reply);
+}
+
+void ClientSession::OnDedicatedClosed(ServerConn* conn, std::string_view reason) {
+  uint32_t backend;
+  ReservedConns::Kind kind;
+  if (!conns_.Forget(conn, reason, &backend, &kind) || torn_down_) return;
+  if (kind == ReservedConns::Kind::kCommand) {
+    transaction_->OnConnLost(backend);
+  } else {
+    subscriptions_->OnConnLost(backend);
+  }
+}
+
+std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandInfo& info,
+                                               std::span<const std::string_view> argv) {
+  thread_local std::vector<uint32_t> keys;
+  keys.resize(argv.size());
+  int n;
+  if (info.name == "publish") {
+    keys[0] = 1;
+    n = 1;
+  } else {
+    n = ExtractKeys(info, argv, keys);
+  }
+  if (n <= 0) return kAnyBackend;
+  uint32_t owner = kAnyBackend;
+  for (int i = 0; i < n; ++i) {
+    Backend* b = pool->BackendFor(argv[keys[i]]);
+    if (b == nullptr) {
+      std::string error;
+      AppendError(&error, fmt::format("ERR no server available in pool '{}'", pool->conf().name));
+      return std::unexpected(error);
+    }
+    uint32_t index = BackendIndex(pool, b);
+    if (i == 0) {
+      owner = index;
+    } else if (index != owner) {
+      return std::unexpected("-CROSSSLOT Keys in request don't hash to the same server\r\n");
+    }
+  }
+  return owner;
+}
+
+void CopyRequestBytes(Request* r, const ParsedRequest& req) {
+  if (req.is_inline) {
+    AppendArrayHeader(&r->own, static_cast<int64_t>(req.argv.size()));
+    for (std::string_view a : req.argv) AppendBulk(&r->own, a);
+    r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
+  } else {
+    ++req.chunk->refs;
+    r->in = ChunkRef(req.chunk);
+    r->pieces.push_back(uv_buf_init(const_cast<char*>(req.data), req.length));
+  }
+}
+
+std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv) {
+  std::string name;
+  auto upper = [&](std::string_view s) {
+    for (char c : s) name += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+  };
+  upper(argv[0]);
+  if (info.name.find('|') != std::string_view::npos && argv.size() > 1) {
+    name += ' ';
+    upper(argv[1]);
+  }
+  std::string error;
+  AppendError(&error, fmt::format("ERR '{}' is not supported by ringleader: {}", name,
+                                  info.reason.empty() ? "not inside MULTI" : info.reason));
+  return error;
+}
+
+}  // namespace rl::proxy

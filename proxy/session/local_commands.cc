@@ -1,0 +1,474 @@
+#include "proxy/session/local_commands.h"
+
+#include <fnmatch.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "fmt/format.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/session/client_session.h"
+#include "proxy/commands/command_replies.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/resp/resp_parser.h"
+
+namespace rl::proxy {
+
+namespace {
+
+// The Redis version ringleader reports, so that client libraries' feature checks pass.
+constexpr std::string_view kRedisVersion = "7.0.15";
+constexpr std::string_view kWrongPass =
+    "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Redis's rule for client names and library names: printable, no spaces.
+bool ValidName(std::string_view s) {
+  for (char c : s) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+// AUTH against the pool's password. Returns the error reply, or empty on success.
+std::string_view CheckPassword(PoolRouter* pool, std::string_view user, std::string_view pass) {
+  const std::string& password = pool->client_password();
+  if (user != "default") return kWrongPass;
+  if (!password.empty() && pass != password) return kWrongPass;
+  return {};
+}
+
+void Hello(PoolRouter* pool, ClientConn* client, std::string* out,
+           std::span<const std::string_view> argv) {
+  size_t next = 1;
+  if (argv.size() >= 2) {
+    int64_t version = 0;
+    if (!ParseStrictInt(argv[1], &version)) {
+      AppendError(out, "ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (version == 3) {
+      AppendError(out, "NOPROTO sorry, this protocol version is not supported");
+      return;
+    }
+    if (version != 2) {
+      AppendError(out, "NOPROTO unsupported protocol version");
+      return;
+    }
+    next = 2;
+  }
+  std::string_view user, pass, name;
+  bool has_auth = false, has_name = false;
+  for (size_t j = next; j < argv.size(); ++j) {
+    size_t more = argv.size() - 1 - j;
+    if (EqualsIgnoreCase(argv[j], "auth") && more >= 2) {
+      user = argv[j + 1];
+      pass = argv[j + 2];
+      has_auth = true;
+      j += 2;
+    } else if (EqualsIgnoreCase(argv[j], "setname") && more >= 1) {
+      name = argv[j + 1];
+      has_name = true;
+      j += 1;
+    } else {
+      AppendError(out, fmt::format("ERR Syntax error in HELLO option '{}'", argv[j]));
+      return;
+    }
+  }
+  ClientState& st = client->state();
+  if (has_auth) {
+    if (std::string_view err = CheckPassword(pool, user, pass); !err.empty()) {
+      out->append(err);
+      return;
+    }
+    st.authenticated = true;
+  }
+  if (!st.authenticated) {
+    AppendError(out,
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise "
+                "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+                "client and select the RESP protocol version at the same time");
+    return;
+  }
+  if (has_name) {
+    if (!ValidName(name)) {
+      AppendError(out, "ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    st.name.assign(name);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
+  }
+  AppendArrayHeader(out, 14);
+  AppendBulk(out, "server");
+  AppendBulk(out, "redis");
+  AppendBulk(out, "version");
+  AppendBulk(out, kRedisVersion);
+  AppendBulk(out, "proto");
+  AppendInteger(out, 2);
+  AppendBulk(out, "id");
+  AppendInteger(out, static_cast<int64_t>(st.id));
+  AppendBulk(out, "mode");
+  AppendBulk(out, "standalone");
+  AppendBulk(out, "role");
+  AppendBulk(out, "master");
+  AppendBulk(out, "modules");
+  AppendArrayHeader(out, 0);
+}
+
+std::string ClientInfoLine(ClientConn* client) {
+  const ClientState& st = client->state();
+  uint64_t now = client->worker()->now_ms();
+  return fmt::format(
+      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
+      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+      "tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=2 lib-name={} lib-ver={}\n",
+      st.id, st.address, st.local_address, st.name, (now - st.created_ms) / 1000,
+      (now - st.last_command_ms) / 1000, st.lib_name, st.lib_version);
+}
+
+void Client(ClientConn* client, std::string* out, const CommandInfo& info,
+            std::span<const std::string_view> argv) {
+  ClientState& st = client->state();
+  std::string_view sub = info.name.substr(info.name.find('|') + 1);
+  if (sub == "id") {
+    AppendInteger(out, static_cast<int64_t>(st.id));
+  } else if (sub == "getname") {
+    if (st.name.empty()) {
+      AppendNullBulk(out);
+    } else {
+      AppendBulk(out, st.name);
+    }
+  } else if (sub == "setname") {
+    if (!ValidName(argv[2])) {
+      AppendError(out, "ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    st.name.assign(argv[2]);
+    if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
+    AppendStatus(out, "OK");
+  } else if (sub == "setinfo") {
+    bool lib_name = EqualsIgnoreCase(argv[2], "lib-name");
+    if (!lib_name && !EqualsIgnoreCase(argv[2], "lib-ver")) {
+      AppendError(out, fmt::format("ERR Unrecognized option '{}'", argv[2]));
+      return;
+    }
+    if (!ValidName(argv[3])) {
+      AppendError(out, fmt::format("ERR {} cannot contain spaces, newlines or special characters.",
+                                   lib_name ? "lib-name" : "lib-ver"));
+      return;
+    }
+    (lib_name ? st.lib_name : st.lib_version).assign(argv[3]);
+    AppendStatus(out, "OK");
+  } else if (sub == "info") {
+    AppendBulk(out, ClientInfoLine(client));
+  } else {
+    AppendError(out, fmt::format("ERR unknown subcommand '{}'. Try CLIENT HELP.", argv[1]));
+  }
+}
+
+// Top-level commands as COMMAND lists them (Redis's bytes for each entry).
+const std::string& AllCommandsReply() {
+  static const std::string reply = [] {
+    std::string body;
+    int64_t n = 0;
+    for (const CommandInfo& c : AllCommands()) {
+      if (c.name.find('|') != std::string_view::npos) continue;
+      std::string_view entry = CommandInfoReply(c);
+      if (entry.empty()) continue;
+      body.append(entry);
+      ++n;
+    }
+    std::string out;
+    AppendArrayHeader(&out, n);
+    return out + body;
+  }();
+  return reply;
+}
+
+// A command by the name COMMAND INFO/DOCS accept: "get" or "config|get".
+const CommandInfo* LookupByFullName(std::string_view name) {
+  size_t bar = name.find('|');
+  if (bar == std::string_view::npos) {
+    const CommandInfo* c = FindCommand(name);
+    return c != nullptr && c->name.find('|') == std::string_view::npos ? c : nullptr;
+  }
+  const CommandInfo* c = FindCommand(name.substr(0, bar), name.substr(bar + 1));
+  return c != nullptr && c->name.size() == name.size() ? c : nullptr;
+}
+
+void Command(std::string* out, const CommandInfo& info, std::span<const std::string_view> argv) {
+  std::string_view sub = info.name == "command" ? "" : info.name.substr(8);
+  if (sub.empty()) {
+    out->append(AllCommandsReply());
+  } else if (sub == "count") {
+    int64_t n = 0;
+    for (const CommandInfo& c : AllCommands()) {
+      n += c.name.find('|') == std::string_view::npos && !CommandInfoReply(c).empty();
+    }
+    AppendInteger(out, n);
+  } else if (sub == "info") {
+    if (argv.size() == 2) {
+      out->append(AllCommandsReply());
+      return;
+    }
+    AppendArrayHeader(out, static_cast<int64_t>(argv.size() - 2));
+    for (size_t i = 2; i < argv.size(); ++i) {
+      const CommandInfo* c = LookupByFullName(argv[i]);
+      std::string_view entry = c != nullptr ? CommandInfoReply(*c) : std::string_view{};
+      if (entry.empty()) {
+        AppendNullBulk(out);
+      } else {
+        out->append(entry);
+      }
+    }
+  } else if (sub == "docs") {
+    std::string body;
+    int64_t n = 0;
+    auto add = [&](const CommandInfo& c) {
+      std::string_view docs = CommandDocsReply(c);
+      if (docs.empty()) return;
+      AppendBulk(&body, c.name);
+      body.append(docs);
+      ++n;
+    };
+    if (argv.size() == 2) {
+      for (const CommandInfo& c : AllCommands()) {
+        if (c.name.find('|') == std::string_view::npos) add(c);
+      }
+    } else {
+      for (size_t i = 2; i < argv.size(); ++i) {
+        if (const CommandInfo* c = LookupByFullName(argv[i])) add(*c);
+      }
+    }
+    AppendArrayHeader(out, n * 2);
+    out->append(body);
+  } else if (sub == "list") {
+    int64_t n = 0;
+    std::string body;
+    for (const CommandInfo& c : AllCommands()) {
+      AppendBulk(&body, c.name);
+      ++n;
+    }
+    AppendArrayHeader(out, n);
+    out->append(body);
+  } else {
+    AppendError(out, fmt::format("ERR unknown subcommand '{}'. Try COMMAND HELP.", argv[1]));
+  }
+}
+
+// What CONFIG GET answers: the settings clients and redis-benchmark ask about at start-up.
+void ConfigGet(PoolRouter* pool, std::string* out, std::span<const std::string_view> argv) {
+  const conf::Pool& p = pool->conf();
+  const std::pair<std::string_view, std::string> kSettings[] = {
+      {"appendonly", "no"},
+      {"bind", p.listen.kind == conf::Address::Kind::kTcp ? p.listen.host : ""},
+      {"cluster-enabled", "no"},
+      {"databases", "1"},
+      {"maxclients", "10000"},
+      {"maxmemory", "0"},
+      {"maxmemory-policy", "noeviction"},
+      {"port", p.listen.kind == conf::Address::Kind::kTcp ? std::to_string(p.listen.port) : "0"},
+      {"proto-max-bulk-len", "536870912"},
+      {"save", ""},
+      {"timeout", "0"},
+      {"unixsocket", p.listen.kind == conf::Address::Kind::kUnix ? p.listen.path : ""},
+  };
+  std::string body;
+  int64_t n = 0;
+  for (const auto& [name, value] : kSettings) {
+    for (size_t i = 2; i < argv.size(); ++i) {
+      std::string pattern(argv[i]);
+      std::string key(name);
+      if (fnmatch(pattern.c_str(), key.c_str(), FNM_CASEFOLD) == 0) {
+        AppendBulk(&body, name);
+        AppendBulk(&body, value);
+        n += 2;
+        break;
+      }
+    }
+  }
+  AppendArrayHeader(out, n);
+  out->append(body);
+}
+
+}  // namespace
+
+std::string InfoText(PoolRouter* pool, std::string_view section) {
+  Worker* worker = pool->worker();
+  SharedState& shared = worker->shared();
+  bool all = section.empty() || EqualsIgnoreCase(section, "default") ||
+             EqualsIgnoreCase(section, "all") || EqualsIgnoreCase(section, "everything");
+  auto want = [&](std::string_view name) { return all || EqualsIgnoreCase(section, name); };
+  uint64_t received = 0, commands = 0, in = 0, out_bytes = 0, protocol = 0, limit = 0;
+  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0;
+  int64_t connected = 0;
+  for (const auto& s : shared.stats) {
+    received += Read(s->connections_received);
+    connected += s->connected_clients.load(std::memory_order_relaxed);
+    commands += Read(s->commands_processed);
+    in += Read(s->net_input_bytes);
+    out_bytes += Read(s->net_output_bytes);
+    protocol += Read(s->protocol_errors);
+    limit += Read(s->output_limit_closes);
+    backend_errors += Read(s->backend_errors);
+    backend_conns += Read(s->backend_connections);
+    ejections += Read(s->ejections);
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                 shared.started)
+                    .count();
+  std::string text;
+  auto line = [&](std::string_view key, const auto& value) {
+    text += fmt::format("{}:{}\r\n", key, value);
+  };
+  auto begin = [&](std::string_view title) {
+    if (!text.empty()) text += "\r\n";
+    text += fmt::format("# {}\r\n", title);
+  };
+  const conf::Pool& p = pool->conf();
+  if (want("server")) {
+    utsname u{};
+    uname(&u);
+    begin("Server");
+    line("redis_version", kRedisVersion);
+    line("redis_mode", "standalone");
+    line("ringleader_version", "0.1.0");
+    line("os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
+    line("arch_bits", 64);
+    line("multiplexing_api", "epoll");
+    line("process_id", getpid());
+    line("run_id", shared.run_id);
+    line("tcp_port", p.listen.kind == conf::Address::Kind::kTcp ? p.listen.port : 0);
+    line("uptime_in_seconds", uptime);
+    line("uptime_in_days", uptime / 86400);
+    line("config_file", shared.config != nullptr ? shared.config->path : "");
+    line("pool", p.name);
+    line("workers", shared.stats.size());
+  }
+  if (want("clients")) {
+    begin("Clients");
+    line("connected_clients", connected);
+    line("blocked_clients", 0);
+    line("maxclients", 10000);
+  }
+  if (want("persistence")) {
+    begin("Persistence");
+    line("loading", 0);
+  }
+  if (want("stats")) {
+    begin("Stats");
+    line("total_connections_received", received);
+    line("total_commands_processed", commands);
+    line("total_net_input_bytes", in);
+    line("total_net_output_bytes", out_bytes);
+    line("rejected_connections", 0);
+    line("protocol_errors", protocol);
+    line("client_output_limit_disconnections", limit);
+    line("backend_errors", backend_errors);
+    line("backend_connections_opened", backend_conns);
+    line("backend_ejections", ejections);
+  }
+  if (want("replication")) {
+    begin("Replication");
+    line("role", "master");
+    line("connected_slaves", 0);
+  }
+  return text;
+}
+
+void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const CommandInfo& info,
+                     std::span<const std::string_view> argv) {
+  std::string* out = &r->reply_own;
+  out->clear();
+  std::string_view name = info.name;
+  ClientState& st = client->state();
+  if (name == "ping") {
+    if (argv.size() > 2) {
+      AppendError(out, "ERR wrong number of arguments for 'ping' command");
+    } else if (argv.size() == 2) {
+      AppendBulk(out, argv[1]);
+    } else {
+      AppendStatus(out, "PONG");
+    }
+  } else if (name == "echo") {
+    AppendBulk(out, argv[1]);
+  } else if (name == "quit") {
+    AppendStatus(out, "OK");
+    r->close_after = true;
+  } else if (name == "select") {
+    int64_t db = 0;
+    if (!ParseStrictInt(argv[1], &db)) {
+      AppendError(out, "ERR value is not an integer or out of range");
+    } else if (db != 0) {
+      AppendError(out, "ERR DB index is out of range");
+    } else {
+      AppendStatus(out, "OK");
+    }
+  } else if (name == "auth") {
+    if (argv.size() > 3) {
+      AppendError(out, "ERR syntax error");
+    } else if (argv.size() == 2 && pool->client_password().empty()) {
+      AppendError(out,
+                  "ERR AUTH <password> called without any password configured for the default "
+                  "user. Are you sure your configuration is correct?");
+    } else {
+      std::string_view user = argv.size() == 3 ? argv[1] : "default";
+      std::string_view err = CheckPassword(pool, user, argv.back());
+      if (err.empty()) {
+        st.authenticated = true;
+        AppendStatus(out, "OK");
+      } else {
+        out->append(err);
+      }
+    }
+  } else if (name == "hello") {
+    Hello(pool, client, out, argv);
+  } else if (name == "reset") {
+    // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
+    if (ClientSession* session = client->session(); session != nullptr) session->Reset();
+    st.name.clear();
+    st.authenticated = pool->client_password().empty();
+    AppendStatus(out, "RESET");
+  } else if (name == "readonly" || name == "readwrite") {
+    AppendStatus(out, "OK");
+  } else if (name.starts_with("client|")) {
+    Client(client, out, info, argv);
+  } else if (name == "info") {
+    std::string text;
+    if (argv.size() <= 2) {
+      text = InfoText(pool, argv.size() == 2 ? argv[1] : "");
+    } else {
+      for (size_t i = 1; i < argv.size(); ++i) {
+        std::string part = InfoText(pool, argv[i]);
+        // Several sections: one blank line between them, as Redis prints.
+        if (!text.empty() && !part.empty()) text += "\r\n";
+        text += part;
+      }
+    }
+    AppendBulk(out, text);
+  } else if (name == "command" || name.starts_with("command|")) {
+    Command(out, info, argv);
+  } else if (name == "config|get") {
+    ConfigGet(pool, out, argv);
+  } else {
+    AppendError(out, fmt::format("ERR '{}' is not answered by ringleader", name));
+  }
+  r->UseOwnReply();
+  r->done = true;
+  client->OnReplyReady(r);
+}
+
+}  // namespace rl::proxy
