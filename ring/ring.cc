@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "ring/hash_functions.h"
 
@@ -16,19 +17,40 @@ namespace {
   std::abort();
 }
 
-}  // namespace
-
-Ring Ring::Build(std::vector<Member> members, RingOptions options) {
+// What Build requires of its input, or "" when it holds.
+std::string ShapeError(const std::vector<Member>& members, const RingOptions& options) {
   if (!options.hash_tag.empty() && options.hash_tag.size() != 2) {
-    Die("hash_tag must be empty or two bytes");
+    return "hash_tag must be empty or two bytes";
   }
-  if (members.size() >= kAnyMember) Die("too many members");
+  if (members.size() >= kAnyMember) return "too many members";
   uint64_t total_weight = 0;
   for (const Member& m : members) {
-    if (m.weight == 0) Die("member weight must be > 0");
+    if (m.weight == 0) return "member '" + m.identity + "' has weight 0";
     total_weight += m.weight;
   }
-  if (total_weight > 0xffffffffu) Die("total weight must be below 2^32");
+  if (total_weight > 0xffffffffu) return "total weight must be below 2^32";
+  return "";
+}
+
+}  // namespace
+
+std::expected<Ring, std::string> Ring::Make(std::vector<Member> members, RingOptions options) {
+  if (std::string error = ShapeError(members, options); !error.empty()) {
+    return std::unexpected(std::move(error));
+  }
+  std::vector<std::string_view> identities;
+  identities.reserve(members.size());
+  for (const Member& m : members) identities.push_back(m.identity);
+  std::sort(identities.begin(), identities.end());
+  auto dup = std::adjacent_find(identities.begin(), identities.end());
+  if (dup != identities.end()) {
+    return std::unexpected("two members share the identity '" + std::string(*dup) + "'");
+  }
+  return Build(std::move(members), std::move(options));
+}
+
+Ring Ring::Build(std::vector<Member> members, RingOptions options) {
+  if (std::string error = ShapeError(members, options); !error.empty()) Die(error.c_str());
 
   Ring ring(std::move(members), std::move(options));
   ring.order_.resize(ring.members_.size());

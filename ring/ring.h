@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <span>
 #include <string>
@@ -91,6 +92,11 @@ class Ring {
   // Emulating auto_eject_hosts: build over the live members only and map the indices back;
   // twemproxy's continuum depends on the live servers only.
   static Ring Build(std::vector<Member> members, RingOptions options);
+  // Build for input that was not validated (it may arrive over the network): on success the
+  // same ring; on failure a message saying what is wrong (a zero weight, weights summing to
+  // 2^32 or more, a hash tag that is not two bytes, two members with one identity), and no
+  // abort.
+  static std::expected<Ring, std::string> Make(std::vector<Member> members, RingOptions options);
 
   const std::vector<Member>& members() const { return members_; }
   const RingOptions& options() const { return options_; }

@@ -1,6 +1,5 @@
 #include "proxy/host/server.h"
 
-#include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,39 +11,18 @@
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <thread>
 
 #include "fmt/format.h"
-#include "proxy/io/listener.h"
 #include "proxy/base/log.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/address.h"
+#include "proxy/io/listener.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/route/topology.h"
 
 namespace rl::proxy {
 
 namespace {
-
-std::expected<ResolvedAddress, std::string> Resolve(const conf::Address& address) {
-  ResolvedAddress out;
-  out.text = address.ToString();
-  if (address.kind == conf::Address::Kind::kUnix) {
-    out.is_unix = true;
-    out.path = address.path;
-    return out;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* result = nullptr;
-  std::string port = std::to_string(address.port);
-  int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &result);
-  if (rc != 0 || result == nullptr) {
-    return std::unexpected(fmt::format("cannot resolve '{}': {}", address.host, gai_strerror(rc)));
-  }
-  std::memcpy(&out.tcp, result->ai_addr, result->ai_addrlen);
-  freeaddrinfo(result);
-  return out;
-}
 
 std::string RandomRunId() {
   std::random_device rd;
@@ -56,7 +34,8 @@ std::string RandomRunId() {
 }  // namespace
 
 std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Config& config,
-                                                                const ProxyOptions& options) {
+                                                                const ProxyOptions& options,
+                                                                StartOptions start) {
   // A client that goes away mid-write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Proxy> proxy(new Proxy);
@@ -66,6 +45,23 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   shared.config = &proxy->config_;
   shared.options = options;
   shared.run_id = RandomRunId();
+  if (auto ok = proxy->control_.Init(); !ok) return std::unexpected(ok.error());
+  if (start.handle_signals) {
+    // Installed before the workers exist, so that no signal is missed.
+    Proxy* p = proxy.get();
+    for (int signum : {SIGTERM, SIGINT}) {
+      proxy->control_.OnSignal(signum, [p](int n) {
+        if (p->stopping_) return;
+        Log(kLogNotice, "signal {} received, stopping: finishing in-flight requests", n);
+        p->Stop();
+      });
+    }
+    proxy->control_.OnSignal(SIGHUP, [](int) {
+      std::string error = ReopenLog();
+      if (!error.empty()) Log(kLogError, "{}", error);
+      Log(kLogNotice, "log file reopened");
+    });
+  }
 
   int worker_count = 1;
   for (const conf::Pool& pool : proxy->config_.pools) {
@@ -81,16 +77,12 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     }
   };
   for (const conf::Pool& pool : proxy->config_.pools) {
-    std::vector<ResolvedAddress> servers;
-    for (const conf::Server& server : pool.servers) {
-      auto resolved = Resolve(server.address);
-      if (!resolved) {
-        close_all();
-        return std::unexpected(fmt::format("pool '{}': server {}", pool.name, resolved.error()));
-      }
-      servers.push_back(std::move(*resolved));
+    auto topology = Topology::Build(pool, /*epoch=*/1);
+    if (!topology) {
+      close_all();
+      return std::unexpected(topology.error());
     }
-    const std::string& password = pool.client_auth;
+    proxy->topologies_.emplace(pool.name, *topology);
     bool is_unix = pool.listen.kind == conf::Address::Kind::kUnix;
     int listeners = is_unix ? 1 : std::max(1, pool.workers);
     std::optional<ResolvedAddress> listen;
@@ -110,11 +102,10 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
         return std::unexpected(fmt::format("pool '{}': {}", pool.name, fd.error()));
       }
       PoolSetup setup;
-      setup.pool = &pool;
-      setup.servers = servers;
+      setup.topology = *topology;
       setup.listen_fd = *fd;
       setup.listen_unix = is_unix;
-      setup.client_password = password;
+      setup.client_password = pool.client_auth;
       setups[static_cast<size_t>(w)].push_back(std::move(setup));
     }
   }
@@ -136,7 +127,12 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       return std::unexpected(ok.error());
     }
   }
-  for (auto& worker : proxy->workers_) worker->Start();
+  proxy->workers_running_ = proxy->workers_.size();
+  Proxy* p = proxy.get();
+  for (auto& worker : proxy->workers_) {
+    worker->Start([p] { p->control_.Post([p] { p->OnWorkerFinished(); }); });
+  }
+  if (!start.control_on_caller) proxy->control_.Start();
   return proxy;
 }
 
@@ -146,108 +142,107 @@ Proxy::~Proxy() {
 }
 
 void Proxy::Stop() {
-  for (auto& worker : workers_) worker->Stop();
+  // If the control loop already quit, every worker has finished: nothing to stop.
+  control_.Post([this] {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& worker : workers_) worker->Stop();
+  });
 }
+
+void Proxy::OnWorkerFinished() {
+  if (--workers_running_ == 0) control_.Quit();
+}
+
+void Proxy::RunControlLoop() { control_.Run(); }
 
 void Proxy::Wait() {
   if (waited_) return;
   waited_ = true;
+  control_.Join();
   for (auto& worker : workers_) worker->Join();
   workers_.clear();
 }
 
-namespace {
-
-struct ServeLoop {
-  uv_loop_t loop{};
-  uv_signal_t term{}, intr{}, hup{};
-  uv_async_t done{};
-  Proxy* proxy = nullptr;
-  bool stopping = false;
-};
-
-void OnStopSignal(uv_signal_t* h, int signum) {
-  auto* s = static_cast<ServeLoop*>(h->data);
-  if (s->stopping) return;
-  s->stopping = true;
-  Log(kLogNotice, "signal {} received, stopping: finishing in-flight requests", signum);
-  s->proxy->Stop();
+std::shared_ptr<const Topology> Proxy::CurrentTopology(std::string_view name) const {
+  std::lock_guard lock(topology_mu_);
+  auto it = topologies_.find(name);
+  return it == topologies_.end() ? nullptr : it->second;
 }
 
-void OnHup(uv_signal_t*, int) {
-  std::string error = ReopenLog();
-  if (!error.empty()) Log(kLogError, "{}", error);
-  Log(kLogNotice, "log file reopened");
+std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> topology,
+                                                std::function<void()> done) {
+  const conf::Pool& next = topology->pool();
+  {
+    std::lock_guard lock(topology_mu_);
+    auto it = topologies_.find(next.name);
+    if (it == topologies_.end()) {
+      return std::unexpected(fmt::format("no pool '{}' is served", next.name));
+    }
+    const Topology& current = *it->second;
+    if (topology->epoch() <= current.epoch()) {
+      return std::unexpected(fmt::format("pool '{}' is at epoch {}: epoch {} is not newer",
+                                         next.name, current.epoch(), topology->epoch()));
+    }
+    const conf::Pool& now = current.pool();
+    if (!next.listen.SameEndpoint(now.listen) || next.backlog != now.backlog ||
+        next.workers != now.workers || next.client_auth != now.client_auth) {
+      return std::unexpected(fmt::format(
+          "pool '{}': listen, backlog, workers and client_auth change only with a restart",
+          next.name));
+    }
+    it->second = topology;
+  }
+  // `all_applied` runs `done` on the control loop once the last worker's closure is gone (run
+  // or, for a worker that finished meanwhile, dropped).
+  std::shared_ptr<void> all_applied(nullptr, [this, done = std::move(done)](void*) {
+    if (done) control_.Post(done);
+  });
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->Post([w, topology, all_applied] {
+      if (PoolRouter* pool = w->FindPool(topology->pool().name); pool != nullptr) {
+        pool->Apply(topology);
+      }
+    });
+  }
+  return {};
 }
-
-}  // namespace
 
 int Serve(const conf::Config& config, const ServeOptions& options) {
   if (std::string error = InitLog(options.log_level, options.log_file); !error.empty()) {
     std::fprintf(stderr, "ringleader: %s\n", error.c_str());
     return 1;
   }
-  ServeLoop s;
-  uv_loop_init(&s.loop);
-  // Install the handlers before the workers exist, so that no signal is missed.
-  for (uv_signal_t* h : {&s.term, &s.intr, &s.hup}) {
-    uv_signal_init(&s.loop, h);
-    h->data = &s;
-  }
-  uv_signal_start(&s.term, OnStopSignal, SIGTERM);
-  uv_signal_start(&s.intr, OnStopSignal, SIGINT);
-  uv_signal_start(&s.hup, OnHup, SIGHUP);
-  uv_async_init(&s.loop, &s.done, [](uv_async_t* a) {
-    auto* sl = static_cast<ServeLoop*>(a->data);
-    for (uv_handle_t* h :
-         {reinterpret_cast<uv_handle_t*>(&sl->term), reinterpret_cast<uv_handle_t*>(&sl->intr),
-          reinterpret_cast<uv_handle_t*>(&sl->hup), reinterpret_cast<uv_handle_t*>(&sl->done)}) {
-      uv_close(h, nullptr);
-    }
-  });
-  s.done.data = &s;
-
   // As nutcracker does, the pid file exists before the listeners do.
-  int status = 0;
   if (!options.pid_file.empty()) {
     std::ofstream pid(options.pid_file, std::ios::trunc);
     pid << getpid() << "\n";
     if (!pid) {
       Log(kLogError, "cannot write pid file '{}'", options.pid_file);
       std::fprintf(stderr, "ringleader: cannot write pid file '%s'\n", options.pid_file.c_str());
-      status = 1;
+      return 1;
     }
   }
-  auto proxy = status == 0 ? Proxy::Start(config, options.proxy)
-                           : std::unexpected(std::string("not started"));
+  auto proxy =
+      Proxy::Start(config, options.proxy, {.control_on_caller = true, .handle_signals = true});
   if (!proxy) {
-    if (!options.pid_file.empty() && status == 0) unlink(options.pid_file.c_str());
-    if (status == 0) {
-      Log(kLogError, "{}", proxy.error());
-      std::fprintf(stderr, "ringleader: %s\n", proxy.error().c_str());
-    }
-    status = 1;
-    uv_async_send(&s.done);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-    return status;
+    if (!options.pid_file.empty()) unlink(options.pid_file.c_str());
+    Log(kLogError, "{}", proxy.error());
+    std::fprintf(stderr, "ringleader: %s\n", proxy.error().c_str());
+    return 1;
   }
   for (const conf::Pool& pool : config.pools) {
     Log(kLogNotice, "pool '{}' listening on {} with {} servers", pool.name, pool.listen.ToString(),
         pool.servers.size());
   }
-  s.proxy = proxy->get();
-  std::thread waiter([&] {
-    (*proxy)->Wait();
-    uv_async_send(&s.done);
-  });
-  uv_run(&s.loop, UV_RUN_DEFAULT);
-  waiter.join();
-  uv_loop_close(&s.loop);
+  // The main thread is the control loop's until every worker has drained.
+  (*proxy)->RunControlLoop();
+  (*proxy)->Wait();
   proxy->reset();
   if (!options.pid_file.empty()) unlink(options.pid_file.c_str());
   Log(kLogNotice, "stopped");
-  return status;
+  return 0;
 }
 
 }  // namespace rl::proxy

@@ -1,19 +1,28 @@
-// Serving a configuration: Proxy starts one worker thread per configured worker (each with its
-// own loop, listeners and backend connections) and stops them gracefully; Serve() adds what the
-// process needs around it (log, pid file, signals). Used by main.cc, and by tests in-process.
-// Thread safety: Proxy's methods are called from one controlling thread.
+// Serving a configuration: Proxy builds each pool's first topology snapshot, starts one worker
+// thread per configured worker (each with its own loop, listeners and backend connections) and
+// the control loop (host/control_loop.h), publishes new snapshots to the workers, and stops them
+// gracefully through the control loop. Serve() adds what the process needs around it (log, pid
+// file, signals) and runs the control loop on the main thread. Used by main.cc, and by tests
+// in-process. Thread safety: Start/Wait/~Proxy from one controlling thread; Stop, Publish and
+// CurrentTopology from any thread.
 #pragma once
 
 #include <expected>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/host/control_loop.h"
 #include "proxy/host/proxy_options.h"
 
 namespace rl::proxy {
 
+class Topology;
 class Worker;
 
 struct ServeOptions {
@@ -23,28 +32,62 @@ struct ServeOptions {
   ProxyOptions proxy;    // limits and the shutdown bound
 };
 
+// How Proxy::Start runs the control loop.
+struct StartOptions {
+  // false: on a thread of the Proxy's own (in-process use, tests). true: the caller runs it
+  // with Proxy::RunControlLoop() (Serve, on the main thread).
+  bool control_on_caller = false;
+  // SIGTERM/SIGINT stop (drain), SIGHUP reopens the log, handled on the control loop from
+  // before the workers start.
+  bool handle_signals = false;
+};
+
 class Proxy {
  public:
-  // Resolves every address, binds every listener and starts the workers. workers = the largest
-  // `workers:` of any pool; a TCP pool listens in its first `workers` workers (SO_REUSEPORT), a
-  // unix-socket pool in worker 0 only. On failure returns a message (nothing keeps running).
+  // Builds every pool's first snapshot (epoch 1; resolving every server address), binds every
+  // listener, starts the control loop and the workers. workers = the largest `workers:` of any
+  // pool; a TCP pool listens in its first `workers` workers (SO_REUSEPORT), a unix-socket pool in
+  // worker 0 only. On failure returns a message (nothing keeps running).
   static std::expected<std::unique_ptr<Proxy>, std::string> Start(const conf::Config& config,
-                                                                  const ProxyOptions& options);
+                                                                  const ProxyOptions& options,
+                                                                  StartOptions start = {});
   ~Proxy();  // Stop() and Wait()
 
-  // Thread-safe, idempotent: stop accepting, finish in-flight requests within
-  // options.shutdown_grace, then close everything.
+  // Thread-safe, idempotent: through the control loop, every worker stops accepting, finishes
+  // in-flight requests within options.shutdown_grace, then closes everything; the control loop
+  // ends once every worker has.
   void Stop();
-  // Blocks until every worker has finished.
+  // REQUIRES: StartOptions::control_on_caller. Runs the control loop until the proxy stopped.
+  void RunControlLoop();
+  // Blocks until every worker and the control loop have finished.
   void Wait();
 
+  // The last snapshot published for pool `name`, or nullptr for a pool it does not serve.
+  std::shared_ptr<const Topology> CurrentTopology(std::string_view name) const;
+  // Publishes `topology`, the next snapshot of one of the served pools (Topology::Build from
+  // CurrentTopology, with a higher epoch), to every worker serving the pool; each swaps it in
+  // between requests (PoolRouter::Apply). `done` runs on the control loop once every worker has
+  // it. Refused with a message: an unknown pool, an epoch not above the current one, or a
+  // change of what is bound at start (listen, backlog, workers, client_auth: they need a
+  // restart).
+  std::expected<void, std::string> Publish(std::shared_ptr<const Topology> topology,
+                                           std::function<void()> done = {});
+
   size_t worker_count() const { return workers_.size(); }
+  ControlLoop& control() { return control_; }
 
  private:
   Proxy() = default;
+  void OnWorkerFinished();
+
   conf::Config config_;
   std::unique_ptr<SharedState> shared_;
+  ControlLoop control_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  size_t workers_running_ = 0;  // control loop thread only
+  bool stopping_ = false;       // control loop thread only
+  mutable std::mutex topology_mu_;
+  std::map<std::string, std::shared_ptr<const Topology>, std::less<>> topologies_;
   bool waited_ = false;
 };
 

@@ -5,11 +5,11 @@
 #include <cstdlib>
 
 #include "fmt/format.h"
-#include "proxy/io/client_conn.h"
 #include "proxy/base/log.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/io/server_conn.h"
 #include "proxy/route/merge.h"
 #include "proxy/route/pool_router.h"
-#include "proxy/io/server_conn.h"
 
 namespace rl::proxy {
 
@@ -18,7 +18,7 @@ Worker::Worker(int index, SharedState* shared) : index_(index), shared_(shared) 
 Worker::~Worker() {
   if (!loop_initialized_) return;
   pools_.clear();
-  stop_async_.Close();
+  mailbox_.Close();
   check_.Close();
   prepare_.Close();
   grace_timer_.Close();
@@ -34,7 +34,9 @@ std::expected<void, std::string> Worker::Init(std::vector<PoolSetup> pools) {
   if (rc < 0) return std::unexpected(fmt::format("uv_loop_init: {}", uv_strerror(rc)));
   loop_initialized_ = true;
   loop_.data = this;
-  stop_async_.Init([&](uv_async_t* a) { return uv_async_init(&loop_, a, OnStop); }, this);
+  if ((rc = mailbox_.Open(&loop_)) < 0) {
+    return std::unexpected(fmt::format("worker mailbox: {}", uv_strerror(rc)));
+  }
   check_.Init([&](uv_check_t* c) { return uv_check_init(&loop_, c); }, this);
   uv_check_start(check_.get(), OnFlush);
   prepare_.Init([&](uv_prepare_t* p) { return uv_prepare_init(&loop_, p); }, this);
@@ -46,20 +48,27 @@ std::expected<void, std::string> Worker::Init(std::vector<PoolSetup> pools) {
   return {};
 }
 
-void Worker::Start() {
-  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+void Worker::Start(std::function<void()> finished) {
+  thread_ = std::thread([this, finished = std::move(finished)] {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    if (finished) finished();
+  });
 }
 
 void Worker::Stop() {
-  std::lock_guard lock(stop_mu_);
-  if (stop_async_) uv_async_send(stop_async_.get());
+  mailbox_.Post([this] { BeginDrain(); });
+}
+
+PoolRouter* Worker::FindPool(std::string_view name) {
+  for (auto& pool : pools_) {
+    if (pool->conf().name == name) return pool.get();
+  }
+  return nullptr;
 }
 
 void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
-
-void Worker::OnStop(uv_async_t* h) { static_cast<Worker*>(h->data)->BeginDrain(); }
 
 void Worker::BeginDrain() {
   if (stopping_) return;
@@ -98,10 +107,7 @@ void Worker::MaybeFinish(bool force) {
   finished_ = true;
   // Closing backends fails whatever they still hold (orphans by now) and lets the loop end.
   for (auto& pool : pools_) pool->Shutdown();
-  {
-    std::lock_guard lock(stop_mu_);
-    stop_async_.Close();
-  }
+  mailbox_.Close();
   check_.Close();
   prepare_.Close();
   grace_timer_.Close();

@@ -1,25 +1,27 @@
 // A worker: one thread, one libuv loop, and for each pool it serves a listener, its clients and
 // its own pipelined backend connections (see the diagram in proxy/io/client_conn.h). Workers share
-// nothing on the data path; they meet only in SharedState's counters.
-// Thread safety: everything runs on the worker's thread except Start/Stop/Join.
+// nothing on the data path; they meet only in SharedState's counters and the immutable topology
+// snapshots they are given. Other threads reach a worker only through its mailbox (Post).
+// Thread safety: everything runs on the worker's thread except Start/Stop/Join/Post.
 #pragma once
 
 #include <uv.h>
 
 #include <expected>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "proxy/base/chunk.h"
-#include "proxy/host/proxy_options.h"
+#include "proxy/base/mailbox.h"
 #include "proxy/base/read_buffer.h"
-#include "proxy/io/request.h"
 #include "proxy/base/uv_handle.h"
 #include "proxy/base/write_batch.h"
+#include "proxy/host/proxy_options.h"
+#include "proxy/io/request.h"
 
 namespace rl::proxy {
 
@@ -27,18 +29,11 @@ class ClientConn;
 class ServerConn;
 class PoolRouter;
 
-// A socket address resolved before the workers start (conf/ does no name resolution).
-struct ResolvedAddress {
-  bool is_unix = false;
-  sockaddr_storage tcp{};
-  std::string path;  // unix
-  std::string text;  // as configured, for messages
-};
+class Topology;
 
 // What a worker needs to serve one pool.
 struct PoolSetup {
-  const conf::Pool* pool = nullptr;
-  std::vector<ResolvedAddress> servers;  // in server order
+  std::shared_ptr<const Topology> topology;  // the pool's first snapshot
   int listen_fd = -1;  // this worker's listening socket for the pool; -1: does not accept
   bool listen_unix = false;
   std::string client_password;  // empty: no client-side AUTH
@@ -51,15 +46,22 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Creates the loop, its listeners and backends (connecting those with preconnect). Called on
-  // the constructing thread before Start(). On failure returns a message.
+  // Creates the loop, its mailbox, listeners and backends (connecting those with preconnect).
+  // Called on the constructing thread before Start(). On failure returns a message.
   std::expected<void, std::string> Init(std::vector<PoolSetup> pools);
-  // Runs the loop on a new thread until Stop() has drained it.
-  void Start();
+  // Runs the loop on a new thread until Stop() has drained it; then `finished()` runs on that
+  // thread, as its last act.
+  void Start(std::function<void()> finished = {});
   // Thread-safe: stop accepting, let in-flight requests finish (up to options.shutdown_grace),
   // then close everything and end the loop.
   void Stop();
   void Join();
+  // Thread-safe: runs `fn` on the worker's thread, between requests. Returns false (dropping
+  // fn, whose captures are destroyed) once the worker has finished.
+  bool Post(Mailbox::Closure fn) { return mailbox_.Post(std::move(fn)); }
+
+  // The worker's router for the pool named `name`, or nullptr when it does not serve it.
+  PoolRouter* FindPool(std::string_view name);
 
   // --- for the worker's own objects (loop thread only) ---
   uv_loop_t* loop() { return &loop_; }
@@ -96,7 +98,6 @@ class Worker {
  private:
   static void OnFlush(uv_check_t* h);
   static void OnPrepare(uv_prepare_t* h);
-  static void OnStop(uv_async_t* h);
   static void OnGraceTimer(uv_timer_t* h);
   void FlushAll();
   void BeginDrain();
@@ -112,10 +113,7 @@ class Worker {
   RequestPool requests_;
   SharedReadChunk shared_read_;
   std::vector<std::unique_ptr<PoolRouter>> pools_;
-  // stop_async_ is closed by the loop thread when it finishes while Stop() may be called from
-  // another thread: stop_mu_ guards the handle's lifetime.
-  std::mutex stop_mu_;
-  UvHandle<uv_async_t> stop_async_;
+  Mailbox mailbox_;  // Stop() and the control loop's work arrive here
   UvHandle<uv_check_t> check_;
   UvHandle<uv_prepare_t> prepare_;
   UvHandle<uv_timer_t> grace_timer_;

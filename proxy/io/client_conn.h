@@ -51,7 +51,7 @@ struct ClientState {
   std::string local_address;  // "ip:port" of our end
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
-  uint32_t last_write_backend = UINT32_MAX;  // pool backend index of the last write (for WAIT)
+  uint32_t last_write_server = UINT32_MAX;  // server id (ServerId) of the last write, for WAIT
 };
 
 class ClientConn {

@@ -9,9 +9,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
-#include "proxy/io/client_conn.h"
 #include "proxy/base/log.h"
-#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
@@ -60,11 +58,11 @@ std::expected<int, std::string> Listener::OpenUnix(const conf::Address& address)
   return fd;
 }
 
-std::expected<Listener*, std::string> Listener::Start(Worker* worker, PoolRouter* pool, int fd,
-                                                      bool is_unix, int backlog) {
-  auto* l = new Listener(worker, pool, is_unix);
-  int rc = is_unix ? uv_pipe_init(worker->loop(), &l->handle_.pipe, 0)
-                   : uv_tcp_init(worker->loop(), &l->handle_.tcp);
+std::expected<Listener*, std::string> Listener::Start(uv_loop_t* loop, int fd, bool is_unix,
+                                                      int backlog, std::string name,
+                                                      AcceptFn on_connection) {
+  auto* l = new Listener(std::move(name), std::move(on_connection), is_unix);
+  int rc = is_unix ? uv_pipe_init(loop, &l->handle_.pipe, 0) : uv_tcp_init(loop, &l->handle_.tcp);
   if (rc < 0) {
     close(fd);
     delete l;
@@ -89,10 +87,10 @@ void Listener::Close() {
 void Listener::OnConnection(uv_stream_t* server, int status) {
   auto* l = static_cast<Listener*>(server->data);
   if (status < 0) {
-    Log(kLogWarn, "accept on pool '{}': {}", l->pool_->conf().name, uv_strerror(status));
+    Log(kLogWarn, "accept on {}: {}", l->name_, uv_strerror(status));
     return;
   }
-  ClientConn::Accept(l->worker_, l->pool_, server, l->is_unix_);
+  l->on_connection_(server, l->is_unix_);
 }
 
 }  // namespace rl::proxy

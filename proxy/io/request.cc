@@ -75,6 +75,7 @@ void RequestPool::Free(Request* r) {
   r->pending = 0;
   r->merge_arg = 0;
   r->deadline_ms = 0;
+  r->epoch = 0;
   r->in.Reset();
   ClearKeepingSmallCapacity(r->pieces);
   ClearKeepingSmallCapacity(r->own);

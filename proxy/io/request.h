@@ -43,6 +43,7 @@ struct Request {
                               // on a subscriber connection: replies it still expects
   uint64_t merge_arg = 0;     // what a merge needs besides the replies (SCAN: proxy/route/scan.h)
   uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
+  uint64_t epoch = 0;         // the topology epoch it was routed with (route/topology.h)
 
   // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.
   ChunkRef in;

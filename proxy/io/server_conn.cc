@@ -4,11 +4,11 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "proxy/route/backend.h"
 #include "proxy/base/log.h"
-#include "proxy/route/pool_router.h"
-#include "proxy/resp/reply_writer.h"
 #include "proxy/host/worker.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
@@ -26,7 +26,7 @@ std::string ErrorText(int uv_error) {
 }  // namespace
 
 ServerConn::ServerConn(Worker* worker, Backend* backend, bool one_shot)
-    : worker_(worker), backend_(backend), one_shot_(one_shot) {}
+    : worker_(worker), backend_(backend), one_shot_(one_shot), close_when_idle_(one_shot) {}
 
 ServerConn* ServerConn::Connect(Worker* worker, Backend* backend, bool one_shot) {
   auto* s = new ServerConn(worker, backend, one_shot);
@@ -284,7 +284,7 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
       Close(fmt::format("AUTH/SELECT failed: {}", text));
       return false;
     }
-    return true;
+    return !CloseIfIdle();
   }
   ++chunk->refs;
   r->reply_chunk = ChunkRef(chunk);
@@ -292,10 +292,17 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   r->done = true;
   backend_->OnReply();
   worker_->Complete(r);
-  if (one_shot_ && queued_ == 0) {
-    Close("closed after its one request", /*failure=*/false);
-    return false;
-  }
+  return !CloseIfIdle();
+}
+
+void ServerConn::CloseWhenIdle() {
+  close_when_idle_ = true;
+  CloseIfIdle();
+}
+
+bool ServerConn::CloseIfIdle() {
+  if (!close_when_idle_ || queued_ != 0 || closed_) return false;
+  Close(one_shot_ ? "closed after its one request" : "drained", /*failure=*/false);
   return true;
 }
 

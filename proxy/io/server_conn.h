@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "proxy/base/read_buffer.h"
-#include "proxy/resp/reply_scanner.h"
 #include "proxy/io/request.h"
+#include "proxy/resp/reply_scanner.h"
 
 namespace rl::proxy {
 
@@ -22,8 +22,8 @@ class ServerConn;
 class Worker;
 
 // The owner of a dedicated connection: one reserved for a single client's per-client state
-// (transactions, blocking commands, pub/sub; see proxy/session/client_session.h) instead of shared by
-// every client of the worker. The backend does not know dedicated connections.
+// (transactions, blocking commands, pub/sub; see proxy/session/client_session.h) instead of shared
+// by every client of the worker. The backend does not know dedicated connections.
 class DedicatedOwner {
  public:
   // Push mode (a subscriber connection): every reply other than to the connection's own
@@ -54,6 +54,10 @@ class ServerConn {
   // Fails every queued request with `reason`, tells the backend, and closes.
   // `failure` counts towards server_failure_limit (a clean shutdown does not).
   void Close(std::string_view reason, bool failure = true);
+  // Takes no more requests from its backend (the backend forgot it first) and closes, without
+  // failing anything, once every request it holds is answered: a server that left the pool
+  // or moved (route/topology.h). Closes at once when it holds nothing.
+  void CloseWhenIdle();
 
   bool closed() const { return closed_; }
   bool connected() const { return connected_; }
@@ -82,6 +86,8 @@ class ServerConn {
   bool DeliverPush(Chunk* chunk, std::string_view bytes);
   void SendInternal(std::string_view command);
   void ArmTimer();
+  // Closes (returns true) when CloseWhenIdle() was asked and nothing is queued.
+  bool CloseIfIdle();
   Request* Oldest() const { return reply_head_ != nullptr ? reply_head_ : send_head_; }
 
   Worker* worker_;
@@ -101,6 +107,7 @@ class ServerConn {
   bool writing_ = false;
   bool timer_armed_ = false;
   bool one_shot_ = false;
+  bool close_when_idle_ = false;  // one_shot_, or CloseWhenIdle()
   Request* send_head_ = nullptr;  // not yet written
   Request* send_tail_ = nullptr;
   Request* reply_head_ = nullptr;  // written, waiting for their replies

@@ -1,18 +1,39 @@
 #include "proxy/route/backend.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "fmt/format.h"
 #include "proxy/base/log.h"
-#include "proxy/route/pool_router.h"
 #include "proxy/io/server_conn.h"
+#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
-Backend::Backend(Worker* worker, PoolRouter* pool, const conf::Server& server,
-                 const ResolvedAddress& address)
-    : worker_(worker), pool_(pool), server_(server), address_(address) {
-  label_ = server.name.empty() ? address.text : fmt::format("{} ({})", server.name, address.text);
+namespace {
+
+void FailWithLabel(Worker* worker, Request* r, std::string_view label, std::string_view reason) {
+  Add(worker->stats().backend_errors);
+  r->reply_own.clear();
+  r->reply_own.append("-ERR backend ");
+  r->reply_own.append(label);
+  r->reply_own.append(": ");
+  r->reply_own.append(reason);
+  for (size_t i = 0; i < r->reply_own.size(); ++i) {
+    if (r->reply_own[i] == '\r' || r->reply_own[i] == '\n') r->reply_own[i] = ' ';
+  }
+  r->reply_own.append("\r\n");
+  r->UseOwnReply();
+  r->reply_chunk.Reset();
+  r->reply_is_error = true;
+  r->done = true;
+  worker->Complete(r);
+}
+
+}  // namespace
+
+Backend::Backend(Worker* worker, PoolRouter* pool, const TopologyServer& server)
+    : worker_(worker), pool_(pool), server_(server), label_(server.label) {
   conns_.assign(static_cast<size_t>(std::max(1, pool->conf().server_connections)), nullptr);
 }
 
@@ -20,6 +41,10 @@ Backend::~Backend() = default;
 
 void Backend::Send(Request* r, uint64_t affinity) {
   r->backend_label = &label_;
+  if (retired_) {
+    Fail(r, "the server left the pool");
+    return;
+  }
   ServerConn*& slot = conns_[affinity % conns_.size()];
   if (slot == nullptr) {
     if (worker_->now_ms() < reconnect_at_ms_) {
@@ -41,6 +66,10 @@ void Backend::Send(Request* r, uint64_t affinity) {
 
 void Backend::SendAlone(Request* r) {
   r->backend_label = &label_;
+  if (retired_) {
+    Fail(r, "the server left the pool");
+    return;
+  }
   if (worker_->now_ms() < reconnect_at_ms_) {
     Fail(r, last_error_);
     return;
@@ -76,22 +105,58 @@ void Backend::Shutdown() {
   while (!alone_.empty()) alone_.back()->Close("proxy shutting down", /*failure=*/false);
 }
 
-void Backend::Fail(Request* r, std::string_view reason) {
-  Add(worker_->stats().backend_errors);
-  r->reply_own.clear();
-  r->reply_own.append("-ERR backend ");
-  r->reply_own.append(label_);
-  r->reply_own.append(": ");
-  r->reply_own.append(reason);
-  for (size_t i = 0; i < r->reply_own.size(); ++i) {
-    if (r->reply_own[i] == '\r' || r->reply_own[i] == '\n') r->reply_own[i] = ' ';
+void Backend::Update(const TopologyServer& server) {
+  bool moved = !server.address.SameAs(server_.address);
+  server_ = server;
+  label_.assign(server.label);
+  // server_connections may have changed: a slot past the new count drains too.
+  size_t count = static_cast<size_t>(std::max(1, pool_->conf().server_connections));
+  if (moved || count != conns_.size()) {
+    DrainShared();
+    conns_.assign(count, nullptr);
   }
-  r->reply_own.append("\r\n");
-  r->UseOwnReply();
-  r->reply_chunk.Reset();
-  r->reply_is_error = true;
-  r->done = true;
-  worker_->Complete(r);
+  if (moved) {
+    // A new address deserves a fresh start: no back-off or failures carried over.
+    connect_failures_ = 0;
+    reconnect_at_ms_ = 0;
+    failure_count_ = 0;
+    Log(kLogNotice, "pool '{}': backend {} moved; old connections close once drained",
+        pool_->conf().name, label_);
+  }
+}
+
+void Backend::Retire() {
+  retired_ = true;
+  ejected_ = false;
+  DrainShared();
+  Log(kLogNotice, "pool '{}': backend {} left the pool; its connections close once drained",
+      pool_->conf().name, label_);
+}
+
+void Backend::DrainShared() {
+  for (ServerConn*& slot : conns_) {
+    if (slot != nullptr) std::exchange(slot, nullptr)->CloseWhenIdle();
+  }
+}
+
+void Backend::Fail(Request* r, std::string_view reason) {
+  FailWithLabel(worker_, r, label_, reason);
+}
+
+void FailRequest(Worker* worker, Request* r, Backend* backend, std::string_view reason) {
+  if (backend != nullptr) {
+    backend->Fail(r, reason);
+  } else {
+    FailWithLabel(worker, r, "left the pool", reason);
+  }
+}
+
+void SendOrFail(Worker* worker, Request* r, Backend* backend, uint64_t affinity) {
+  if (backend != nullptr) {
+    backend->Send(r, affinity);
+  } else {
+    FailRequest(worker, r, nullptr, "its server is no longer in the pool's topology");
+  }
 }
 
 void Backend::OnConnected(ServerConn*) {
@@ -111,7 +176,7 @@ void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
   std::erase(alone_, conn);
   if (!failure && !shared) return;  // a SendAlone connection done with its request
   last_error_.assign(reason);
-  if (!failure) return;
+  if (!failure || retired_) return;
   Log(kLogWarn, "pool '{}': backend {}: {}", pool_->conf().name, label_, reason);
   uint64_t now = worker_->now_ms();
   if (!was_connected) {

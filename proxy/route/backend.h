@@ -1,6 +1,8 @@
-// One configured server as seen by one worker: its pipelined connections (server_connections
+// One server of a pool as seen by one worker: its pipelined connections (server_connections
 // of them), reconnect back-off, and nutcracker's failure accounting (server_failure_limit,
-// auto_eject_hosts, server_retry_timeout). Thread safety: owned by one worker thread.
+// auto_eject_hosts, server_retry_timeout). It is known by its stable ServerId and keeps its own
+// copy of the server's topology entry, so a new snapshot can move it (Update) or retire it.
+// Thread safety: owned by one worker thread.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +11,9 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "proxy/io/request.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/request.h"
+#include "proxy/route/topology.h"
 
 namespace rl::proxy {
 
@@ -19,8 +22,7 @@ class ServerConn;
 
 class Backend {
  public:
-  Backend(Worker* worker, PoolRouter* pool, const conf::Server& server,
-          const ResolvedAddress& address);
+  Backend(Worker* worker, PoolRouter* pool, const TopologyServer& server);
   ~Backend();  // REQUIRES: Shutdown() was called
 
   // Sends `r` on the connection chosen by `affinity` (a client id: one client's requests to
@@ -36,6 +38,12 @@ class Backend {
   void Preconnect();
   // Closes every connection, failing what they hold (shutdown).
   void Shutdown();
+  // A new snapshot's entry for this server (same id). When its address changed, the shared
+  // connections take no new requests and close once drained; new ones go to the new address.
+  void Update(const TopologyServer& server);
+  // The server left the pool: no new requests (Send fails them), shared connections close
+  // once drained, and failures no longer count towards ejection.
+  void Retire();
 
   // "-ERR backend NAME (ADDRESS): reason\r\n" into r's own reply, and completes r.
   void Fail(Request* r, std::string_view reason);
@@ -46,22 +54,27 @@ class Backend {
   // `conn` closed; `failure` tells whether it counts towards ejection.
   void OnClosed(ServerConn* conn, std::string_view reason, bool failure, bool was_connected);
 
-  const conf::Server& server() const { return server_; }
-  const ResolvedAddress& address() const { return address_; }
+  ServerId id() const { return server_.id; }
+  const conf::Server& server() const { return server_.conf; }
+  const ResolvedAddress& address() const { return server_.address; }
   PoolRouter* pool() const { return pool_; }
   // "r2 (127.0.0.1:7002)", or the address alone for an unnamed server.
   const std::string& label() const { return label_; }
+  bool retired() const { return retired_; }
   // auto_eject_hosts: out of the ring until retry_at_ms().
   bool ejected() const { return ejected_; }
   uint64_t retry_at_ms() const { return retry_at_ms_; }
   void Readmit() { ejected_ = false; }
 
  private:
+  // Lets every shared connection finish what it holds and close; new requests open new ones.
+  void DrainShared();
+
   Worker* worker_;
   PoolRouter* pool_;
-  const conf::Server& server_;
-  const ResolvedAddress& address_;
-  std::string label_;
+  TopologyServer server_;
+  std::string label_;  // requests point at it: assigned in place, never reallocated as an object
+  bool retired_ = false;
   std::vector<ServerConn*> conns_;  // server_connections slots; nullptr when not open
   std::vector<ServerConn*> alone_;  // SendAlone's connections still open
   // Connect back-off: after a failed connect, requests fail fast until reconnect_at_ms_.
@@ -73,5 +86,11 @@ class Backend {
   bool ejected_ = false;
   uint64_t retry_at_ms_ = 0;
 };
+
+// Completes `r` with backend's failure reply (Backend::Fail), or, when `backend` is nullptr (a
+// server id no longer in the topology), with "-ERR backend left the pool: reason".
+void FailRequest(Worker* worker, Request* r, Backend* backend, std::string_view reason);
+// backend->Send(r, affinity), or FailRequest when `backend` is nullptr.
+void SendOrFail(Worker* worker, Request* r, Backend* backend, uint64_t affinity);
 
 }  // namespace rl::proxy

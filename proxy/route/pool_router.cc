@@ -5,14 +5,14 @@
 #include <cstring>
 
 #include "fmt/format.h"
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
-#include "proxy/commands/command_table.h"
-#include "proxy/io/listener.h"
-#include "proxy/session/local_commands.h"
 #include "proxy/base/log.h"
+#include "proxy/commands/command_table.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/io/listener.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/session/client_session.h"
+#include "proxy/session/local_commands.h"
 
 namespace rl::proxy {
 
@@ -25,15 +25,20 @@ PoolRouter::~PoolRouter() {
 }
 
 std::expected<void, std::string> PoolRouter::Init() {
+  topology_ = std::move(setup_.topology);
   const conf::Pool& pool = conf();
-  for (size_t i = 0; i < pool.servers.size(); ++i) {
-    backends_.push_back(
-        std::make_unique<Backend>(worker_, this, pool.servers[i], setup_.servers[i]));
+  backends_.resize(topology_->id_limit());
+  for (const TopologyServer& server : topology_->servers()) {
+    backends_[server.id] = std::make_unique<Backend>(worker_, this, server);
   }
   RebuildRing();
   if (setup_.listen_fd >= 0) {
     int fd = std::exchange(setup_.listen_fd, -1);
-    auto listener = Listener::Start(worker_, this, fd, setup_.listen_unix, pool.backlog);
+    auto listener = Listener::Start(worker_->loop(), fd, setup_.listen_unix, pool.backlog,
+                                    fmt::format("pool '{}'", pool.name),
+                                    [this](uv_stream_t* server, bool is_unix) {
+                                      ClientConn::Accept(worker_, this, server, is_unix);
+                                    });
     if (!listener) {
       return std::unexpected(
           fmt::format("pool '{}': {}: {}", pool.name, pool.listen.ToString(), listener.error()));
@@ -41,7 +46,9 @@ std::expected<void, std::string> PoolRouter::Init() {
     listener_ = *listener;
   }
   if (pool.preconnect) {
-    for (auto& b : backends_) b->Preconnect();
+    for (auto& b : backends_) {
+      if (b != nullptr) b->Preconnect();
+    }
   }
   return {};
 }
@@ -51,25 +58,64 @@ void PoolRouter::StopListening() {
 }
 
 void PoolRouter::Shutdown() {
-  for (auto& b : backends_) b->Shutdown();
+  for (auto& b : backends_) {
+    if (b != nullptr) b->Shutdown();
+  }
+  for (auto& b : retired_) b->Shutdown();
   retry_timer_.Close();
 }
 
+void PoolRouter::Apply(std::shared_ptr<const Topology> topology) {
+  std::shared_ptr<const Topology> old = std::exchange(topology_, std::move(topology));
+  if (backends_.size() < topology_->id_limit()) backends_.resize(topology_->id_limit());
+  for (const TopologyServer& server : topology_->servers()) {
+    std::unique_ptr<Backend>& b = backends_[server.id];
+    if (b != nullptr) {
+      b->Update(server);
+      continue;
+    }
+    b = std::make_unique<Backend>(worker_, this, server);
+    if (conf().preconnect && !worker_->stopping()) b->Preconnect();
+  }
+  for (const TopologyServer& server : old->servers()) {
+    if (topology_->Find(server.id) != nullptr) continue;
+    std::unique_ptr<Backend> gone = std::move(backends_[server.id]);
+    gone->Retire();
+    retired_.push_back(std::move(gone));
+  }
+  RebuildRing();
+  Log(kLogNotice, "pool '{}': worker {} routes by epoch {} ({} servers)", conf().name,
+      worker_->index(), topology_->epoch(), topology_->servers().size());
+}
+
 void PoolRouter::RebuildRing() {
-  std::vector<ring::Member> members;
-  ring_backend_.clear();
+  ring_server_.clear();
   uint64_t next_retry = 0;
-  for (size_t i = 0; i < backends_.size(); ++i) {
-    Backend& b = *backends_[i];
+  bool any_ejected = false;
+  for (const TopologyServer& server : topology_->servers()) {
+    Backend& b = *backends_[server.id];
     if (b.ejected() && b.retry_at_ms() <= worker_->now_ms()) b.Readmit();
     if (b.ejected()) {
+      any_ejected = true;
       next_retry = next_retry == 0 ? b.retry_at_ms() : std::min(next_retry, b.retry_at_ms());
       continue;
     }
-    members.push_back(ring::Member{b.server().identity, b.server().weight});
-    ring_backend_.push_back(static_cast<uint32_t>(i));
+    ring_server_.push_back(server.id);
   }
-  ring_ = ring::Ring::Build(std::move(members), conf().RingOptions());
+  if (!any_ejected) {
+    ejected_ring_.reset();
+    ring_ = &topology_->ring();
+  } else {
+    // twemproxy rebuilds its continuum over the live servers, so the overlay is a ring built
+    // from the snapshot's live members (bit-exact with nutcracker while servers are ejected).
+    std::vector<ring::Member> members;
+    for (ServerId id : ring_server_) {
+      const TopologyServer& server = *topology_->Find(id);
+      members.push_back(ring::Member{server.conf.identity, server.conf.weight});
+    }
+    ejected_ring_ = ring::Ring::Build(std::move(members), conf().RingOptions());
+    ring_ = &*ejected_ring_;
+  }
   if (next_retry != 0) {
     if (!retry_timer_) {
       retry_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(worker_->loop(), t); }, this);
@@ -86,13 +132,17 @@ void PoolRouter::OnRetryTimer(uv_timer_t* t) {
 }
 
 Backend* PoolRouter::BackendFor(std::string_view key) {
-  if (ring_->members().empty()) return nullptr;
-  return backends_[ring_backend_[ring_->Lookup(key)]].get();
+  if (ring_server_.empty()) return nullptr;
+  return backends_[ring_server_[ring_->Lookup(key)]].get();
 }
 
 Backend* PoolRouter::AnyBackend() {
-  if (ring_backend_.empty()) return nullptr;
-  return backends_[ring_backend_.front()].get();
+  if (ring_server_.empty()) return nullptr;
+  return backends_[ring_server_.front()].get();
+}
+
+Backend* PoolRouter::BackendById(ServerId id) {
+  return id < backends_.size() ? backends_[id].get() : nullptr;
 }
 
 namespace {
@@ -142,6 +192,7 @@ void PoolRouter::Reject(ClientConn* client, Request* r, std::string_view bytes) 
 
 void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& req) {
   std::span<const std::string_view> argv = req.argv;
+  r->epoch = topology_->epoch();
   const CommandInfo* info = FindCommand(argv[0], argv.size() > 1 ? argv[1] : std::string_view{});
   std::string error;
   if (info == nullptr) {
@@ -227,7 +278,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     return;
   }
   std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(nkeys));
-  if (ring_backend_.empty()) {
+  if (ring_server_.empty()) {
     Forward(client, r, req, nullptr);
     return;
   }
@@ -244,10 +295,10 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   }
   bool one_server = true;
   for (size_t i = 0; i < looked_up; ++i) {
-    owner_scratch_[i] = ring_backend_[owner_scratch_[i]];
+    owner_scratch_[i] = ring_server_[owner_scratch_[i]];
     one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
   }
-  if ((info->flags & kWrite) != 0) client->state().last_write_backend = owner_scratch_[0];  // WAIT
+  if ((info->flags & kWrite) != 0) client->state().last_write_server = owner_scratch_[0];  // WAIT
   if (info->route == Route::kForwardByKey || one_server) {
     // One server does the whole command natively.
     Forward(client, r, req, backends_[owner_scratch_[0]].get());
@@ -269,7 +320,7 @@ void EncodeArgs(std::string* out, std::span<const std::string_view> argv) {
 }  // namespace
 
 void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& req,
-                          Backend* backend) {
+                         Backend* backend) {
   if (backend == nullptr) {
     AppendError(&r->reply_own, fmt::format("ERR no server available in pool '{}'", conf().name));
     r->UseOwnReply();
@@ -289,12 +340,12 @@ void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& re
 }
 
 void PoolRouter::Split(ClientConn* client, Request* r, const ParsedRequest& req,
-                        const CommandInfo& info, std::span<const uint32_t> keys) {
+                       const CommandInfo& info, std::span<const uint32_t> keys) {
   std::span<const std::string_view> argv = req.argv;
   std::span<const ArgSpan> spans = req.spans;
   size_t step = static_cast<size_t>(std::max(1, info.key_step));
   // Group the keys by owner (owner_scratch_, from Dispatch), in the client's key order.
-  backend_scratch_.assign(backends_.size(), UINT32_MAX);  // backend -> fragment index
+  backend_scratch_.assign(backends_.size(), UINT32_MAX);  // server id -> fragment index
   count_scratch_.clear();                                 // fragment -> keys
   bytes_scratch_.clear();
   r->merge = static_cast<uint8_t>(info.merge);
@@ -426,8 +477,8 @@ void PoolRouter::SendFragments(ClientConn* client, Request* r, std::vector<Backe
 }
 
 void PoolRouter::Broadcast(ClientConn* client, Request* r, const ParsedRequest& req,
-                            const CommandInfo& info) {
-  if (ring_backend_.empty()) {
+                           const CommandInfo& info) {
+  if (ring_server_.empty()) {
     Forward(client, r, req, nullptr);
     return;
   }
@@ -443,7 +494,7 @@ void PoolRouter::Broadcast(ClientConn* client, Request* r, const ParsedRequest& 
                                  : uv_buf_init(const_cast<char*>(req.data), req.length);
   std::vector<Backend*>& targets = target_scratch_;
   targets.clear();
-  for (uint32_t index : ring_backend_) {
+  for (ServerId index : ring_server_) {
     Request* frag = worker_->requests().New(Request::Kind::kFragment);
     frag->parent = r;
     frag->pieces.push_back(whole);

@@ -1,6 +1,7 @@
-// One pool as served by one worker: its listener, its backends, its ring (rebuilt without the
-// ejected servers when auto_eject_hosts is on) and the routing of each parsed request (forward
-// by key, split and merge, answer locally, refuse). Thread safety: owned by one worker thread.
+// One pool as served by one worker: its listener, its backends (by stable server id), the
+// pool's current topology snapshot (route/topology.h) with this worker's ejection overlay, and
+// the routing of each parsed request (forward by key, split and merge, answer locally, refuse).
+// Apply() swaps in a new snapshot between requests. Thread safety: owned by one worker thread.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +13,10 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "proxy/resp/resp_parser.h"
 #include "proxy/base/uv_handle.h"
 #include "proxy/host/worker.h"
+#include "proxy/resp/resp_parser.h"
+#include "proxy/route/topology.h"
 #include "ring/ring.h"
 
 namespace rl::proxy {
@@ -58,13 +60,27 @@ class PoolRouter {
   Backend* BackendFor(std::string_view key);
   // A server for a keyless command (the first one in the ring).
   Backend* AnyBackend();
-  // auto_eject_hosts: rebuilds the ring from the servers not ejected.
+  // The backend of server `id` in the current topology, or nullptr when it is not (any more)
+  // in it.
+  Backend* BackendById(ServerId id);
+  // auto_eject_hosts: the ring without the ejected servers (readmitting those whose
+  // server_retry_timeout passed). With none ejected, the snapshot's own ring is used.
   void RebuildRing();
 
-  const conf::Pool& conf() const { return *setup_.pool; }
+  // Routes every request from now on with `topology` (same pool, any epoch): servers new to
+  // the pool get backends (connected now with preconnect); servers whose address changed get
+  // new connections, the old ones closing once drained; servers that left take no new
+  // requests and their connections close once drained. Requests already sent finish where
+  // they went. Settings that move no keys (timeout, server_connections, ...) apply at once.
+  void Apply(std::shared_ptr<const Topology> topology);
+
+  const conf::Pool& conf() const { return topology_->pool(); }
+  const Topology& topology() const { return *topology_; }
+  uint64_t epoch() const { return topology_->epoch(); }
   const std::string& client_password() const { return setup_.client_password; }
   Worker* worker() { return worker_; }
-  std::vector<std::unique_ptr<Backend>>& backends() { return backends_; }
+  // One above the largest server id of the pool so far: sizes tables indexed by ServerId.
+  ServerId id_limit() const { return topology_->id_limit(); }
 
  private:
   static void OnRetryTimer(uv_timer_t* t);
@@ -83,15 +99,21 @@ class PoolRouter {
 
   Worker* worker_;
   PoolSetup setup_;
+  std::shared_ptr<const Topology> topology_;
   Listener* listener_ = nullptr;
-  std::vector<std::unique_ptr<Backend>> backends_;
-  std::optional<ring::Ring> ring_;
-  std::vector<uint32_t> ring_backend_;  // ring member index -> backend index
+  std::vector<std::unique_ptr<Backend>> backends_;  // by ServerId; nullptr: not in the topology
+  // Backends of servers that left: their connections close once drained; the objects stay
+  // until the pool shuts down, as completed requests may still name them (Request's label).
+  std::vector<std::unique_ptr<Backend>> retired_;
+  // The ring requests are routed with: the snapshot's, or (servers ejected) ejected_ring_.
+  const ring::Ring* ring_ = nullptr;
+  std::optional<ring::Ring> ejected_ring_;
+  std::vector<ServerId> ring_server_;  // member index of ring_ -> server id
   UvHandle<uv_timer_t> retry_timer_;
   std::vector<uint32_t> key_scratch_;
   std::vector<uint32_t> backend_scratch_;
   std::vector<std::string_view> key_view_scratch_;  // the keys of the current request
-  std::vector<uint32_t> owner_scratch_;  // backend index of each key of the current request
+  std::vector<ServerId> owner_scratch_;             // server id of each key of the current request
   std::vector<size_t> count_scratch_;
   std::vector<size_t> bytes_scratch_;   // fragment -> bytes of its keys (and values)
   std::vector<size_t> cursor_scratch_;  // fragment -> where its next key is copied

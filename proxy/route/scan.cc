@@ -5,12 +5,12 @@
 #include <string>
 
 #include "fmt/format.h"
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
+#include "proxy/io/client_conn.h"
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
@@ -44,37 +44,39 @@ uint64_t EncodeScanCursor(ScanPosition p) { return p.cursor << kScanServerBits |
 
 void PoolRouter::Scan(ClientConn* client, Request* r, const ParsedRequest& req) {
   std::span<const std::string_view> argv = req.argv;
-  const size_t n = backends_.size();
-  if (n > kScanMaxServers) {
+  const ServerId limit = topology_->id_limit();
+  if (limit > kScanMaxServers) {
     Reply(client, r,
-          fmt::format("-ERR SCAN through ringleader walks pools of at most {} servers; pool '{}' "
-                      "has {}\r\n",
-                      kScanMaxServers, conf().name, n));
+          fmt::format("-ERR SCAN through ringleader walks pools of at most {} server ids; pool "
+                      "'{}' has given out {}\r\n",
+                      kScanMaxServers, conf().name, limit));
     return;
   }
-  std::optional<ScanPosition> at = DecodeScanCursor(argv[1], n);
+  std::optional<ScanPosition> at = DecodeScanCursor(argv[1], limit);
   if (!at) {
     Reply(client, r, "-ERR invalid cursor\r\n");
     return;
   }
-  if (ring_backend_.empty()) {
+  if (ring_server_.empty()) {
     Forward(client, r, req, nullptr);  // "no server available"
     return;
   }
-  // An ejected server's keys are not the pool's while it is out: step over it (restarting the
-  // next server from its beginning).
-  while (at->server < n && backends_[at->server]->ejected()) {
-    ++at->server;
-    at->cursor = 0;
-  }
-  if (at->server == n) {
+  // The walk goes by ascending server id. A server that is not in the ring now (ejected: its
+  // keys are not the pool's while it is out; or gone from the topology) is stepped over, the
+  // next one starting from its beginning.
+  auto walkable = [&](ServerId id) {
+    return backends_[id] != nullptr && !backends_[id]->ejected();
+  };
+  if (at->server < limit && !walkable(at->server)) at->cursor = 0;
+  while (at->server < limit && !walkable(at->server)) ++at->server;
+  if (at->server == limit) {
     Reply(client, r, "*2\r\n$1\r\n0\r\n*0\r\n");
     return;
   }
   uint32_t next = at->server + 1;
-  while (next < n && backends_[next]->ejected()) ++next;
+  while (next < limit && !walkable(next)) ++next;
   r->merge = static_cast<uint8_t>(Merge::kScanCursor);
-  r->merge_arg = ScanMergeArg(at->server, next < n ? next : kScanNoNext);
+  r->merge_arg = ScanMergeArg(at->server, next < limit ? next : kScanNoNext);
 
   // SCAN <that server's cursor> and the client's options, as they were.
   Request* frag = worker_->requests().New(Request::Kind::kFragment);

@@ -4,13 +4,13 @@
 #include <cmath>
 #include <vector>
 
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
-#include "proxy/session/reserved_conn.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
+#include "proxy/session/reserved_conn.h"
 
 namespace rl::proxy {
 
@@ -58,12 +58,12 @@ BlockTimeout Milliseconds(std::string_view text) {
 void RunWait(ClientSession* s, Request* r, const ParsedRequest& req) {
   PoolRouter* pool = s->pool();
   BlockTimeout timeout = Milliseconds(req.argv[2]);
-  uint32_t target = s->client()->state().last_write_backend;
+  uint32_t target = s->client()->state().last_write_server;
   std::vector<Request*> prefix;
-  if (target == kAnyBackend || target >= pool->backends().size()) {
-    // No write yet: a fresh connection has nothing to wait for, as in Redis.
+  if (target == kAnyBackend || pool->BackendById(target) == nullptr) {
+    // No write yet (or to a server that left since): nothing to wait for, as in Redis.
     Backend* any = pool->AnyBackend();
-    target = any == nullptr ? 0 : BackendIndex(pool, any);
+    target = any == nullptr ? 0 : any->id();
   } else {
     // Redis counts replicas that have this connection's last write; the client's writes went
     // on a shared connection, so make one here, after them (the barrier orders it).
@@ -113,10 +113,10 @@ void RunBlocking(ClientSession* s, Request* r, const ParsedRequest& req, const C
   if (!timeout.blocks || *owner == kAnyBackend) {
     // An XREAD without BLOCK, or arguments Redis rejects at once: an ordinary request.
     pool->Forward(s->client(), r, req,
-                  *owner == kAnyBackend ? pool->AnyBackend() : pool->backends()[*owner].get());
+                  *owner == kAnyBackend ? pool->AnyBackend() : pool->BackendById(*owner));
     return;
   }
-  if ((info.flags & kWrite) != 0) s->client()->state().last_write_backend = *owner;
+  if ((info.flags & kWrite) != 0) s->client()->state().last_write_server = *owner;
   CopyRequestBytes(r, req);
   uint64_t deadline = s->PoolDeadline();
   uint64_t r_deadline = 0;  // blocks forever, or the pool has no timeout: no deadline

@@ -3,16 +3,16 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "proxy/route/backend.h"
-#include "proxy/session/blocking.h"
-#include "proxy/io/client_conn.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/session/local_commands.h"
-#include "proxy/route/pool_router.h"
-#include "proxy/session/pubsub.h"
-#include "proxy/resp/reply_writer.h"
-#include "proxy/session/transaction.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/blocking.h"
+#include "proxy/session/local_commands.h"
+#include "proxy/session/pubsub.h"
+#include "proxy/session/transaction.h"
 
 namespace rl::proxy {
 
@@ -135,10 +135,10 @@ void ClientSession::SendHeld() {
   held_prefix_.clear();
   ServerConn* conn = conns_.Get(held_backend_, ReservedConns::Kind::kCommand, name());
   if (conn == nullptr) {
-    Backend* backend = pool()->backends()[held_backend_].get();
     std::string why = conns_.last_error();
-    for (Request* p : prefix) backend->Fail(p, why);
-    backend->Fail(r, why);  // completes r: the client resumes
+    Backend* backend = pool()->BackendById(held_backend_);
+    for (Request* p : prefix) FailRequest(worker(), p, backend, why);
+    FailRequest(worker(), r, backend, why);  // completes r: the client resumes
     return;
   }
   for (Request* p : prefix) ReservedConns::Send(conn, p, held_deadline_);
@@ -195,7 +195,7 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
       AppendError(&error, fmt::format("ERR no server available in pool '{}'", pool->conf().name));
       return std::unexpected(error);
     }
-    uint32_t index = BackendIndex(pool, b);
+    uint32_t index = b->id();
     if (i == 0) {
       owner = index;
     } else if (index != owner) {

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "proxy/io/request.h"
-#include "proxy/session/reserved_conn.h"
 #include "proxy/io/server_conn.h"
+#include "proxy/session/reserved_conn.h"
 
 namespace rl::proxy {
 

@@ -7,13 +7,13 @@
 #include <chrono>
 
 #include "fmt/format.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
 #include "proxy/commands/command_replies.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
+#include "proxy/io/client_conn.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/resp/resp_parser.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
 
 namespace rl::proxy {
 

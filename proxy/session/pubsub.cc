@@ -2,16 +2,16 @@
 
 #include <algorithm>
 
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
+#include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/io/server_conn.h"
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
 #include "proxy/session/reserved_conn.h"
-#include "proxy/io/server_conn.h"
-#include "proxy/host/worker.h"
 
 namespace rl::proxy {
 
@@ -32,10 +32,15 @@ void AppendConfirmation(std::string* out, std::string_view kind, const std::stri
 
 }  // namespace
 
-Subscriptions::Subscriptions(ClientSession* session)
-    : session_(session),
-      per_backend_(session->pool()->backends().size(), 0),
-      needs_resubscribe_(session->pool()->backends().size(), false) {}
+Subscriptions::Subscriptions(ClientSession* session) : session_(session) { Fit(); }
+
+void Subscriptions::Fit() {
+  size_t limit = session_->pool()->id_limit();
+  if (per_backend_.size() < limit) {
+    per_backend_.resize(limit, 0);
+    needs_resubscribe_.resize(limit, false);
+  }
+}
 
 Subscriptions::~Subscriptions() = default;
 
@@ -74,6 +79,7 @@ void Subscriptions::Ping(Request* r, std::span<const std::string_view> argv) {
 
 void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string_view> names) {
   PoolRouter* pool = session_->pool();
+  Fit();
   size_t backends = per_backend_.size();
   std::vector<std::vector<std::string_view>> to_send(backends);
   std::string_view kind = type == Type::kChannel   ? "subscribe"
@@ -84,13 +90,15 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
   for (std::string_view name : names) {
     if (type == Type::kPattern) {
       if (patterns_.emplace(name).second) {
-        for (auto& list : to_send) list.push_back(name);
+        for (const TopologyServer& server : pool->topology().servers()) {
+          to_send[server.id].push_back(name);
+        }
       }
     } else {
       ChannelMap& map = type == Type::kChannel ? channels_ : shard_channels_;
       if (map.find(name) == map.end()) {
         Backend* owner = pool->BackendFor(name);
-        uint32_t b = owner == nullptr ? kAnyBackend : BackendIndex(pool, owner);
+        uint32_t b = owner == nullptr ? kAnyBackend : owner->id();
         map.emplace(name, b);
         if (b != kAnyBackend) {
           ++per_backend_[b];
@@ -119,6 +127,7 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
 }
 
 void Subscriptions::Unsubscribe(Request* r, Type type, std::span<const std::string_view> names) {
+  Fit();
   size_t backends = per_backend_.size();
   std::vector<std::vector<std::string>> removed(backends);
   std::string_view kind = type == Type::kChannel   ? "unsubscribe"
@@ -187,7 +196,7 @@ void Subscriptions::Unsubscribe(Request* r, Type type, std::span<const std::stri
 }
 
 bool Subscriptions::Listens(uint32_t backend) const {
-  return per_backend_[backend] > 0 || !patterns_.empty();
+  return (backend < per_backend_.size() && per_backend_[backend] > 0) || !patterns_.empty();
 }
 
 bool Subscriptions::SendCommand(uint32_t backend, std::string_view command,
@@ -269,6 +278,9 @@ void Subscriptions::OnRetryTimer(uv_timer_t* t) {
   for (uint32_t b = 0; b < self->needs_resubscribe_.size(); ++b) {
     if (!self->needs_resubscribe_[b]) continue;
     self->needs_resubscribe_[b] = false;
+    // A server that left the pool is not resubscribed: its channels listen nowhere until the
+    // client subscribes again (its messages are published on the channel's new server).
+    if (self->session_->pool()->BackendById(b) == nullptr) continue;
     if (self->Listens(b) &&
         self->session_->conns().Find(b, ReservedConns::Kind::kSubscriber) == nullptr) {
       self->Resubscribe(b);

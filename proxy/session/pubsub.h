@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "proxy/base/chunk.h"
-#include "proxy/io/request.h"
 #include "proxy/base/uv_handle.h"
+#include "proxy/io/request.h"
 
 namespace rl::proxy {
 
@@ -81,7 +81,10 @@ class Subscriptions {
   ChannelMap channels_;
   ChannelMap shard_channels_;
   std::set<std::string, std::less<>> patterns_;
-  std::vector<uint32_t> per_backend_;  // channels + shard channels on each backend
+  // Grows the tables below to the pool's id_limit() (servers may join the pool).
+  void Fit();
+
+  std::vector<uint32_t> per_backend_;  // by server id: channels + shard channels on it
   std::vector<bool> needs_resubscribe_;
   UvHandle<uv_timer_t> retry_timer_;
   uint64_t retry_delay_ms_ = 0;

@@ -2,19 +2,16 @@
 
 #include <utility>
 
+#include "proxy/host/worker.h"
+#include "proxy/io/server_conn.h"
+#include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
 #include "proxy/route/pool_router.h"
-#include "proxy/resp/reply_writer.h"
-#include "proxy/io/server_conn.h"
-#include "proxy/host/worker.h"
 
 namespace rl::proxy {
 
 ReservedConns::ReservedConns(PoolRouter* pool, DedicatedOwner* owner)
-    : pool_(pool), owner_(owner) {
-  command_.assign(pool->backends().size(), nullptr);
-  subscriber_.assign(pool->backends().size(), nullptr);
-}
+    : pool_(pool), owner_(owner) {}
 
 ReservedConns::~ReservedConns() { CloseAll(); }
 
@@ -24,9 +21,17 @@ ServerConn* ReservedConns::Find(uint32_t backend, Kind kind) const {
 }
 
 ServerConn* ReservedConns::Get(uint32_t backend, Kind kind, std::string_view name) {
+  if (command_.size() <= backend) {  // servers joined the pool since
+    command_.resize(backend + 1, nullptr);
+    subscriber_.resize(backend + 1, nullptr);
+  }
   ServerConn*& slot = Table(kind)[backend];
   if (slot != nullptr) return slot;
-  Backend* b = pool_->backends()[backend].get();
+  Backend* b = pool_->BackendById(backend);
+  if (b == nullptr) {
+    last_error_.assign("the server left the pool");
+    return nullptr;
+  }
   ServerConn* conn =
       ServerConn::ConnectDedicated(pool_->worker(), b, owner_, kind == Kind::kSubscriber);
   if (conn->closed()) return nullptr;  // failed at once: Forget() recorded why
@@ -36,6 +41,7 @@ ServerConn* ReservedConns::Get(uint32_t backend, Kind kind, std::string_view nam
 }
 
 void ReservedConns::Close(uint32_t backend, Kind kind) {
+  if (backend >= command_.size()) return;
   ServerConn* conn = std::exchange(Table(kind)[backend], nullptr);
   if (conn != nullptr) conn->Close("closed by ringleader for its client", /*failure=*/false);
 }
@@ -106,14 +112,6 @@ Request* NewOwnedCommand(Worker* worker, std::span<const std::string_view> argv,
 
 Request* NewOwnedCommand(Worker* worker, std::initializer_list<std::string_view> argv) {
   return NewOwnedCommand(worker, std::span<const std::string_view>(argv.begin(), argv.size()));
-}
-
-uint32_t BackendIndex(PoolRouter* pool, const Backend* backend) {
-  auto& backends = pool->backends();
-  for (uint32_t i = 0; i < backends.size(); ++i) {
-    if (backends[i].get() == backend) return i;
-  }
-  return UINT32_MAX;
 }
 
 }  // namespace rl::proxy

@@ -33,7 +33,8 @@ class ReservedConns {
   ReservedConns(const ReservedConns&) = delete;
   ReservedConns& operator=(const ReservedConns&) = delete;
 
-  // The open connection of `kind` to backend index `backend`, or nullptr.
+  // Backends are named by their server id (route/topology.h).
+  // The open connection of `kind` to server `backend`, or nullptr.
   ServerConn* Find(uint32_t backend, Kind kind) const;
   // The connection, opened now if needed with `name` (CLIENT SETNAME first when non-empty).
   // Returns nullptr when it failed at once (last_error() says why).
@@ -62,8 +63,8 @@ class ReservedConns {
 
   PoolRouter* pool_;
   DedicatedOwner* owner_;
-  std::vector<ServerConn*> command_;     // by backend index; nullptr: not open
-  std::vector<ServerConn*> subscriber_;  // by backend index
+  std::vector<ServerConn*> command_;     // by server id; nullptr: not open
+  std::vector<ServerConn*> subscriber_;  // by server id
   std::string last_error_;
 };
 
@@ -73,8 +74,5 @@ class ReservedConns {
 Request* NewOwnedCommand(Worker* worker, std::span<const std::string_view> argv,
                          uint32_t replies = 1, Request* waiting = nullptr);
 Request* NewOwnedCommand(Worker* worker, std::initializer_list<std::string_view> argv);
-
-// The index of `backend` among its pool's backends.
-uint32_t BackendIndex(PoolRouter* pool, const Backend* backend);
 
 }  // namespace rl::proxy

@@ -3,14 +3,14 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
-#include "proxy/resp/reply_writer.h"
-#include "proxy/session/reserved_conn.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/resp/reply_writer.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
+#include "proxy/session/reserved_conn.h"
 
 namespace rl::proxy {
 
@@ -25,8 +25,9 @@ std::string Error(std::string_view text) {
   return out;
 }
 
-const std::string& Label(ClientSession* s, uint32_t backend) {
-  return s->pool()->backends()[backend]->label();
+std::string Label(ClientSession* s, uint32_t backend) {
+  Backend* b = s->pool()->BackendById(backend);
+  return b != nullptr ? b->label() : fmt::format("server id {} (it left the pool)", backend);
 }
 
 // Whether a command may be queued, by how ringleader routes it. On refusal, the error text.
@@ -197,7 +198,7 @@ void Transaction::Exec(Request* r) {
           r, Error(fmt::format("ERR no server available in pool '{}'", pool->conf().name)));
       return;
     }
-    target = BackendIndex(pool, any);
+    target = any->id();
   }
   // MULTI rides in front of the first queued command's bytes; each queued command still gets
   // its own slot, as each gets its own reply (+QUEUED) from the server.
@@ -208,16 +209,16 @@ void Transaction::Exec(Request* r) {
   queued.insert(queued.begin(), multi);
   r->own.assign(kExec);
   r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
-  session_->client()->state().last_write_backend = target;
+  session_->client()->state().last_write_server = target;
   if (watched != kAnyBackend) {
     uint64_t deadline = session_->PoolDeadline();
     session_->RunExclusive(r, target, std::move(queued), deadline, deadline);
     return;
   }
-  Backend* backend = pool->backends()[target].get();
+  Backend* backend = pool->BackendById(target);
   uint64_t affinity = session_->client()->state().id;
-  for (Request* q : queued) backend->Send(q, affinity);
-  backend->Send(r, affinity);
+  for (Request* q : queued) SendOrFail(worker, q, backend, affinity);
+  SendOrFail(worker, r, backend, affinity);
 }
 
 void Transaction::Watch(Request* r, const ParsedRequest& req, const CommandInfo& info) {

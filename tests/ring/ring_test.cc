@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace rl::ring {
@@ -278,6 +279,32 @@ TEST(RingDeathTest, BrokenRequirementsAbort) {
                "hash_tag");
   EXPECT_DEATH(Ring::Build(Members({{"a", 0xffffffffu}, {"b", 1}}), {}), "total weight");
   EXPECT_DEATH(Ring::Build({}, {}).Lookup("x"), "empty ring");
+}
+
+// Make is Build for input from the network: the same checks, as errors, and duplicates too.
+TEST(RingMakeTest, MalformedInputIsAnErrorNotAnAbort) {
+  auto zero = Ring::Make(Members({{"a", 1}, {"b", 0}}), {});
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_EQ(zero.error(), "member 'b' has weight 0");
+  auto tag = Ring::Make(Members({{"a", 1}}), {HashKind::kMd5, Distribution::kKetama, "{"});
+  ASSERT_FALSE(tag.has_value());
+  EXPECT_THAT(tag.error(), testing::HasSubstr("hash_tag"));
+  auto heavy = Ring::Make(Members({{"a", 0xffffffffu}, {"b", 1}}), {});
+  ASSERT_FALSE(heavy.has_value());
+  EXPECT_THAT(heavy.error(), testing::HasSubstr("total weight"));
+  auto dup = Ring::Make(Members({{"a", 1}, {"b", 1}, {"a", 2}}), {});
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error(), "two members share the identity 'a'");
+}
+
+TEST(RingMakeTest, ValidInputGivesTheRingBuildGives) {
+  auto made = Ring::Make(Members({{"a", 1}, {"b", 3}, {"c", 2}}), {});
+  ASSERT_TRUE(made.has_value());
+  Ring built = Ketama(Members({{"a", 1}, {"b", 3}, {"c", 2}}));
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "key:" + std::to_string(i);
+    EXPECT_EQ(made->Lookup(key), built.Lookup(key)) << key;
+  }
 }
 
 }  // namespace
