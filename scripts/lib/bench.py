@@ -39,6 +39,14 @@ def workloads():
     ]
 
 
+def select_workloads(only):
+    """workloads() whose names start with one of the comma-separated prefixes in `only` (case
+    folded; "get" is GET, not MGET); all of them when `only` is empty."""
+    prefixes = [p.strip().lower() for p in only.split(",") if p.strip()]
+    return [w for w in workloads()
+            if not prefixes or any(w[0].lower().startswith(p) for p in prefixes)]
+
+
 class Procs:
     def __init__(self):
         self.procs = []
@@ -161,22 +169,127 @@ def median_result(results):
     return {m: statistics.median(r[m] for r in results) for m in METRICS}
 
 
-def main():
-    ap = argparse.ArgumentParser()
+class Rig:
+    """Three redis-servers on free loopback ports and the proxies started in front of them, every
+    proxy on the same YAML but for its listen port; all stopped by pid, and the scratch directory
+    removed, when the `with` block ends."""
+
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="ringleader-bench-")
+        self.procs = Procs()
+        self.backends = []  # ports
+        self.redis_pids = []
+
+    def __enter__(self):
+        try:
+            for i in range(3):
+                port = free_port()
+                p = self.procs.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--dir", self.work,
+                                      "--dbfilename", f"d{i}.rdb"],
+                                     os.path.join(self.work, f"redis{i}.log"), port)
+                self.redis_pids.append(p.pid)
+                self.backends.append(port)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.procs.stop_all()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def conf(self, name, listen, extra=""):
+        servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n" for i, p in enumerate(self.backends))
+        path = os.path.join(self.work, f"{name}.yml")
+        with open(path, "w") as f:
+            f.write(f"bench:\n  listen: 127.0.0.1:{listen}\n  hash: fnv1a_64\n"
+                    f"  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n"
+                    f"  server_connections: 1\n{extra}  servers:\n{servers}")
+        return path
+
+    def start_nutcracker(self):
+        port, stats = free_port(), free_port()
+        p = self.procs.spawn(["nutcracker", "-c", self.conf("nutcracker", port), "-s", str(stats),
+                              "-a", "127.0.0.1", "-o", os.path.join(self.work, "nutcracker.log")],
+                             os.path.join(self.work, "nutcracker.out"), port)
+        return p, port
+
+    def start_ringleader(self, binary, name, workers):
+        """`name` names its YAML and logs in the scratch directory (one per process started)."""
+        port = free_port()
+        p = self.procs.spawn([binary, "-c", self.conf(name, port, f"  workers: {workers}\n"),
+                              "-o", os.path.join(self.work, f"{name}.log")],
+                             os.path.join(self.work, f"{name}.out"), port)
+        return p, port
+
+    def stop(self, p):
+        self.procs.stop(p)
+
+
+def size_requests(loads, targets, seconds, clients):
+    """The warm-up round (not counted): fills the LRANGE lists and the proxies' pools, and sizes
+    -n so that each counted run lasts about `seconds` on the slowest target. Returns
+    {(workload, pipeline): requests}."""
+    requests = {}
+    for name, wargs in loads:
+        for pipeline in PIPELINES:
+            probe = 2000 * (8 if pipeline > 1 else 1)
+            if name.startswith("MGET"):
+                probe //= 10
+            slowest = min(redis_benchmark(port, wargs, probe, pipeline, clients)["rps"]
+                          for _, port, _ in targets)
+            requests[(name, pipeline)] = max(1000, int(slowest * seconds))
+    return requests
+
+
+def run_rounds(loads, targets, requests, rounds, clients, redis_pids):
+    """`rounds` counted rounds over (name, port, pid) `targets`, each running every workload and
+    pipeline depth on every target back to back. Returns {(workload, pipeline, target): [result
+    of round 1, round 2, ...]}: the i-th results of two targets come from the same round."""
+    samples = {}
+    for rnd in range(rounds):
+        for name, wargs in loads:
+            for pipeline in PIPELINES:
+                n = requests[(name, pipeline)]
+                # Odd rounds run the targets in reverse order, so that a machine speeding up or
+                # slowing down during a round favours no target.
+                for target, port, pid in (targets if rnd % 2 == 0 else targets[::-1]):
+                    r = measured_run(port, wargs, n, pipeline, clients, redis_pids, pid)
+                    samples.setdefault((name, pipeline, target), []).append(r)
+                    print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:14} "
+                          f"{r['rps']:>11.0f} rps  p50 {r['p50']:.3f}  p99 {r['p99']:.3f} ms",
+                          file=sys.stderr, flush=True)
+    return samples
+
+
+def add_run_args(ap, workers, only):
+    """The options both modes take; `workers` and `only` are the mode's defaults."""
     ap.add_argument("--ringleader", required=True)
     ap.add_argument("--out", default="bench-results")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=1.0,
                     help="target duration of one redis-benchmark run (sizes -n)")
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--workers", default="1,2",
-                    help="comma-separated ringleader worker counts, one ringleader each")
+    ap.add_argument("--workers", default=workers,
+                    help=f"comma-separated ringleader worker counts (default {workers})")
+    ap.add_argument("--only", default=only,
+                    help="comma-separated workload name prefixes to run (default: "
+                    f"{only or 'all'})")
+    ap.add_argument("--quick", action="store_true",
+                    help="one short round, to check the script")
+
+
+def machine():
+    """The machine, for a report's first line."""
+    return f"{os.cpu_count()} cores ({platform.machine()}, Linux {platform.release()})"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    add_run_args(ap, workers="1,2", only="")
     ap.add_argument("--connections", type=int, default=None,
                     help="connections for the RSS measurement (default 10000; 1000 with --quick)")
-    ap.add_argument("--only", default="",
-                    help="comma-separated workload name prefixes to run (default: all)")
-    ap.add_argument("--quick", action="store_true",
-                    help="one short round and 1,000 connections, to check the script")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 1
@@ -184,102 +297,36 @@ def main():
     if args.connections is None:
         args.connections = 1000 if args.quick else 10000
     worker_counts = [int(w) for w in args.workers.split(",") if w]
-    loads = workloads()
-    if args.only:
-        prefixes = [p.strip().lower() for p in args.only.split(",")]
-        loads = [w for w in loads if any(w[0].lower().startswith(p) for p in prefixes)]
+    loads = select_workloads(args.only)
 
     started = time.monotonic()
     load_before = os.getloadavg()
-    work = tempfile.mkdtemp(prefix="ringleader-bench-")
-    procs = Procs()
-    try:
-        backends = []
-        redis_pids = []
-        for i in range(3):
-            port = free_port()
-            p = procs.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", work,
-                             "--dbfilename", f"d{i}.rdb"],
-                            os.path.join(work, f"redis{i}.log"), port)
-            redis_pids.append(p.pid)
-            backends.append(port)
-        servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n" for i, p in enumerate(backends))
-
-        def conf(name, listen, extra=""):
-            path = os.path.join(work, f"{name}.yml")
-            with open(path, "w") as f:
-                f.write(f"bench:\n  listen: 127.0.0.1:{listen}\n  hash: fnv1a_64\n"
-                        f"  distribution: ketama\n  redis: true\n  auto_eject_hosts: false\n"
-                        f"  server_connections: 1\n{extra}  servers:\n{servers}")
-            return path
-
-        def start_nutcracker():
-            port, stats = free_port(), free_port()
-            p = procs.spawn(["nutcracker", "-c", conf("nutcracker", port), "-s", str(stats),
-                             "-a", "127.0.0.1", "-o", os.path.join(work, "nutcracker.log")],
-                            os.path.join(work, "nutcracker.out"), port)
-            return p, port
-
-        def start_ringleader(workers):
-            port = free_port()
-            name = f"ringleader-w{workers}"
-            p = procs.spawn([args.ringleader, "-c", conf(name, port, f"  workers: {workers}\n"),
-                             "-o", os.path.join(work, f"{name}.log")],
-                            os.path.join(work, f"{name}.out"), port)
-            return p, port
-
-        nc, nc_port = start_nutcracker()
-        targets = [("direct", backends[0], None), ("nutcracker", nc_port, nc.pid)]
+    with Rig() as rig:
+        nc, nc_port = rig.start_nutcracker()
+        targets = [("direct", rig.backends[0], None), ("nutcracker", nc_port, nc.pid)]
         ringleaders = {}
         for w in worker_counts:
-            p, port = start_ringleader(w)
+            p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
             ringleaders[w] = p
             targets.append((f"ringleader-w{w}", port, p.pid))
         rl_names = [f"ringleader-w{w}" for w in worker_counts]
 
-        # Warm-up round (not counted): fills the LRANGE lists and the proxies' pools, and sizes
-        # -n so that each counted run lasts about --seconds on the slowest target.
-        requests = {}
-        for name, wargs in loads:
-            for pipeline in PIPELINES:
-                probe = 2000 * (8 if pipeline > 1 else 1)
-                if name.startswith("MGET"):
-                    probe //= 10
-                slowest = min(redis_benchmark(port, wargs, probe, pipeline, args.clients)["rps"]
-                              for _, port, _ in targets)
-                requests[(name, pipeline)] = max(1000, int(slowest * args.seconds))
-
-        samples = {}  # (workload, pipeline, target) -> [result]
-        for rnd in range(args.rounds):
-            for name, wargs in loads:
-                for pipeline in PIPELINES:
-                    n = requests[(name, pipeline)]
-                    # Odd rounds run the targets in reverse order, so that a machine speeding
-                    # up or slowing down during a round favours no target.
-                    for target, port, pid in (targets if rnd % 2 == 0 else targets[::-1]):
-                        r = measured_run(port, wargs, n, pipeline, args.clients, redis_pids, pid)
-                        samples.setdefault((name, pipeline, target), []).append(r)
-                        print(f"round {rnd + 1} {name:16} -P {pipeline:<2} {target:14} "
-                              f"{r['rps']:>11.0f} rps  p50 {r['p50']:.3f}  p99 {r['p99']:.3f} ms",
-                              file=sys.stderr, flush=True)
+        requests = size_requests(loads, targets, args.seconds, args.clients)
+        samples = run_rounds(loads, targets, requests, args.rounds, args.clients, rig.redis_pids)
 
         # RSS on fresh processes, so memory kept from the throughput runs does not count.
         for p in [nc] + list(ringleaders.values()):
-            procs.stop(p)
+            rig.stop(p)
         rss = {}
-        nc, nc_port = start_nutcracker()
+        nc, nc_port = rig.start_nutcracker()
         rss["nutcracker"] = (rss_mb(nc.pid),) + rss_with_connections(nc.pid, nc_port,
                                                                      args.connections)
-        procs.stop(nc)
+        rig.stop(nc)
         for w in worker_counts:
-            p, port = start_ringleader(w)
+            p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
             rss[f"ringleader-w{w}"] = (rss_mb(p.pid),) + rss_with_connections(
                 p.pid, port, args.connections)
-            procs.stop(p)
-    finally:
-        procs.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
+            rig.stop(p)
     load_after = os.getloadavg()
     elapsed = time.monotonic() - started
 
@@ -287,8 +334,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     date = datetime.date.today().isoformat()
     lines = [
-        f"`{' '.join(['scripts/bench'] + sys.argv[3:])}` on {date}: "
-        f"{os.cpu_count()} cores ({platform.machine()}, Linux {platform.release()}), "
+        f"`{' '.join(['scripts/bench'] + sys.argv[3:])}` on {date}: {machine()}, "
         f"redis-benchmark -c {args.clients} -r 100000, about {args.seconds:g} s per run, "
         f"medians of {args.rounds} interleaved rounds (order reversed every other round); "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after; "

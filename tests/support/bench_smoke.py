@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """scripts/bench end to end, small: one short round against direct Redis, nutcracker and the
 given ringleader (1 worker, 200 connections for RSS), then checks that every output exists and
-holds a positive result for every workload, pipeline depth and target. Guards the benchmark
-script itself; it measures nothing (performance is read from a full scripts/bench run)."""
+holds a positive result for every workload, pipeline depth and target. With --ab, one short round
+of the A/B mode with the given ringleader as both old and new, then checks that ab.md, ab.csv and
+ab_rounds.csv exist and are well-formed. Guards the benchmark script itself; it measures nothing
+(performance is read from a full scripts/bench run).
+
+    bench_smoke.py [--ab] RINGLEADER"""
 import csv
 import os
 import shutil
@@ -11,14 +15,82 @@ import sys
 import tempfile
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-ringleader = sys.argv[1]
+ab = sys.argv[1] == "--ab"
+ringleader = sys.argv[-1]
 out = tempfile.mkdtemp(prefix="ringleader-bench-smoke-")
-run = subprocess.run(["/usr/bin/python3", os.path.join(root, "scripts", "lib", "bench.py"),
-                      "--ringleader", ringleader, "--quick", "--workers", "1",
-                      "--connections", "200", "--out", out],
-                     capture_output=True, text=True, timeout=600)
-if run.returncode != 0:
-    sys.exit(f"bench.py failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+
+
+def run_engine(script, *args):
+    run = subprocess.run(["/usr/bin/python3", os.path.join(root, "scripts", "lib", script),
+                          "--ringleader", ringleader, "--quick", "--out", out, *args],
+                         capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        sys.exit(f"{script} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+
+
+def finish(failures, summary):
+    if failures:
+        sys.exit("\n".join(failures) + f"\n(outputs kept in {out})")
+    shutil.rmtree(out)
+    print(summary)
+
+
+def ab_smoke():
+    """Old and new are the same binary: every ratio is noise, so only the form is checked."""
+    run_engine("bench_ab.py", "--baseline-binary", ringleader)
+    failures = []
+    with open(os.path.join(out, "ab.csv")) as f:
+        rows = list(csv.DictReader(f))
+    cells = {(r["workload"], r["pipeline"]) for r in rows}
+    expected = {(w, p) for w in ("SET", "GET", "MSET (10 keys)", "MGET (100 keys)")
+                for p in ("1", "16")}
+    if len(rows) != len(expected) or cells != expected:
+        failures.append(f"ab.csv rows: {sorted(cells)}, expected {sorted(expected)}")
+    for r in rows:
+        cell = f"{r['workload']} -P {r['pipeline']}"
+        old, new, ratio = float(r["old_rps"]), float(r["new_rps"]), float(r["ratio"])
+        if old <= 0 or new <= 0:
+            failures.append(f"{cell}: rps old {old} new {new}")
+            continue
+        if abs(ratio - new / old) > 1e-3 * ratio + 1e-3:
+            failures.append(f"{cell}: ratio {ratio} is not new/old {new / old:.4f}")
+        # One round: the per-round range is that round's ratio, the same as the medians'.
+        if not float(r["ratio_min"]) <= ratio <= float(r["ratio_max"]) or r["rounds"] != "1":
+            failures.append(f"{cell}: ratio {ratio} outside {r['ratio_min']}–{r['ratio_max']} "
+                            f"over {r['rounds']} rounds")
+        expected_verdict = "meets" if ratio >= float(r["threshold"]) else "below"
+        if r["verdict"] != expected_verdict or float(r["threshold"]) != 0.97:
+            failures.append(f"{cell}: verdict {r['verdict']} for {ratio} against "
+                            f"{r['threshold']}")
+        for k in ("old_p50_ms", "new_p50_ms", "old_p99_ms", "new_p99_ms",
+                  "old_cpu_us_proxy", "new_cpu_us_proxy"):
+            if not float(r[k]) > 0:
+                failures.append(f"{cell}: {k} {r[k]}")
+    with open(os.path.join(out, "ab_rounds.csv")) as f:
+        rounds = list(csv.DictReader(f))
+    targets = {(r["workload"], r["pipeline"], r["target"]) for r in rounds}
+    if len(rounds) != 2 * len(expected) or targets != {c + (t,) for c in expected
+                                                         for t in ("old-w1", "new-w1")}:
+        failures.append(f"ab_rounds.csv: {len(rounds)} rows for {sorted(targets)}")
+    with open(os.path.join(out, "ab.md")) as f:
+        text = f.read()
+    verdicts = [line for line in text.splitlines()
+                if line.startswith("- ") and (": meets — " in line or ": below — " in line)]
+    if len(verdicts) != len(expected):
+        failures.append(f"ab.md has {len(verdicts)} verdict lines, expected {len(expected)}")
+    for needle in ("cores", "load average", "1 round", "ringleader with 1 worker",
+                   "| workload | -P | old rps | new rps | new/old |", "| MGET (100 keys) | 16 |",
+                   f"- old: {ringleader}", "Verdict, new/old of the medians against 0.97"):
+        if needle not in text:
+            failures.append(f"ab.md lacks {needle!r}")
+    finish(failures, f"bench A/B smoke: {len(rows)} rows, {len(rounds)} runs, "
+           f"{len(verdicts)} verdicts")
+
+
+if ab:
+    ab_smoke()
+    sys.exit(0)
+run_engine("bench.py", "--workers", "1", "--connections", "200")
 
 failures = []
 with open(os.path.join(out, "latest.csv")) as f:
@@ -53,7 +125,4 @@ for needle in ("ringleader with 1 worker", "Where the CPU went", "Targets",
         failures.append(f"latest.md lacks {needle!r}")
 if not os.path.getsize(os.path.join(out, "latest.png")) > 0:
     failures.append("latest.png is empty")
-if failures:
-    sys.exit("\n".join(failures) + f"\n(outputs kept in {out})")
-shutil.rmtree(out)
-print(f"bench smoke: {len(rows)} results, RSS for {len(rss)} processes, chart written")
+finish(failures, f"bench smoke: {len(rows)} results, RSS for {len(rss)} processes, chart written")
