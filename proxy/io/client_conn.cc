@@ -5,7 +5,6 @@
 #include "fmt/format.h"
 #include "proxy/session/client_session.h"
 #include "proxy/base/log.h"
-#include "proxy/route/pool_router.h"
 #include "proxy/host/worker.h"
 
 namespace rl::proxy {
@@ -37,8 +36,10 @@ std::string FormatAddress(const sockaddr_storage& ss) {
 
 }  // namespace
 
-ClientConn::ClientConn(Worker* worker, PoolRouter* pool, bool is_unix)
-    : worker_(worker), pool_(pool), is_unix_(is_unix), parser_(worker->options().request_limits) {}
+ClientConn::ClientConn(Worker* worker, RequestHandler* handler, PoolRouter* pool, bool is_unix)
+    : worker_(worker),
+      handler_(handler),
+      pool_(pool), is_unix_(is_unix), parser_(worker->options().request_limits) {}
 
 ClientConn::~ClientConn() = default;
 
@@ -61,9 +62,10 @@ uint32_t ClientConn::PendingBefore(const Request* r) const {
   return n;
 }
 
-ClientConn* ClientConn::Accept(Worker* worker, PoolRouter* pool, uv_stream_t* listener,
-                               bool is_unix) {
-  auto* c = new ClientConn(worker, pool, is_unix);
+ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRouter* pool,
+                               uv_stream_t* listener, bool is_unix,
+                               const AcceptOptions& options) {
+  auto* c = new ClientConn(worker, handler, pool, is_unix);
   int rc = is_unix ? uv_pipe_init(worker->loop(), &c->handle_.pipe, 0)
                    : uv_tcp_init(worker->loop(), &c->handle_.tcp);
   if (rc < 0) {
@@ -83,14 +85,14 @@ ClientConn* ClientConn::Accept(Worker* worker, PoolRouter* pool, uv_stream_t* li
   Add(worker->stats().connections_received);
   ClientState& st = c->state_;
   st.id = worker->shared().next_client_id.fetch_add(1, std::memory_order_relaxed);
-  st.authenticated = pool->client_password().empty();
+  st.authenticated = !options.needs_auth;
   st.created_ms = st.last_command_ms = worker->now_ms();
   if (is_unix) {
-    st.address = pool->conf().listen.path + ":0";
+    st.address = std::string(options.unix_path) + ":0";
     st.local_address = st.address;
   } else {
     uv_tcp_nodelay(&c->handle_.tcp, 1);
-    if (pool->conf().tcpkeepalive) uv_tcp_keepalive(&c->handle_.tcp, 1, 60);
+    if (options.tcpkeepalive) uv_tcp_keepalive(&c->handle_.tcp, 1, 60);
     sockaddr_storage ss{};
     int len = sizeof(ss);
     if (uv_tcp_getpeername(&c->handle_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
@@ -201,7 +203,7 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
                     parser_.is_inline(),
                     parser_.args(),
                     std::span<const std::string_view>(argv.data(), argv.size())};
-  pool_->Dispatch(this, r, req);
+  handler_->Dispatch(this, r, req);
 }
 
 void ClientConn::ProtocolError() {

@@ -1,19 +1,19 @@
-// A client connection: reads and parses requests, hands each to its pool for routing, and writes
-// replies back strictly in request order. Thread safety: owned by one worker thread.
+// A client connection: reads and parses requests, hands each to its RequestHandler (a pool's
+// router) for routing, and writes replies back strictly in request order.
+// Thread safety: owned by one worker thread.
 //
-//                       one worker (thread + libuv loop)
+//                          one worker (thread + libuv loop)
 //
-//    clients            ClientConn                               ServerConn (pipelined)   Redis
-//                 +----------------------+                    +---------------------+
-//    c1 --read--> | RequestParser        |   route by key     | send q  [r5][r2]    | --writev-->
-//    s1
-//                 | out q [r1][r2][r3]   | ----------------+->| reply q [r1]        | <--read---
-//    c1 <-write-- |   ^ replies in order |                 |  +---------------------+
-//                 +----------------------+                 |  +---------------------+
-//    c2 --read--> | out q [r4][r5]       | ----------------+->| send q  [r3]        | --writev-->
-//    s2 c2 <-write-- |                      |  split: MGET ->    | reply q [r4]        | <--read---
-//                 +----------------------+  one fragment      +---------------------+
-//                                           per server, merged
+//  clients        ClientConn                              ServerConn (pipelined)        Redis
+//              +--------------------+                    +-----------------------+
+//  c1 --read-->| RequestParser      | r1, r2 ----------->| send q   [r5][r2]     |--writev--> s1
+//  c1 <-write--| out q [r1][r2][r3] | r3 ------+   +---->| reply q  [r1]         |<--read---- s1
+//              +--------------------+          |   |     +-----------------------+
+//              +--------------------+          |   |     +-----------------------+
+//  c2 --read-->| RequestParser      | r5 ------|---+     | send q   [r3]         |--writev--> s2
+//  c2 <-write--| out q [r4][r5]     | r4 ------+-------->| reply q  [r4]         |<--read---- s2
+//              +--------------------+                    +-----------------------+
+//                 (a split MGET becomes one fragment per server, merged in key order)
 //
 //  m client connections share n pipelined connections per server. A request slot (Request)
 //  sits on its client's out queue from parse to reply, and on one server connection's send
@@ -28,8 +28,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
+#include "proxy/base/chunk.h"
 #include "proxy/base/read_buffer.h"
 #include "proxy/io/request.h"
 #include "proxy/resp/resp_parser.h"
@@ -39,6 +42,29 @@ namespace rl::proxy {
 class Worker;
 class PoolRouter;
 class ClientSession;
+class ClientConn;
+
+// A complete request as parsed from a client's buffer.
+struct ParsedRequest {
+  Chunk* chunk;      // holds the request's bytes (share it to keep them)
+  const char* data;  // first byte of the request
+  uint32_t length;   // bytes of the request
+  bool is_inline;    // inline form: args are unquoted copies, not views into `data`
+  std::span<const ArgSpan> spans;
+  std::span<const std::string_view> argv;
+};
+
+// Where a client connection's parsed requests go: a pool's router (route/pool_router.h), and
+// later the handlers of the peer and admin ports, which serve RESP without a pool.
+class RequestHandler {
+ public:
+  // One complete request of `client`; `r` is already on the client's out queue, and the
+  // handler must eventually make its reply final (ClientConn::OnReplyReady).
+  virtual void Dispatch(ClientConn* client, Request* r, const ParsedRequest& req) = 0;
+
+ protected:
+  ~RequestHandler() = default;
+};
 
 // Per-connection state that local commands read and change (AUTH, CLIENT SETNAME, ...).
 struct ClientState {
@@ -56,8 +82,17 @@ struct ClientState {
 
 class ClientConn {
  public:
-  // Accepts one pending connection on `listener`. Returns nullptr (and logs) on failure.
-  static ClientConn* Accept(Worker* worker, PoolRouter* pool, uv_stream_t* listener, bool is_unix);
+  // How an accepted connection starts.
+  struct AcceptOptions {
+    bool needs_auth = false;      // not authenticated until AUTH/HELLO AUTH
+    std::string_view unix_path;   // the listener's path (a unix listener)
+    bool tcpkeepalive = false;
+  };
+  // Accepts one pending connection on `listener`; its requests go to `handler`. `pool` is the
+  // pool the connection belongs to (its sessions' servers), or nullptr for a connection that
+  // serves no pool. Returns nullptr (and logs) on failure.
+  static ClientConn* Accept(Worker* worker, RequestHandler* handler, PoolRouter* pool,
+                            uv_stream_t* listener, bool is_unix, const AcceptOptions& options);
 
   // The reply of `r` (a request of this client) is final.
   void OnReplyReady(Request* r);
@@ -94,7 +129,7 @@ class ClientConn {
   ClientConn* next = nullptr;
 
  private:
-  ClientConn(Worker* worker, PoolRouter* pool, bool is_unix);
+  ClientConn(Worker* worker, RequestHandler* handler, PoolRouter* pool, bool is_unix);
   ~ClientConn();
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
@@ -110,7 +145,8 @@ class ClientConn {
   void StopReading();
 
   Worker* worker_;
-  PoolRouter* pool_;
+  RequestHandler* handler_;
+  PoolRouter* pool_;  // nullptr: not a pool's connection
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;

@@ -37,7 +37,11 @@ std::expected<void, std::string> PoolRouter::Init() {
     auto listener = Listener::Start(worker_->loop(), fd, setup_.listen_unix, pool.backlog,
                                     fmt::format("pool '{}'", pool.name),
                                     [this](uv_stream_t* server, bool is_unix) {
-                                      ClientConn::Accept(worker_, this, server, is_unix);
+                                      ClientConn::Accept(
+                                          worker_, this, this, server, is_unix,
+                                          {.needs_auth = !client_password().empty(),
+                                           .unix_path = conf().listen.path,
+                                           .tcpkeepalive = conf().tcpkeepalive});
                                     });
     if (!listener) {
       return std::unexpected(

@@ -15,6 +15,7 @@
 #include "conf/config.h"
 #include "proxy/base/uv_handle.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
 #include "proxy/resp/resp_parser.h"
 #include "proxy/route/topology.h"
 #include "ring/ring.h"
@@ -26,17 +27,7 @@ class ClientConn;
 class Listener;
 struct CommandInfo;
 
-// A complete request as parsed from a client's buffer.
-struct ParsedRequest {
-  Chunk* chunk;      // holds the request's bytes (share it to keep them)
-  const char* data;  // first byte of the request
-  uint32_t length;   // bytes of the request
-  bool is_inline;    // inline form: args are unquoted copies, not views into `data`
-  std::span<const ArgSpan> spans;
-  std::span<const std::string_view> argv;
-};
-
-class PoolRouter {
+class PoolRouter final : public RequestHandler {
  public:
   PoolRouter(Worker* worker, PoolSetup setup);
   ~PoolRouter();
@@ -50,7 +41,7 @@ class PoolRouter {
   void Shutdown();
 
   // Routes one request of `client`; `r` is already on the client's out queue.
-  void Dispatch(ClientConn* client, Request* r, const ParsedRequest& req);
+  void Dispatch(ClientConn* client, Request* r, const ParsedRequest& req) override;
 
   // Sends the request's bytes to `backend` on the client's shared connection (nullptr: no
   // server available, answered with an error).
