@@ -1,19 +1,13 @@
-// Run-time options of the data path that are not in the YAML file (limits, drain bound), and
-// the read-only state every worker shares (configuration, counters, identity for INFO).
-// Thread safety: SharedState is built before the workers start and is immutable afterwards,
-// except the atomics it holds.
+// Run-time options of the data path that are not pool settings (limits, drain bound, reconnect
+// back-off). Thread safety: a plain value, copied into SharedState before the workers start.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
 #include "conf/config.h"
 #include "proxy/resp/resp_parser.h"
-#include "proxy/host/stats.h"
 
 namespace rl::proxy {
 
@@ -30,15 +24,6 @@ struct ProxyOptions {
   // Reconnect back-off after a failed connect to a backend: doubles from min to max.
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{1000};
-};
-
-struct SharedState {
-  const conf::Config* config = nullptr;
-  ProxyOptions options;
-  std::vector<std::unique_ptr<WorkerStats>> stats;  // one per worker
-  std::atomic<uint64_t> next_client_id{1};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::string run_id;  // 40 hex characters, as Redis's
 };
 
 }  // namespace rl::proxy

@@ -18,7 +18,7 @@
 
 #include "conf/config.h"
 #include "proxy/host/control_loop.h"
-#include "proxy/host/proxy_options.h"
+#include "proxy/host/shared_state.h"
 
 namespace rl::proxy {
 

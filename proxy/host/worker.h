@@ -20,7 +20,7 @@
 #include "proxy/base/read_buffer.h"
 #include "proxy/base/uv_handle.h"
 #include "proxy/base/write_batch.h"
-#include "proxy/host/proxy_options.h"
+#include "proxy/host/shared_state.h"
 #include "proxy/io/request.h"
 
 namespace rl::proxy {

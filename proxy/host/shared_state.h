@@ -1,0 +1,28 @@
+// The read-only state every worker of a Proxy shares: the configuration it started with, the
+// options, per-worker counters (for INFO), the client id counter and the identity INFO reports.
+// Thread safety: built before the workers start and immutable afterwards, except the atomics.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "proxy/host/proxy_options.h"
+#include "proxy/host/stats.h"
+
+namespace rl::proxy {
+
+struct SharedState {
+  const conf::Config* config = nullptr;
+  ProxyOptions options;
+  std::vector<std::unique_ptr<WorkerStats>> stats;  // one per worker
+  std::atomic<uint64_t> next_client_id{1};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::string run_id;  // 40 hex characters, as Redis's
+};
+
+}  // namespace rl::proxy
