@@ -59,10 +59,15 @@ RedisClient::Reply RedisClient::GetReply() {
 
 std::expected<std::unique_ptr<RedisServer>, std::string> RedisServer::Start(
     const std::vector<std::string>& extra_args) {
+  return StartOnPort(0, extra_args);
+}
+
+std::expected<std::unique_ptr<RedisServer>, std::string> RedisServer::StartOnPort(
+    uint16_t fixed_port, const std::vector<std::string>& extra_args) {
   // A port picked by FreePort() can be taken by someone else before redis binds it: retry.
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < (fixed_port != 0 ? 1 : 5); ++attempt) {
     TempDir dir;
-    uint16_t port = FreePort();
+    uint16_t port = fixed_port != 0 ? fixed_port : FreePort();
     std::string log = dir.File("redis.log");
     std::vector<std::string> argv = {"redis-server",
                                      "--port",

@@ -50,6 +50,9 @@ class RedisServer {
   // are appended.
   static std::expected<std::unique_ptr<RedisServer>, std::string> Start(
       const std::vector<std::string>& extra_args = {});
+  // The same on a given port (e.g. to restart a server where clients expect it); one attempt.
+  static std::expected<std::unique_ptr<RedisServer>, std::string> StartOnPort(
+      uint16_t port, const std::vector<std::string>& extra_args = {});
 
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_.pid(); }
