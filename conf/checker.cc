@@ -1,6 +1,7 @@
 #include "conf/checker.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "conf/values.h"
@@ -85,10 +86,11 @@ std::optional<bool> Checker::Bool(std::string_view owner, const YamlNode& key,
 void Checker::UnknownKey(std::string_view owner, const YamlNode& key,
                          std::span<const std::string_view> known) {
   std::string_view nearest;
-  size_t best = 3;  // a hint only within two edits
+  size_t best = SIZE_MAX;
   for (std::string_view candidate : known) {
+    // Near enough to be a typo: two edits, or a quarter of a long name ("client_max_inflite").
     size_t d = EditDistance(key.value, candidate);
-    if (d < best) {
+    if (d <= std::max<size_t>(2, candidate.size() / 4) && d < best) {
       best = d;
       nearest = candidate;
     }

@@ -56,7 +56,8 @@ class Checker {
   }
 
   // Records "owner: unknown key 'x'", with "(did you mean 'y'?)" for the nearest of `known`
-  // within two edits (the first listed among equally near ones).
+  // within two edits, or a quarter of y's length when that is more (the first listed among
+  // equally near ones).
   void UnknownKey(std::string_view owner, const YamlNode& key,
                   std::span<const std::string_view> known);
 

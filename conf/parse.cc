@@ -1,6 +1,7 @@
 // Parse(): the YAML tree (yaml_tree.h) checked, with a Checker (checker.h), against nutcracker's
-// pool keys and rules, every problem collected with its place. Cross-pool rules (pool names, listen
-// addresses) run last.
+// pool keys and rules, every problem collected with its place. The reserved top-level key
+// `ringleader:` is ringleader's own section (ringleader_section.h), not a pool. Cross-pool rules
+// (pool names, listen addresses) run last.
 
 #include <cstdint>
 #include <limits>
@@ -10,6 +11,7 @@
 
 #include "conf/checker.h"
 #include "conf/config.h"
+#include "conf/ringleader_section.h"
 #include "conf/values.h"
 #include "conf/yaml_tree.h"
 #include "fmt/format.h"
@@ -45,7 +47,8 @@ class PoolReader {
  public:
   explicit PoolReader(Checker& checker) : checker_(checker) {}
 
-  std::vector<Pool> Root(const YamlNode& root);
+  // The pools in file order; the `ringleader:` section, if any, goes to *settings.
+  std::vector<Pool> Root(const YamlNode& root, RingleaderSettings* settings);
 
  private:
   void Add(int line, int column, std::string message) {
@@ -59,7 +62,7 @@ class PoolReader {
   Checker& checker_;
 };
 
-std::vector<Pool> PoolReader::Root(const YamlNode& root) {
+std::vector<Pool> PoolReader::Root(const YamlNode& root, RingleaderSettings* settings) {
   std::vector<Pool> pools;
   if (root.kind == Kind::kEmpty) {
     Add(1, 1, "no pools: the file holds no YAML mapping of pool names to pools");
@@ -69,18 +72,51 @@ std::vector<Pool> PoolReader::Root(const YamlNode& root) {
     Add(root, "the top level must map pool names to pools (\"name:\" then indented keys)");
     return pools;
   }
-  std::map<std::string, int> names;  // pool name -> line
+  std::map<std::string, int> names;  // pool name (or the section's) -> line
+  size_t pool_entries = 0;           // entries meant as pools, good or bad
   for (const auto& [key, value] : root.entries) {
     if (key.kind != Kind::kScalar || key.value.empty()) {
       Add(key, "a pool name must be a non-empty plain name");
+      ++pool_entries;
       continue;
     }
+    const bool section = key.value == kRingleaderSection;
     auto [it, fresh] = names.emplace(key.value, key.line);
     if (!fresh) {
-      Add(key, fmt::format("duplicate pool name '{}' (first at line {})", key.value, it->second));
+      Add(key,
+          section
+              ? fmt::format("duplicate section '{}' (first at line {})", key.value, it->second)
+              : fmt::format("duplicate pool name '{}' (first at line {})", key.value, it->second));
       continue;
     }
+    if (section && LooksLikePool(value)) {
+      // The one nutcracker file ringleader cannot read as written. Renaming the pool is safe:
+      // a pool's name places no key (only its servers' identities do).
+      Add(key, fmt::format("a pool cannot be named '{}': the name is reserved for ringleader's "
+                           "own settings (rename the pool; its keys stay on the same servers)",
+                           kRingleaderSection));
+      ++pool_entries;
+      continue;
+    }
+    if (section) {
+      *settings = ReadRingleaderSection(checker_, value);
+      continue;
+    }
+    if (!LooksLikePool(value) && (value.kind == Kind::kMapping || value.kind == Kind::kEmpty) &&
+        EditDistance(key.value, kRingleaderSection) <= 2) {
+      // Neither a pool (no listen:, no servers:) nor the section: a misspelt section name.
+      Add(key, fmt::format("unknown top-level key '{}': not a pool (no listen: or servers:) "
+                           "and not ringleader's section (did you mean '{}'?)",
+                           key.value, kRingleaderSection));
+      continue;
+    }
+    ++pool_entries;
     if (auto pool = OnePool(key, value)) pools.push_back(std::move(*pool));
+  }
+  if (pool_entries == 0) {
+    Add(1, 1,
+        "no pools: the file holds only ringleader's section; add a pool (a name, then "
+        "indented listen: and servers:)");
   }
 
   // nutcracker compares listen strings as written; ringleader compares endpoints, so
@@ -286,7 +322,7 @@ std::expected<Config, std::vector<Error>> Parse(const std::string& text, const s
   }
   Config config;
   config.path = path;
-  config.pools = PoolReader(checker).Root(tree.root);
+  config.pools = PoolReader(checker).Root(tree.root, &config.ringleader);
   if (!checker.ok()) return std::unexpected(checker.TakeErrors());
   return config;
 }
