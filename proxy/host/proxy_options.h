@@ -1,5 +1,6 @@
-// Run-time options of the data path that are not in the YAML file (limits, drain bound), and
-// the read-only state every worker shares (configuration, counters, identity for INFO).
+// Run-time options of the data path (limits, drain bound; main.cc fills them from the YAML's
+// `ringleader:` section and the command line, see process_settings.h), and the read-only state
+// every worker shares (configuration, counters, identity for INFO).
 // Thread safety: SharedState is built before the workers start and is immutable afterwards,
 // except the atomics it holds.
 #pragma once
@@ -12,8 +13,8 @@
 #include <vector>
 
 #include "conf/config.h"
-#include "proxy/resp/resp_parser.h"
 #include "proxy/host/stats.h"
+#include "proxy/resp/resp_parser.h"
 
 namespace rl::proxy {
 
