@@ -1,6 +1,7 @@
-// ringleader's configuration: a nutcracker (twemproxy) YAML file parsed into plain, validated
-// structs. conf/ reads the file and nothing else (no sockets, no name resolution); proxy/ turns
-// these structs into listeners, backends and rings.
+// ringleader's configuration: a nutcracker (twemproxy) YAML file, plus ringleader's own reserved
+// `ringleader:` section, parsed into plain, validated structs. conf/ reads the file and nothing
+// else (no sockets, no name resolution); proxy/ turns these structs into listeners, backends and
+// rings.
 // Thread safety: plain values, immutable after Load().
 #pragma once
 
@@ -83,9 +84,33 @@ struct Pool {
   std::vector<ring::Member> RingMembers() const;
 };
 
+// ringleader's own settings: the reserved top-level `ringleader:` section, for what belongs to
+// the process rather than to one pool. Every field holds its default when the section or its key
+// is absent; conf/README.md gives each key's meaning and range. The defaults equal
+// proxy::ProxyOptions' (tests/proxy/process_settings_test.cc checks it).
+struct RingleaderSettings {
+  // Bytes of replies a client may leave unread before it is closed. 1..2147483647.
+  uint64_t client_output_limit = 256ull << 20;
+  // Requests one client may have in flight before it is not read from. 2..2147483647.
+  uint32_t client_max_inflight = 16384;
+  // On SIGTERM/SIGINT, how long in-flight requests may take. 0..2147483647 ms.
+  std::chrono::milliseconds shutdown_grace{5000};
+  // Back-off after a failed connect to a server: doubles from min to max. 1..2147483647 ms each,
+  // min <= max.
+  std::chrono::milliseconds reconnect_backoff_min{50};
+  std::chrono::milliseconds reconnect_backoff_max{1000};
+  // Request limits, Redis's names and defaults. Bytes of one argument: 1048576..2147483647.
+  uint64_t proto_max_bulk_len = 512ull << 20;
+  // Arguments of one request: 1024..2147483647 (ringleader's name: Redis has no setting).
+  uint32_t proto_max_multibulk_len = 1024 * 1024;
+  // Bytes of one request: 1048576..2147483647.
+  uint64_t client_query_buffer_limit = 1ull << 30;
+};
+
 struct Config {
   std::string path;
-  std::vector<Pool> pools;  // in file order
+  std::vector<Pool> pools;        // in file order
+  RingleaderSettings ringleader;  // the `ringleader:` section; defaults when absent
 };
 
 // A located problem: "FILE:LINE:COL: message".
@@ -98,8 +123,8 @@ struct Error {
   std::string ToString() const;
 };
 
-// Parses and validates the nutcracker-style file at `path`. On success returns the pools; on
-// failure returns every problem found (at least one), in file order.
+// Parses and validates the nutcracker-style file at `path`. On success returns the pools and
+// ringleader's settings; on failure returns every problem found (at least one), in file order.
 std::expected<Config, std::vector<Error>> Load(const std::string& path);
 // Same, from text already in memory; `path` is used in messages.
 std::expected<Config, std::vector<Error>> Parse(const std::string& text, const std::string& path);

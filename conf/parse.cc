@@ -1,14 +1,17 @@
-// Parse(): the YAML tree (yaml_tree.h) checked against nutcracker's pool keys and rules, every
-// problem collected with its place. Cross-pool rules (pool names, listen addresses) run last.
+// Parse(): the YAML tree (yaml_tree.h) checked, with a Checker (checker.h), against nutcracker's
+// pool keys and rules, every problem collected with its place. The reserved top-level key
+// `ringleader:` is ringleader's own section (ringleader_section.h), not a pool. Cross-pool rules
+// (pool names, listen addresses) run last.
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <string_view>
 #include <utility>
 
+#include "conf/checker.h"
 #include "conf/config.h"
+#include "conf/ringleader_section.h"
 #include "conf/values.h"
 #include "conf/yaml_tree.h"
 #include "fmt/format.h"
@@ -30,21 +33,6 @@ constexpr std::string_view kPoolKeys[] = {
 
 constexpr int kMaxWorkers = 1024;
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string HashNames() {
   std::string out;
   for (int i = 0; i < ring::kHashKindCount; ++i) {
@@ -54,38 +42,27 @@ std::string HashNames() {
   return out;
 }
 
-class Checker {
+// The pools of a file: the top level and each pool's keys, read with a Checker.
+class PoolReader {
  public:
-  explicit Checker(const std::string& path) : path_(path) {}
+  explicit PoolReader(Checker& checker) : checker_(checker) {}
 
-  void Add(int line, int column, std::string message) {
-    errors_.push_back(Error{path_, line, column, std::move(message)});
-  }
-  void Add(const YamlNode& at, std::string message) { Add(at.line, at.column, std::move(message)); }
-
-  std::vector<Error> TakeErrors() {
-    std::stable_sort(errors_.begin(), errors_.end(), [](const Error& a, const Error& b) {
-      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    return std::move(errors_);
-  }
-  bool ok() const { return errors_.empty(); }
-
-  std::vector<Pool> Root(const YamlNode& root);
+  // The pools in file order; the `ringleader:` section, if any, goes to *settings.
+  std::vector<Pool> Root(const YamlNode& root, RingleaderSettings* settings);
 
  private:
+  void Add(int line, int column, std::string message) {
+    checker_.Add(line, column, std::move(message));
+  }
+  void Add(const YamlNode& at, std::string message) { checker_.Add(at, std::move(message)); }
   std::optional<Pool> OnePool(const YamlNode& key, const YamlNode& value);
-  void Key(Pool& pool, const YamlNode& key, const YamlNode& value);
-  const std::string* Scalar(const Pool& pool, const YamlNode& key, const YamlNode& value);
-  std::optional<int> Number(const Pool& pool, const YamlNode& key, const YamlNode& value, int min);
-  std::optional<bool> Bool(const Pool& pool, const YamlNode& key, const YamlNode& value);
+  void Key(Pool& pool, const std::string& owner, const YamlNode& key, const YamlNode& value);
   void Servers(Pool& pool, const YamlNode& key, const YamlNode& value);
 
-  const std::string& path_;
-  std::vector<Error> errors_;
+  Checker& checker_;
 };
 
-std::vector<Pool> Checker::Root(const YamlNode& root) {
+std::vector<Pool> PoolReader::Root(const YamlNode& root, RingleaderSettings* settings) {
   std::vector<Pool> pools;
   if (root.kind == Kind::kEmpty) {
     Add(1, 1, "no pools: the file holds no YAML mapping of pool names to pools");
@@ -95,18 +72,51 @@ std::vector<Pool> Checker::Root(const YamlNode& root) {
     Add(root, "the top level must map pool names to pools (\"name:\" then indented keys)");
     return pools;
   }
-  std::map<std::string, int> names;  // pool name -> line
+  std::map<std::string, int> names;  // pool name (or the section's) -> line
+  size_t pool_entries = 0;           // entries meant as pools, good or bad
   for (const auto& [key, value] : root.entries) {
     if (key.kind != Kind::kScalar || key.value.empty()) {
       Add(key, "a pool name must be a non-empty plain name");
+      ++pool_entries;
       continue;
     }
+    const bool section = key.value == kRingleaderSection;
     auto [it, fresh] = names.emplace(key.value, key.line);
     if (!fresh) {
-      Add(key, fmt::format("duplicate pool name '{}' (first at line {})", key.value, it->second));
+      Add(key,
+          section
+              ? fmt::format("duplicate section '{}' (first at line {})", key.value, it->second)
+              : fmt::format("duplicate pool name '{}' (first at line {})", key.value, it->second));
       continue;
     }
+    if (section && LooksLikePool(value)) {
+      // The one nutcracker file ringleader cannot read as written. Renaming the pool is safe:
+      // a pool's name places no key (only its servers' identities do).
+      Add(key, fmt::format("a pool cannot be named '{}': the name is reserved for ringleader's "
+                           "own settings (rename the pool; its keys stay on the same servers)",
+                           kRingleaderSection));
+      ++pool_entries;
+      continue;
+    }
+    if (section) {
+      *settings = ReadRingleaderSection(checker_, value);
+      continue;
+    }
+    if (!LooksLikePool(value) && (value.kind == Kind::kMapping || value.kind == Kind::kEmpty) &&
+        EditDistance(key.value, kRingleaderSection) <= 2) {
+      // Neither a pool (no listen:, no servers:) nor the section: a misspelt section name.
+      Add(key, fmt::format("unknown top-level key '{}': not a pool (no listen: or servers:) "
+                           "and not ringleader's section (did you mean '{}'?)",
+                           key.value, kRingleaderSection));
+      continue;
+    }
+    ++pool_entries;
     if (auto pool = OnePool(key, value)) pools.push_back(std::move(*pool));
+  }
+  if (pool_entries == 0) {
+    Add(1, 1,
+        "no pools: the file holds only ringleader's section; add a pool (a name, then "
+        "indented listen: and servers:)");
   }
 
   // nutcracker compares listen strings as written; ringleader compares endpoints, so
@@ -125,7 +135,7 @@ std::vector<Pool> Checker::Root(const YamlNode& root) {
   return pools;
 }
 
-std::optional<Pool> Checker::OnePool(const YamlNode& key, const YamlNode& value) {
+std::optional<Pool> PoolReader::OnePool(const YamlNode& key, const YamlNode& value) {
   Pool pool;
   pool.name = key.value;
   pool.line = key.line;
@@ -135,76 +145,26 @@ std::optional<Pool> Checker::OnePool(const YamlNode& key, const YamlNode& value)
         fmt::format("pool '{}' must be a mapping of keys such as listen: and servers:", pool.name));
     return std::nullopt;
   }
-  std::map<std::string, int> seen;  // key -> line
+  const std::string owner = fmt::format("pool '{}'", pool.name);
+  bool has_listen = false;
   bool has_servers = false;
-  for (const auto& [k, v] : value.entries) {
-    if (k.kind != Kind::kScalar) {
-      Add(k, fmt::format("pool '{}': a key must be a plain name", pool.name));
-      continue;
-    }
-    auto [it, fresh] = seen.emplace(k.value, k.line);
-    if (!fresh) {
-      Add(k, fmt::format("pool '{}': duplicate key '{}' (first at line {})", pool.name, k.value,
-                         it->second));
-      continue;
-    }
-    if (k.value == "servers") has_servers = true;
-    Key(pool, k, v);
-  }
-  if (!seen.contains("listen")) {
+  checker_.ForEachKey(owner, value, [&](const YamlNode& k, const YamlNode& v) {
+    has_listen |= k.value == "listen";
+    has_servers |= k.value == "servers";
+    Key(pool, owner, k, v);
+  });
+  if (!has_listen) {
     Add(key, fmt::format("pool '{}' has no listen: address", pool.name));
   }
   if (!has_servers) Add(key, fmt::format("pool '{}' has no servers:", pool.name));
   return pool;
 }
 
-const std::string* Checker::Scalar(const Pool& pool, const YamlNode& key, const YamlNode& value) {
-  switch (value.kind) {
-    case Kind::kScalar:
-      return &value.value;
-    case Kind::kEmpty:
-      Add(key, fmt::format("pool '{}': {} needs a value", pool.name, key.value));
-      return nullptr;
-    case Kind::kSequence:
-    case Kind::kMapping:
-      Add(value, fmt::format("pool '{}': {} must be a single value, not a {}", pool.name, key.value,
-                             value.kind == Kind::kSequence ? "list" : "mapping"));
-      return nullptr;
-  }
-  return nullptr;
-}
-
-std::optional<int> Checker::Number(const Pool& pool, const YamlNode& key, const YamlNode& value,
-                                   int min) {
-  const std::string* text = Scalar(pool, key, value);
-  if (!text) return std::nullopt;
-  auto n = ParseNumber(*text);
-  if (!n) {
-    Add(value, fmt::format("pool '{}': {} '{}' {}", pool.name, key.value, *text, n.error()));
-    return std::nullopt;
-  }
-  if (*n < min) {
-    Add(value, fmt::format("pool '{}': {} must be at least {}", pool.name, key.value, min));
-    return std::nullopt;
-  }
-  return *n;
-}
-
-std::optional<bool> Checker::Bool(const Pool& pool, const YamlNode& key, const YamlNode& value) {
-  const std::string* text = Scalar(pool, key, value);
-  if (!text) return std::nullopt;
-  auto b = ParseBool(*text);
-  if (!b) {
-    Add(value,
-        fmt::format("pool '{}': {} must be true or false, not '{}'", pool.name, key.value, *text));
-  }
-  return b;
-}
-
-void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
+void PoolReader::Key(Pool& pool, const std::string& owner, const YamlNode& key,
+                     const YamlNode& value) {
   const std::string& name = key.value;
   if (name == "listen") {
-    const std::string* text = Scalar(pool, key, value);
+    const std::string* text = checker_.Scalar(owner, key, value);
     if (!text) return;
     auto address = ParseListen(*text);
     if (!address) {
@@ -215,7 +175,7 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     pool.listen_line = value.line;
     pool.listen_column = value.column;
   } else if (name == "hash") {
-    const std::string* text = Scalar(pool, key, value);
+    const std::string* text = checker_.Scalar(owner, key, value);
     if (!text) return;
     auto hash = ring::ParseHashKind(*text);
     if (!hash) {
@@ -225,7 +185,7 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     }
     pool.hash = *hash;
   } else if (name == "distribution") {
-    const std::string* text = Scalar(pool, key, value);
+    const std::string* text = checker_.Scalar(owner, key, value);
     if (!text) return;
     auto distribution = ring::ParseDistribution(*text);
     if (!distribution) {
@@ -236,7 +196,7 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     }
     pool.distribution = *distribution;
   } else if (name == "hash_tag") {
-    const std::string* text = Scalar(pool, key, value);
+    const std::string* text = checker_.Scalar(owner, key, value);
     if (!text) return;
     if (text->size() != 2) {
       Add(value, fmt::format("pool '{}': hash_tag '{}' must be exactly two characters, such as "
@@ -246,33 +206,28 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
     }
     pool.hash_tag = *text;
   } else if (name == "timeout") {
-    if (auto n = Number(pool, key, value, 0)) {
+    if (auto n = checker_.Number(owner, key, value, 0)) {
       if (*n > 0) pool.timeout = std::chrono::milliseconds(*n);
     }
   } else if (name == "backlog") {
-    if (auto n = Number(pool, key, value, 0)) pool.backlog = *n;
+    if (auto n = checker_.Number(owner, key, value, 0)) pool.backlog = *n;
   } else if (name == "client_connections") {
-    if (auto n = Number(pool, key, value, 0)) pool.client_connections = static_cast<uint32_t>(*n);
+    if (auto n = checker_.Number(owner, key, value, 0))
+      pool.client_connections = static_cast<uint32_t>(*n);
   } else if (name == "redis_db") {
-    if (auto n = Number(pool, key, value, 0)) pool.redis_db = *n;
+    if (auto n = checker_.Number(owner, key, value, 0)) pool.redis_db = *n;
   } else if (name == "server_connections") {
-    if (auto n = Number(pool, key, value, 1)) pool.server_connections = *n;
+    if (auto n = checker_.Number(owner, key, value, 1)) pool.server_connections = *n;
   } else if (name == "server_retry_timeout") {
-    if (auto n = Number(pool, key, value, 0)) {
+    if (auto n = checker_.Number(owner, key, value, 0)) {
       pool.server_retry_timeout = std::chrono::milliseconds(*n);
     }
   } else if (name == "server_failure_limit") {
-    if (auto n = Number(pool, key, value, 0)) pool.server_failure_limit = *n;
+    if (auto n = checker_.Number(owner, key, value, 0)) pool.server_failure_limit = *n;
   } else if (name == "workers") {
-    if (auto n = Number(pool, key, value, 1)) {
-      if (*n > kMaxWorkers) {
-        Add(value, fmt::format("pool '{}': workers must be at most {}", pool.name, kMaxWorkers));
-      } else {
-        pool.workers = *n;
-      }
-    }
+    if (auto n = checker_.Number(owner, key, value, 1, kMaxWorkers)) pool.workers = *n;
   } else if (name == "redis") {
-    if (auto b = Bool(pool, key, value)) {
+    if (auto b = checker_.Bool(owner, key, value)) {
       if (!*b) {
         Add(value, fmt::format("pool '{}': redis: false asks for a memcache pool, but ringleader "
                                "serves Redis only (set redis: true or remove the key)",
@@ -280,34 +235,27 @@ void Checker::Key(Pool& pool, const YamlNode& key, const YamlNode& value) {
       }
     }
   } else if (name == "preconnect") {
-    if (auto b = Bool(pool, key, value)) pool.preconnect = *b;
+    if (auto b = checker_.Bool(owner, key, value)) pool.preconnect = *b;
   } else if (name == "auto_eject_hosts") {
-    if (auto b = Bool(pool, key, value)) pool.auto_eject_hosts = *b;
+    if (auto b = checker_.Bool(owner, key, value)) pool.auto_eject_hosts = *b;
   } else if (name == "tcpkeepalive") {
-    if (auto b = Bool(pool, key, value)) pool.tcpkeepalive = *b;
+    if (auto b = checker_.Bool(owner, key, value)) pool.tcpkeepalive = *b;
   } else if (name == "reuseport") {
-    if (auto b = Bool(pool, key, value)) pool.reuseport = *b;
+    if (auto b = checker_.Bool(owner, key, value)) pool.reuseport = *b;
   } else if (name == "admin_commands") {
-    if (auto b = Bool(pool, key, value)) pool.admin_commands = *b;
+    if (auto b = checker_.Bool(owner, key, value)) pool.admin_commands = *b;
   } else if (name == "redis_auth") {
-    if (const std::string* text = Scalar(pool, key, value)) pool.redis_auth = *text;
+    if (const std::string* text = checker_.Scalar(owner, key, value)) pool.redis_auth = *text;
   } else if (name == "client_auth") {
-    if (const std::string* text = Scalar(pool, key, value)) pool.client_auth = *text;
+    if (const std::string* text = checker_.Scalar(owner, key, value)) pool.client_auth = *text;
   } else if (name == "servers") {
     Servers(pool, key, value);
   } else {
-    std::string hint;
-    for (std::string_view known : kPoolKeys) {
-      if (EditDistance(name, known) <= 2) {
-        hint = fmt::format(" (did you mean '{}'?)", known);
-        break;
-      }
-    }
-    Add(key, fmt::format("pool '{}': unknown key '{}'{}", pool.name, name, hint));
+    checker_.UnknownKey(owner, key, kPoolKeys);
   }
 }
 
-void Checker::Servers(Pool& pool, const YamlNode& key, const YamlNode& value) {
+void PoolReader::Servers(Pool& pool, const YamlNode& key, const YamlNode& value) {
   if (value.kind == Kind::kEmpty) {
     Add(key,
         fmt::format("pool '{}': servers: needs at least one '- host:port:weight' line", pool.name));
@@ -374,7 +322,7 @@ std::expected<Config, std::vector<Error>> Parse(const std::string& text, const s
   }
   Config config;
   config.path = path;
-  config.pools = checker.Root(tree.root);
+  config.pools = PoolReader(checker).Root(tree.root, &config.ringleader);
   if (!checker.ok()) return std::unexpected(checker.TakeErrors());
   return config;
 }

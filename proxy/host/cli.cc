@@ -84,11 +84,13 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
       ->expected(1, CLI::detail::expected_max_vector_size)
       ->type_name("KEY");
   app.add_option("--client-output-limit", options.client_output_limit,
-                 "close a client whose unread replies exceed BYTES (default 256 MiB)")
+                 "close a client whose unread replies exceed BYTES; wins over the file's "
+                 "ringleader: client_output_limit (default 256 MiB)")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber.description(""));
   app.add_option("--shutdown-grace", options.shutdown_grace_ms,
-                 "on SIGTERM/SIGINT, how long in-flight requests may take (default 5000)")
+                 "on SIGTERM/SIGINT, how long in-flight requests may take; wins over the "
+                 "file's ringleader: shutdown_grace (default 5000)")
       ->type_name("MS")
       ->check(CLI::NonNegativeNumber.description(""));
   app.footer("Without -t, -V or --where, ringleader serves the pools of the configuration file.");

@@ -1,11 +1,12 @@
-// ringleader's entry point: parse the command line (proxy/host/cli.h), answer -V / -t / --where, and
-// otherwise serve the configured pools (proxy/host/server.h) until SIGTERM or SIGINT.
+// ringleader's entry point: parse the command line (proxy/host/cli.h), answer -V / -t / --where,
+// and otherwise serve the configured pools (proxy/host/server.h) until SIGTERM or SIGINT.
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 
 #include "proxy/host/cli.h"
+#include "proxy/host/process_settings.h"
 #include "proxy/host/server.h"
 
 int main(int argc, char** argv) {
@@ -19,10 +20,8 @@ int main(int argc, char** argv) {
   serve.log_level = options->verbosity;
   serve.log_file = options->log_file;
   serve.pid_file = options->pid_file;
-  if (options->client_output_limit) serve.proxy.client_output_limit = *options->client_output_limit;
-  if (options->shutdown_grace_ms) {
-    serve.proxy.shutdown_grace = std::chrono::milliseconds(*options->shutdown_grace_ms);
-  }
+  // The file's ringleader: section, with the command line's flags winning over it.
+  serve.proxy = rl::proxy::ProcessProxyOptions(config->ringleader, *options);
   // -d as nutcracker does it: detach after the configuration is known to be good. The working
   // directory is kept so that relative -o/-p paths mean what they meant on the command line.
   if (options->daemonize && daemon(/*nochdir=*/1, /*noclose=*/0) != 0) {

@@ -1,5 +1,7 @@
 // Run-time options of the data path that are not pool settings (limits, drain bound, reconnect
-// back-off). Thread safety: a plain value, copied into SharedState before the workers start.
+// back-off); main.cc fills them from the YAML's `ringleader:` section and the command line (see
+// process_settings.h). Thread safety: a plain value, copied into SharedState before the
+// workers start.
 #pragma once
 
 #include <chrono>

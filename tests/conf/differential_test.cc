@@ -43,6 +43,9 @@ const std::map<std::string, std::string> kStricter = {
      "'[::1]' cannot resolve; nutcracker finds out only when connecting, ringleader at -t"},
     {"stricter-total-weight-overflow.yml",
      "the weights sum past 2^32, where twemproxy's ketama arithmetic overflows"},
+    {"stricter-pool-named-ringleader.yml",
+     "the top-level name 'ringleader' is reserved for ringleader's own settings; a pool of that "
+     "name must be renamed (a pool's name places no key)"},
 };
 
 // Where ringleader accepts what nutcracker 0.5.0 rejects, and why.
@@ -51,6 +54,9 @@ const std::map<std::string, std::string> kLenient = {
     {"lenient-admin-commands.yml", "admin_commands is ringleader's own key"},
     {"lenient-reuseport.yml",
      "reuseport is a twemproxy key newer than Debian's 0.5.0 build; ringleader supports it"},
+    {"lenient-ringleader-section.yml",
+     "the ringleader: section holds ringleader's own settings; nutcracker reads it as a pool "
+     "with unknown keys"},
     {"lenient-auth-without-redis-key.yml",
      "an absent redis key means Redis in ringleader (memcache in nutcracker, which then refuses "
      "redis_auth)"},

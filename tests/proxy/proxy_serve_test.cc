@@ -1,5 +1,6 @@
 // The serving process: graceful SIGTERM/SIGINT (in-flight requests finish, bounded), pid file,
-// log file reopened on SIGHUP, unix-socket listeners with permissions, several workers.
+// the ringleader: section's limits (and a flag winning over one), log file reopened on SIGHUP,
+// unix-socket listeners with permissions, several workers.
 // Runs the ringleader binary as a child process.
 #include <signal.h>
 #include <sys/stat.h>
@@ -41,9 +42,11 @@ struct Served {
   std::string log, pid;
 };
 
-// Starts a redis-server and ringleader over it with `extra` pool keys.
+// Starts a redis-server and ringleader over it with `extra` pool keys, `flags` on the command
+// line and `section` (e.g. "ringleader:\n  shutdown_grace: 300\n") before the pool.
 std::unique_ptr<Served> Serve(const std::string& extra = "",
-                              const std::vector<std::string>& flags = {}) {
+                              const std::vector<std::string>& flags = {},
+                              const std::string& section = "") {
   auto s = std::make_unique<Served>();
   auto redis = RedisServer::Start();
   if (!redis) return nullptr;
@@ -53,9 +56,9 @@ std::unique_ptr<Served> Serve(const std::string& extra = "",
   for (int attempt = 0; attempt < 5; ++attempt) {
     s->port = FreePort();
     std::string conf = s->dir.Write(
-        "rl.yml", fmt::format("pool:\n  listen: 127.0.0.1:{}\n  redis: true\n{}  servers:\n"
+        "rl.yml", fmt::format("{}pool:\n  listen: 127.0.0.1:{}\n  redis: true\n{}  servers:\n"
                               "    - 127.0.0.1:{}:1 r1\n",
-                              s->port, extra, s->redis->port()));
+                              section, s->port, extra, s->redis->port()));
     std::vector<std::string> argv = {ServerBinary(), "-c", conf, "-o", s->log, "-p", s->pid};
     argv.insert(argv.end(), flags.begin(), flags.end());
     auto child = ChildProcess::Spawn(argv);
@@ -117,6 +120,35 @@ TEST(ServeTest, ShutdownIsBoundedWhenABackendHangs) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(c->ReadToEof(), "");  // closed without a reply
+}
+
+TEST(ServeTest, RingleaderSectionSetsTheRequestLimits) {
+  // proto_max_bulk_len from the file: a 2 MB argument is refused at its header, before any of
+  // its bytes are sent (with the default 512 MB the proxy would wait for them).
+  auto s = Serve("", {}, "ringleader:\n  proto_max_bulk_len: 1048576\n");
+  ASSERT_TRUE(s);
+  auto c = RawConn::Connect(s->port);
+  ASSERT_TRUE(c);
+  c->Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n");
+  EXPECT_EQ(c->ReadReply(), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(c->ReadToEof(), "");
+  EXPECT_TRUE(c->closed());
+}
+
+TEST(ServeTest, ShutdownGraceFlagWinsOverTheFile) {
+  // The file asks for 10 minutes, the flag for 300 ms: the flag's bound is the one kept.
+  auto s = Serve("", {"--shutdown-grace", "300"}, "ringleader:\n  shutdown_grace: 600000\n");
+  ASSERT_TRUE(s);
+  auto c = RawConn::Connect(s->port);
+  kill(s->redis->pid(), SIGSTOP);
+  c->Send(Resp({"GET", "k"}));
+  // The GET is in flight (it and this INFO: 2 commands) before the stop is asked for.
+  ASSERT_TRUE(WaitFor([&] { return InfoField(s->port, "total_commands_processed") >= 2; }));
+  s->proxy->Signal(SIGTERM);
+  int status = s->proxy->WaitExit(std::chrono::seconds(10));
+  kill(s->redis->pid(), SIGCONT);
+  ASSERT_TRUE(WIFEXITED(status)) << "still draining after 10 s: the file's grace was used";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ServeTest, SighupReopensTheLogFile) {
