@@ -185,11 +185,15 @@ std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> 
                                          next.name, current.epoch(), topology->epoch()));
     }
     const conf::Pool& now = current.pool();
+    // server_connections too: a client's requests to a server stay on one connection (chosen
+    // by client id modulo the count) so that they run in order; a new count would move them.
     if (!next.listen.SameEndpoint(now.listen) || next.backlog != now.backlog ||
-        next.workers != now.workers || next.client_auth != now.client_auth) {
-      return std::unexpected(fmt::format(
-          "pool '{}': listen, backlog, workers and client_auth change only with a restart",
-          next.name));
+        next.workers != now.workers || next.client_auth != now.client_auth ||
+        next.server_connections != now.server_connections) {
+      return std::unexpected(
+          fmt::format("pool '{}': listen, backlog, workers, client_auth and server_connections "
+                      "change only with a restart",
+                      next.name));
     }
     it->second = topology;
   }

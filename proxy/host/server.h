@@ -68,7 +68,8 @@ class Proxy {
   // CurrentTopology, with a higher epoch), to every worker serving the pool; each swaps it in
   // between requests (PoolRouter::Apply). `done` runs on the control loop once every worker has
   // it. Refused with a message: an unknown pool, an epoch not above the current one, or a
-  // change of what is bound at start (listen, backlog, workers, client_auth: they need a
+  // change of what is bound at start (listen, backlog, workers, client_auth, and
+  // server_connections, which places each client's requests on one connection: they need a
   // restart).
   std::expected<void, std::string> Publish(std::shared_ptr<const Topology> topology,
                                            std::function<void()> done = {});

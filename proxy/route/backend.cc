@@ -109,13 +109,8 @@ void Backend::Update(const TopologyServer& server) {
   bool moved = !server.address.SameAs(server_.address);
   server_ = server;
   label_.assign(server.label);
-  // server_connections may have changed: a slot past the new count drains too.
-  size_t count = static_cast<size_t>(std::max(1, pool_->conf().server_connections));
-  if (moved || count != conns_.size()) {
-    DrainShared();
-    conns_.assign(count, nullptr);
-  }
   if (moved) {
+    DrainShared();
     // A new address deserves a fresh start: no back-off or failures carried over.
     connect_failures_ = 0;
     reconnect_at_ms_ = 0;

@@ -40,6 +40,8 @@ class Backend {
   void Shutdown();
   // A new snapshot's entry for this server (same id). When its address changed, the shared
   // connections take no new requests and close once drained; new ones go to the new address.
+  // (A client pipelining across the move may have a request still on the old connection while
+  // the next runs on the new one: the two are not ordered against each other.)
   void Update(const TopologyServer& server);
   // The server left the pool: no new requests (Send fails them), shared connections close
   // once drained, and failures no longer count towards ejection.

@@ -5,31 +5,12 @@
 #include "conf/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/conf/parse_util.h"
 
 namespace rl::conf {
 namespace {
 
 using ::testing::ElementsAre;
-
-// Every error of `text` as "t.yml:LINE:COL: message"; empty when it parses.
-std::vector<std::string> Errors(const std::string& text) {
-  auto config = Parse(text, "t.yml");
-  std::vector<std::string> out;
-  if (config) return out;
-  for (const Error& e : config.error()) out.push_back(e.ToString());
-  return out;
-}
-
-Config MustParse(const std::string& text) {
-  auto config = Parse(text, "t.yml");
-  if (!config) {
-    std::string all;
-    for (const Error& e : config.error()) all += e.ToString() + "\n";
-    ADD_FAILURE() << all;
-    return Config{};
-  }
-  return *config;
-}
 
 TEST(ParseTest, DefaultsAreNutcrackers) {
   Config config = MustParse(

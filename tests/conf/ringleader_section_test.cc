@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ring/ring.h"
+#include "tests/conf/parse_util.h"
 
 namespace rl::conf {
 namespace {
@@ -23,25 +24,6 @@ const std::string kPool =
     "  servers:\n"
     "   - 127.0.0.1:6379:1 r1\n"
     "   - 127.0.0.1:6380:2\n";
-
-std::vector<std::string> Errors(const std::string& text) {
-  auto config = Parse(text, "t.yml");
-  std::vector<std::string> out;
-  if (config) return out;
-  for (const Error& e : config.error()) out.push_back(e.ToString());
-  return out;
-}
-
-Config MustParse(const std::string& text) {
-  auto config = Parse(text, "t.yml");
-  if (!config) {
-    std::string all;
-    for (const Error& e : config.error()) all += e.ToString() + "\n";
-    ADD_FAILURE() << all;
-    return Config{};
-  }
-  return *config;
-}
 
 // Every field of a settings value, for whole-value comparisons with a readable failure.
 std::string Describe(const RingleaderSettings& s) {

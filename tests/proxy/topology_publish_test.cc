@@ -221,6 +221,12 @@ TEST(TopologyPublishTest, RefusesStaleEpochsAndRestartOnlyChanges) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().find("only with a restart"), std::string::npos) << refused.error();
 
+  conf::Pool more_conns = t->config.pools[0];
+  more_conns.server_connections = 4;  // would move clients' requests to other connections
+  auto reconnect = proxy::Topology::Build(more_conns, current->epoch() + 1, current.get());
+  ASSERT_TRUE(reconnect.has_value());
+  EXPECT_FALSE(t->proxy->Publish(*reconnect).has_value());
+
   conf::Pool unknown = t->config.pools[0];
   unknown.name = "other";
   auto other = proxy::Topology::Build(unknown, 2, nullptr);
