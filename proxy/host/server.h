@@ -57,7 +57,8 @@ class Proxy {
   // in-flight requests within options.shutdown_grace, then closes everything; the control loop
   // ends once every worker has.
   void Stop();
-  // REQUIRES: StartOptions::control_on_caller. Runs the control loop until the proxy stopped.
+  // REQUIRES: StartOptions::control_on_caller. Runs the control loop until the proxy stopped;
+  // Wait() and the destructor need it to have returned.
   void RunControlLoop();
   // Blocks until every worker and the control loop have finished.
   void Wait();
@@ -83,13 +84,14 @@ class Proxy {
 
   conf::Config config_;
   std::unique_ptr<SharedState> shared_;
-  ControlLoop control_;
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t workers_running_ = 0;  // control loop thread only
   bool stopping_ = false;       // control loop thread only
   mutable std::mutex topology_mu_;
   std::map<std::string, std::shared_ptr<const Topology>, std::less<>> topologies_;
   bool waited_ = false;
+  // Last, so destroyed first: closures still posted to it (Stop's) may touch the members above.
+  ControlLoop control_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log
