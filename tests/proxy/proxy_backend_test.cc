@@ -22,7 +22,8 @@ std::string Yaml(const std::string& extra, const std::vector<std::string>& serve
 }
 
 TEST(BackendFailureTest, RefusedBackendFailsOnlyItsKeys) {
-  uint16_t dead = FreePort();
+  RefusingPort refusing;  // a dead server's port, which nothing else can take meanwhile
+  uint16_t dead = refusing.port();
   auto t = ProxyUnderTest::StartYaml(
       Yaml("", {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 r2", dead)}), 1);
   std::string live_key = KeyOn(*t, 0), dead_key = KeyOn(*t, 1);
@@ -126,7 +127,8 @@ TEST(BackendFailureTest, HangingBackendWithoutTimeoutHoldsOnlyItsClients) {
 }
 
 TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
-  uint16_t dead = FreePort();
+  RefusingPort refusing;  // a dead server's port, which nothing else can take meanwhile
+  uint16_t dead = refusing.port();
   auto t = ProxyUnderTest::StartYaml(
       Yaml("  auto_eject_hosts: true\n  server_failure_limit: 1\n"
            "  server_retry_timeout: 600\n",
@@ -135,10 +137,12 @@ TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
   std::string key = KeyOn(*t, 2);
   RedisClient c = t->Client();
   auto first = c.Command({"SET", key, "v"});
+  ASSERT_TRUE(first) << "no reply";
   ASSERT_EQ(first->type, REDIS_REPLY_ERROR);
   EXPECT_TRUE(std::string(first->str).find("backend r3") != std::string::npos) << first->str;
   // r3 is ejected: its keys now go to r1 or r2.
   auto second = c.Command({"SET", key, "v"});
+  ASSERT_TRUE(second) << "no reply";
   ASSERT_EQ(second->type, REDIS_REPLY_STATUS) << second->str;
   long long found = 0;
   for (size_t i = 0; i < 2; ++i) found += t->Direct(i).Command({"EXISTS", key})->integer;
@@ -152,7 +156,8 @@ TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
 }
 
 TEST(EjectionTest, WithoutEjectionDeadServersKeysGetErrorsNeverAnotherServer) {
-  uint16_t dead = FreePort();
+  RefusingPort refusing;  // a dead server's port, which nothing else can take meanwhile
+  uint16_t dead = refusing.port();
   auto t =
       ProxyUnderTest::StartYaml(Yaml("  server_failure_limit: 1\n",
                                      {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 r2", dead)}),

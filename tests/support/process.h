@@ -16,6 +16,22 @@ namespace rl::testing {
 // Returns a TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released).
 uint16_t FreePort();
 
+// A loopback TCP port that refuses connections for as long as this object lives: a socket is
+// bound to it (without SO_REUSEADDR) and never listens, so no other process can take the port
+// meanwhile, as one could take a FreePort() that was released (a "dead server" in a test).
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 // Returns true once a TCP connect to 127.0.0.1:port succeeds, false after `bound`.
 bool WaitForPort(uint16_t port, std::chrono::milliseconds bound = std::chrono::seconds(10));
 
