@@ -8,6 +8,8 @@
 #include <array>
 #include <iterator>
 
+#include "proxy/base/ascii.h"
+
 namespace rl::proxy {
 namespace {
 
@@ -153,8 +155,6 @@ static_assert(TableCheck<FindProblem()>::kOk);
 // --- Lookup: FNV-1a over the lower-cased name ("container|sub" for subcommands), open
 // addressing with linear probing over a table at most half full.
 
-constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 constexpr uint32_t kFnvOffset = 2166136261u;
 constexpr uint32_t kFnvPrime = 16777619u;
 constexpr uint32_t HashStep(uint32_t h, char c) {
@@ -194,13 +194,6 @@ consteval HashIndex BuildIndex() {
 
 constexpr HashIndex kIndex = BuildIndex();
 
-bool EqualsLowered(std::string_view lower, std::string_view any_case) {
-  for (size_t i = 0; i < lower.size(); ++i) {
-    if (lower[i] != AsciiLower(any_case[i])) return false;
-  }
-  return true;
-}
-
 // The row named `name`, or `name|sub` when sub is non-empty. REQUIRES: name has no '|'.
 const CommandInfo* Lookup(std::string_view name, std::string_view sub) {
   uint32_t h = kFnvOffset;
@@ -216,9 +209,9 @@ const CommandInfo* Lookup(std::string_view name, std::string_view sub) {
     if (entry == 0) return nullptr;
     const CommandInfo& row = kTable[entry - 1];
     if (kIndex.hashes[entry - 1] != h || row.name.size() != length) continue;
-    if (!EqualsLowered(row.name.substr(0, name.size()), name)) continue;
+    if (!EqualsIgnoreCase(name, row.name.substr(0, name.size()))) continue;
     if (sub.empty() ||
-        (row.name[name.size()] == '|' && EqualsLowered(row.name.substr(name.size() + 1), sub))) {
+        (row.name[name.size()] == '|' && EqualsIgnoreCase(sub, row.name.substr(name.size() + 1)))) {
       return &row;
     }
   }

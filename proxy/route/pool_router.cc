@@ -11,6 +11,7 @@
 #include "proxy/commands/command_table.h"
 #include "proxy/io/listener.h"
 #include "proxy/session/local_commands.h"
+#include "proxy/base/ascii.h"
 #include "proxy/base/log.h"
 #include "proxy/resp/reply_writer.h"
 
@@ -97,13 +98,7 @@ Backend* PoolRouter::AnyBackend() {
 
 namespace {
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+std::string Upper(std::string_view s) { return AsciiUppercase(s); }
 
 // printf's "%.Ns" of a C string: stops at a NUL byte too.
 std::string_view CString(std::string_view s, size_t max) {

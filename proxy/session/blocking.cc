@@ -4,28 +4,18 @@
 #include <cmath>
 #include <vector>
 
-#include "proxy/route/backend.h"
-#include "proxy/io/client_conn.h"
-#include "proxy/session/client_session.h"
+#include "proxy/base/ascii.h"
 #include "proxy/commands/command_table.h"
-#include "proxy/route/pool_router.h"
-#include "proxy/session/reserved_conn.h"
 #include "proxy/host/worker.h"
+#include "proxy/io/client_conn.h"
+#include "proxy/route/backend.h"
+#include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
+#include "proxy/session/reserved_conn.h"
 
 namespace rl::proxy {
 
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Seconds as Redis reads them (a non-negative decimal, fractions allowed).
 BlockTimeout Seconds(std::string_view text) {
