@@ -54,8 +54,9 @@ consteval std::array<CommandInfo, kCommandCount> BuildTable() {
     for (const CommandPolicy& p : kCommandPolicy) {
       if (p.name == g.name) policy = p;
     }
-    table[n++] = {g.name,     g.arity,      g.flags,      g.key_rule,   g.first_key,  g.last_key,
-                  g.key_step, g.rule_index, policy.route, policy.merge, policy.reason};
+    table[n++] = {g.name,       g.arity,      g.flags,        g.key_rule,
+                  g.first_key,  g.last_key,   g.key_step,     g.rule_index,
+                  policy.route, policy.merge, policy.handler, policy.reason};
   }
   for (const CommandInfo& e : kExtensionCommands) table[n++] = e;
   std::sort(table.begin(), table.end(),
@@ -107,6 +108,13 @@ consteval Problem FindProblem() {
     if (c.merge == Merge::kScanCursor) return MakeProblem("kScanCursor is not a policy", c.name);
     const bool refusable = c.route == Route::kRefused || c.route == Route::kSpecial ||
                            c.route == Route::kAdminBroadcast;
+    if (!HandlerFits(c.handler, c.route)) {
+      return MakeProblem(
+          RouteHasHandlers(c.route)
+              ? "no handler of its route's family (see Handler)"
+              : "a handler goes with kLocal, kTransaction, kPubsub and kBlocking only",
+          c.name);
+    }
     if (refusable == c.reason.empty()) {
       return MakeProblem("a reason goes with kRefused, kSpecial and kAdminBroadcast only", c.name);
     }
@@ -138,7 +146,9 @@ consteval Problem FindProblem() {
       case Route::kPubsub:
         break;
     }
-    if ((c.flags & kHasSubcommands) && c.name != "command" && c.reason != "unknown subcommand") {
+    // A container is Container(), unless ringleader answers it bare itself (COMMAND).
+    if ((c.flags & kHasSubcommands) && c.route != Route::kLocal &&
+        c.reason != "unknown subcommand") {
       return MakeProblem("a container needs Container()", c.name);
     }
   }
