@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "proxy/base/ascii.h"
+
 namespace rl::proxy {
 namespace {
 
@@ -134,8 +136,7 @@ std::string_view RouteLabel(Route route) {
 std::string DisplayName(const CommandInfo& info) {
   std::string name(info.name);
   for (char& c : name) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    if (c == '|') c = ' ';
+    c = c == '|' ? ' ' : AsciiUpper(c);
   }
   return name;
 }

@@ -5,21 +5,11 @@
 #include <cstdint>
 #include <limits>
 
+#include "proxy/base/ascii.h"
 #include "proxy/commands/command_table.h"
 
 namespace rl::proxy {
 namespace {
-
-constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-// Whether `arg` equals `lower` (a lower-case keyword) ignoring ASCII case.
-bool IsKeyword(std::string_view arg, std::string_view lower) {
-  if (arg.size() != lower.size()) return false;
-  for (size_t i = 0; i < arg.size(); ++i) {
-    if (AsciiLower(arg[i]) != lower[i]) return false;
-  }
-  return true;
-}
 
 // Parses a decimal integer exactly as Redis's string2ll does: an optional '-', no '+', no
 // spaces, no leading zeros ("0" itself aside), within int64. On failure returns false.
@@ -107,7 +97,7 @@ void AddNumkeys(const CommandInfo& info, std::span<const std::string_view> argv,
 // first STREAMS from there on is the keyword (as Redis's key spec finds it).
 void AddStreams(const CommandInfo& info, std::span<const std::string_view> argv, KeyWriter& keys) {
   for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
-    if (!IsKeyword(argv[i], "streams")) continue;
+    if (!EqualsIgnoreCase(argv[i], "streams")) continue;
     const size_t rest = argv.size() - i - 1;
     if (rest == 0 || rest % 2 != 0) return keys.Fail(KeyError::kUnbalancedStreams);
     for (size_t k = i + 1; k <= i + rest / 2; ++k) keys.Add(k);
@@ -119,14 +109,14 @@ void AddStreams(const CommandInfo& info, std::span<const std::string_view> argv,
 // MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS k...]
 void AddMigrate(const CommandInfo& info, std::span<const std::string_view> argv, KeyWriter& keys) {
   for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
-    if (IsKeyword(argv[i], "keys")) {
+    if (EqualsIgnoreCase(argv[i], "keys")) {
       if (!argv[3].empty()) return keys.Fail(KeyError::kSyntax);
       for (size_t k = i + 1; k < argv.size(); ++k) keys.Add(k);
       return;
     }
-    if (IsKeyword(argv[i], "auth")) {
+    if (EqualsIgnoreCase(argv[i], "auth")) {
       i += 1;
-    } else if (IsKeyword(argv[i], "auth2")) {
+    } else if (EqualsIgnoreCase(argv[i], "auth2")) {
       i += 2;
     }
   }
@@ -140,11 +130,11 @@ void AddSort(const CommandInfo& info, std::span<const std::string_view> argv, Ke
   size_t store = 0;
   for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
     const size_t left = argv.size() - i - 1;
-    if (IsKeyword(argv[i], "limit") && left >= 2) {
+    if (EqualsIgnoreCase(argv[i], "limit") && left >= 2) {
       i += 2;
-    } else if ((IsKeyword(argv[i], "by") || IsKeyword(argv[i], "get")) && left >= 1) {
+    } else if ((EqualsIgnoreCase(argv[i], "by") || EqualsIgnoreCase(argv[i], "get")) && left >= 1) {
       i += 1;
-    } else if (IsKeyword(argv[i], "store") && left >= 1) {
+    } else if (EqualsIgnoreCase(argv[i], "store") && left >= 1) {
       store = ++i;
     }
   }
@@ -156,7 +146,7 @@ void AddGeoradius(const CommandInfo& info, std::span<const std::string_view> arg
                   KeyWriter& keys) {
   AddLegacyRange(info, argv.size(), keys);
   for (size_t i = static_cast<size_t>(info.rule_index); i + 1 < argv.size(); ++i) {
-    if (IsKeyword(argv[i], "store") || IsKeyword(argv[i], "storedist")) keys.Add(++i);
+    if (EqualsIgnoreCase(argv[i], "store") || EqualsIgnoreCase(argv[i], "storedist")) keys.Add(++i);
   }
 }
 

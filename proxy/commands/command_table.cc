@@ -8,6 +8,8 @@
 #include <array>
 #include <iterator>
 
+#include "proxy/base/ascii.h"
+
 namespace rl::proxy {
 namespace {
 
@@ -52,8 +54,9 @@ consteval std::array<CommandInfo, kCommandCount> BuildTable() {
     for (const CommandPolicy& p : kCommandPolicy) {
       if (p.name == g.name) policy = p;
     }
-    table[n++] = {g.name,     g.arity,      g.flags,      g.key_rule,   g.first_key,  g.last_key,
-                  g.key_step, g.rule_index, policy.route, policy.merge, policy.reason};
+    table[n++] = {g.name,       g.arity,      g.flags,        g.key_rule,
+                  g.first_key,  g.last_key,   g.key_step,     g.rule_index,
+                  policy.route, policy.merge, policy.handler, policy.reason};
   }
   for (const CommandInfo& e : kExtensionCommands) table[n++] = e;
   std::sort(table.begin(), table.end(),
@@ -105,6 +108,13 @@ consteval Problem FindProblem() {
     if (c.merge == Merge::kScanCursor) return MakeProblem("kScanCursor is not a policy", c.name);
     const bool refusable = c.route == Route::kRefused || c.route == Route::kSpecial ||
                            c.route == Route::kAdminBroadcast;
+    if (!HandlerFits(c.handler, c.route)) {
+      return MakeProblem(
+          RouteHasHandlers(c.route)
+              ? "no handler of its route's family (see Handler)"
+              : "a handler goes with kLocal, kTransaction, kPubsub and kBlocking only",
+          c.name);
+    }
     if (refusable == c.reason.empty()) {
       return MakeProblem("a reason goes with kRefused, kSpecial and kAdminBroadcast only", c.name);
     }
@@ -136,7 +146,9 @@ consteval Problem FindProblem() {
       case Route::kPubsub:
         break;
     }
-    if ((c.flags & kHasSubcommands) && c.name != "command" && c.reason != "unknown subcommand") {
+    // A container is Container(), unless ringleader answers it bare itself (COMMAND).
+    if ((c.flags & kHasSubcommands) && c.route != Route::kLocal &&
+        c.reason != "unknown subcommand") {
       return MakeProblem("a container needs Container()", c.name);
     }
   }
@@ -152,8 +164,6 @@ static_assert(TableCheck<FindProblem()>::kOk);
 
 // --- Lookup: FNV-1a over the lower-cased name ("container|sub" for subcommands), open
 // addressing with linear probing over a table at most half full.
-
-constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 constexpr uint32_t kFnvOffset = 2166136261u;
 constexpr uint32_t kFnvPrime = 16777619u;
@@ -194,13 +204,6 @@ consteval HashIndex BuildIndex() {
 
 constexpr HashIndex kIndex = BuildIndex();
 
-bool EqualsLowered(std::string_view lower, std::string_view any_case) {
-  for (size_t i = 0; i < lower.size(); ++i) {
-    if (lower[i] != AsciiLower(any_case[i])) return false;
-  }
-  return true;
-}
-
 // The row named `name`, or `name|sub` when sub is non-empty. REQUIRES: name has no '|'.
 const CommandInfo* Lookup(std::string_view name, std::string_view sub) {
   uint32_t h = kFnvOffset;
@@ -216,9 +219,9 @@ const CommandInfo* Lookup(std::string_view name, std::string_view sub) {
     if (entry == 0) return nullptr;
     const CommandInfo& row = kTable[entry - 1];
     if (kIndex.hashes[entry - 1] != h || row.name.size() != length) continue;
-    if (!EqualsLowered(row.name.substr(0, name.size()), name)) continue;
+    if (!EqualsIgnoreCase(name, row.name.substr(0, name.size()))) continue;
     if (sub.empty() ||
-        (row.name[name.size()] == '|' && EqualsLowered(row.name.substr(name.size() + 1), sub))) {
+        (row.name[name.size()] == '|' && EqualsIgnoreCase(sub, row.name.substr(name.size() + 1)))) {
       return &row;
     }
   }

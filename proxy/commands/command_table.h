@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -62,6 +63,121 @@ enum class Merge : uint8_t {
   kUnionArrays,  // PUBSUB CHANNELS: the elements of every array, each once, in server order
   kSumPairs,     // PUBSUB NUMSUB: [name, count, ...] from every server, the counts added up
 };
+
+// Which handler of its family serves a row whose route has handlers (kLocal, kTransaction,
+// kPubsub, kBlocking); kNone for every other route. Set next to the route in
+// proxy/commands/command_policy.inc; each family dispatches with a switch on it, never on the
+// name. HandlerRoute says which route each handler belongs to, and the build fails on a row
+// whose handler is missing or belongs to another family. proxy/commands/README.md says how to
+// add one.
+enum class Handler : uint8_t {
+  kNone,
+  // Route::kLocal: proxy/session/local_commands.cc.
+  kPing,
+  kEcho,
+  kQuit,
+  kSelect,
+  kAuth,
+  kHello,
+  kReset,
+  kReadonly,  // READONLY, READWRITE: +OK
+  kClientId,
+  kClientGetname,
+  kClientSetname,
+  kClientSetinfo,
+  kClientInfo,
+  kInfo,
+  kConfigGet,
+  kCommand,
+  kCommandCount,
+  kCommandDocs,
+  kCommandInfo,
+  kCommandList,     // with FILTERBY a server answers: Redis's own filter is exact
+  kCommandGetkeys,  // a server answers: Redis's own answer is exact and cheap
+  // Route::kTransaction: proxy/session/transaction.cc.
+  kMulti,
+  kExec,
+  kDiscard,
+  kWatch,
+  kUnwatch,
+  // Route::kPubsub: proxy/session/pubsub.cc.
+  kPublish,
+  kSubscribe,
+  kPsubscribe,
+  kSsubscribe,
+  kUnsubscribe,
+  kPunsubscribe,
+  kSunsubscribe,
+  // Route::kBlocking: proxy/session/blocking.cc, named by where the timeout is.
+  kBlockLastArgSeconds,   // BLPOP key... timeout: the last argument, in seconds
+  kBlockFirstArgSeconds,  // BLMPOP/BZMPOP timeout numkeys ...: argv[1], in seconds
+  kBlockOptionMs,         // XREAD/XREADGROUP: the BLOCK option, in milliseconds; without it
+                          // an ordinary read
+  kWait,                  // WAIT numreplicas timeout: argv[2], in milliseconds, on the server
+                          // the client last wrote to
+};
+
+// Whether rows of `route` are served by a Handler (and so must name one).
+constexpr bool RouteHasHandlers(Route route) {
+  return route == Route::kLocal || route == Route::kTransaction || route == Route::kPubsub ||
+         route == Route::kBlocking;
+}
+
+// The route whose family serves `handler`; none for kNone.
+constexpr std::optional<Route> HandlerRoute(Handler handler) {
+  switch (handler) {
+    case Handler::kNone:
+      return std::nullopt;
+    case Handler::kPing:
+    case Handler::kEcho:
+    case Handler::kQuit:
+    case Handler::kSelect:
+    case Handler::kAuth:
+    case Handler::kHello:
+    case Handler::kReset:
+    case Handler::kReadonly:
+    case Handler::kClientId:
+    case Handler::kClientGetname:
+    case Handler::kClientSetname:
+    case Handler::kClientSetinfo:
+    case Handler::kClientInfo:
+    case Handler::kInfo:
+    case Handler::kConfigGet:
+    case Handler::kCommand:
+    case Handler::kCommandCount:
+    case Handler::kCommandDocs:
+    case Handler::kCommandInfo:
+    case Handler::kCommandList:
+    case Handler::kCommandGetkeys:
+      return Route::kLocal;
+    case Handler::kMulti:
+    case Handler::kExec:
+    case Handler::kDiscard:
+    case Handler::kWatch:
+    case Handler::kUnwatch:
+      return Route::kTransaction;
+    case Handler::kPublish:
+    case Handler::kSubscribe:
+    case Handler::kPsubscribe:
+    case Handler::kSsubscribe:
+    case Handler::kUnsubscribe:
+    case Handler::kPunsubscribe:
+    case Handler::kSunsubscribe:
+      return Route::kPubsub;
+    case Handler::kBlockLastArgSeconds:
+    case Handler::kBlockFirstArgSeconds:
+    case Handler::kBlockOptionMs:
+    case Handler::kWait:
+      return Route::kBlocking;
+  }
+  return std::nullopt;
+}
+
+// Whether a row of `route` may have `handler`: one of its family's when the route has
+// handlers, else kNone.
+constexpr bool HandlerFits(Handler handler, Route route) {
+  return RouteHasHandlers(route) ? HandlerRoute(handler) == route : handler == Handler::kNone;
+}
 
 // Where the keys are, in argv indexes (argv[0] is the command name; for a subcommand entry
 // argv[1] is the subcommand). first_key/last_key/key_step are always COMMAND's legacy fields
@@ -132,6 +248,7 @@ struct CommandInfo {
                    // kGeoradius: first index searched for the keyword; else 0
   Route route;
   Merge merge;              // kSplitMerge, kBroadcast and kAdminBroadcast only
+  Handler handler;          // kLocal, kTransaction, kPubsub and kBlocking only
   std::string_view reason;  // kRefused and kSpecial: why, for the client. A clause to put
                             // after "'MONITOR' is not supported by ringleader: ".
                             // kAdminBroadcast: why it is refused without admin_commands.

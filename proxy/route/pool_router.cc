@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
+#include "proxy/base/ascii.h"
 #include "proxy/base/log.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/io/client_conn.h"
@@ -37,11 +38,10 @@ std::expected<void, std::string> PoolRouter::Init() {
     auto listener = Listener::Start(worker_->loop(), fd, setup_.listen_unix, pool.backlog,
                                     fmt::format("pool '{}'", pool.name),
                                     [this](uv_stream_t* server, bool is_unix) {
-                                      ClientConn::Accept(
-                                          worker_, this, this, server, is_unix,
-                                          {.needs_auth = !client_password().empty(),
-                                           .unix_path = conf().listen.path,
-                                           .tcpkeepalive = conf().tcpkeepalive});
+                                      ClientConn::Accept(worker_, this, this, server, is_unix,
+                                                         {.needs_auth = !client_password().empty(),
+                                                          .unix_path = conf().listen.path,
+                                                          .tcpkeepalive = conf().tcpkeepalive});
                                     });
     if (!listener) {
       return std::unexpected(
@@ -151,13 +151,7 @@ Backend* PoolRouter::BackendById(ServerId id) {
 
 namespace {
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+std::string Upper(std::string_view s) { return AsciiUppercase(s); }
 
 // printf's "%.Ns" of a C string: stops at a NUL byte too.
 std::string_view CString(std::string_view s, size_t max) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "proxy/base/ascii.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
@@ -15,17 +16,6 @@
 namespace rl::proxy {
 
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Seconds as Redis reads them (a non-negative decimal, fractions allowed).
 BlockTimeout Seconds(std::string_view text) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "proxy/base/ascii.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
@@ -218,14 +219,11 @@ void CopyRequestBytes(Request* r, const ParsedRequest& req) {
 }
 
 std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv) {
-  std::string name;
-  auto upper = [&](std::string_view s) {
-    for (char c : s) name += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-  };
-  upper(argv[0]);
+  std::string name = AsciiUppercase(argv[0]);
   if (info.name.find('|') != std::string_view::npos && argv.size() > 1) {
+    // Two appends, not `" " + AsciiUppercase(...)`: g++ 12 -O3 warns falsely (-Wrestrict).
     name += ' ';
-    upper(argv[1]);
+    name += AsciiUppercase(argv[1]);
   }
   std::string error;
   AppendError(&error, fmt::format("ERR '{}' is not supported by ringleader: {}", name,

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "fmt/format.h"
+#include "proxy/base/ascii.h"
 #include "proxy/commands/command_replies.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/io/client_conn.h"
@@ -23,17 +24,6 @@ namespace {
 constexpr std::string_view kRedisVersion = "7.0.15";
 constexpr std::string_view kWrongPass =
     "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Redis's rule for client names and library names: printable, no spaces.
 bool ValidName(std::string_view s) {
