@@ -221,7 +221,8 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   switch (info->route) {
     case Route::kLocal:
       // Redis's own answer is exact and cheap for these: let a server give it.
-      if (info->name == "command|getkeys" || (info->name == "command|list" && argv.size() > 2)) {
+      if (info->handler == Handler::kCommandGetkeys ||
+          (info->handler == Handler::kCommandList && argv.size() > 2)) {
         Forward(client, r, req, AnyBackend());
         return;
       }

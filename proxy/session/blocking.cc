@@ -70,26 +70,30 @@ void RunWait(ClientSession* s, Request* r, const ParsedRequest& req) {
 }  // namespace
 
 BlockTimeout ParseBlockTimeout(const CommandInfo& info, std::span<const std::string_view> argv) {
-  std::string_view name = info.name;
-  if (name == "xread" || name == "xreadgroup") {
-    // Options before STREAMS: COUNT n, BLOCK ms, NOACK (XREADGROUP's GROUP g c come before
-    // rule_index).
-    for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
-      if (EqualsIgnoreCase(argv[i], "streams")) break;
-      if (EqualsIgnoreCase(argv[i], "block") && i + 1 < argv.size()) {
-        return Milliseconds(argv[i + 1]);
-      }
-      if (EqualsIgnoreCase(argv[i], "count")) ++i;
-    }
-    return BlockTimeout{};
+  switch (info.handler) {
+    case Handler::kBlockOptionMs:
+      break;
+    case Handler::kWait:
+      return Milliseconds(argv[2]);
+    case Handler::kBlockFirstArgSeconds:
+      return Seconds(argv[1]);
+    default:  // kBlockLastArgSeconds
+      return Seconds(argv.back());
   }
-  if (name == "wait") return Milliseconds(argv[2]);
-  if (name == "blmpop" || name == "bzmpop") return Seconds(argv[1]);
-  return Seconds(argv.back());
+  // XREAD/XREADGROUP: options before STREAMS are COUNT n, BLOCK ms, NOACK (XREADGROUP's GROUP
+  // g c come before rule_index).
+  for (size_t i = static_cast<size_t>(info.rule_index); i < argv.size(); ++i) {
+    if (EqualsIgnoreCase(argv[i], "streams")) break;
+    if (EqualsIgnoreCase(argv[i], "block") && i + 1 < argv.size()) {
+      return Milliseconds(argv[i + 1]);
+    }
+    if (EqualsIgnoreCase(argv[i], "count")) ++i;
+  }
+  return BlockTimeout{};
 }
 
 void RunBlocking(ClientSession* s, Request* r, const ParsedRequest& req, const CommandInfo& info) {
-  if (info.name == "wait") {
+  if (info.handler == Handler::kWait) {
     RunWait(s, r, req);
     return;
   }

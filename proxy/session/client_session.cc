@@ -32,20 +32,28 @@ const std::string& ClientSession::name() const { return client_->state().name; }
 bool ClientSession::Intercepts(const CommandInfo& info) const {
   if (subscriptions_->active()) return true;
   if (!transaction_->in_multi()) return false;
-  std::string_view n = info.name;
-  return n != "exec" && n != "discard" && n != "multi" && n != "watch" && n != "quit" &&
-         n != "reset";
+  switch (info.handler) {
+    case Handler::kExec:
+    case Handler::kDiscard:
+    case Handler::kMulti:
+    case Handler::kWatch:
+    case Handler::kQuit:
+    case Handler::kReset:
+      return false;
+    default:
+      return true;
+  }
 }
 
 void ClientSession::Dispatch(Request* r, const ParsedRequest& req, const CommandInfo& info) {
   std::span<const std::string_view> argv = req.argv;
   if (subscriptions_->active()) {
     // RESP2 subscribed mode: Redis allows only these.
-    if (info.route == Route::kPubsub && info.name != "publish") {
+    if (info.route == Route::kPubsub && info.handler != Handler::kPublish) {
       subscriptions_->Run(r, req, info);
-    } else if (info.name == "ping") {
+    } else if (info.handler == Handler::kPing) {
       subscriptions_->Ping(r, argv);
-    } else if (info.name == "quit" || info.name == "reset") {
+    } else if (info.handler == Handler::kQuit || info.handler == Handler::kReset) {
       RunLocalCommand(pool(), client_, r, info, argv);
     } else {
       std::string error;
@@ -181,7 +189,7 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
   thread_local std::vector<uint32_t> keys;
   keys.resize(argv.size());
   int n;
-  if (info.name == "publish") {
+  if (info.handler == Handler::kPublish) {  // the channel is placed like a key
     keys[0] = 1;
     n = 1;
   } else {

@@ -132,16 +132,16 @@ std::string ClientInfoLine(ClientConn* client) {
 void Client(ClientConn* client, std::string* out, const CommandInfo& info,
             std::span<const std::string_view> argv) {
   ClientState& st = client->state();
-  std::string_view sub = info.name.substr(info.name.find('|') + 1);
-  if (sub == "id") {
+  Handler sub = info.handler;
+  if (sub == Handler::kClientId) {
     AppendInteger(out, static_cast<int64_t>(st.id));
-  } else if (sub == "getname") {
+  } else if (sub == Handler::kClientGetname) {
     if (st.name.empty()) {
       AppendNullBulk(out);
     } else {
       AppendBulk(out, st.name);
     }
-  } else if (sub == "setname") {
+  } else if (sub == Handler::kClientSetname) {
     if (!ValidName(argv[2])) {
       AppendError(out, "ERR Client names cannot contain spaces, newlines or special characters.");
       return;
@@ -149,7 +149,7 @@ void Client(ClientConn* client, std::string* out, const CommandInfo& info,
     st.name.assign(argv[2]);
     if (ClientSession* session = client->session(); session != nullptr) session->OnNameChanged();
     AppendStatus(out, "OK");
-  } else if (sub == "setinfo") {
+  } else if (sub == Handler::kClientSetinfo) {
     bool lib_name = EqualsIgnoreCase(argv[2], "lib-name");
     if (!lib_name && !EqualsIgnoreCase(argv[2], "lib-ver")) {
       AppendError(out, fmt::format("ERR Unrecognized option '{}'", argv[2]));
@@ -162,7 +162,7 @@ void Client(ClientConn* client, std::string* out, const CommandInfo& info,
     }
     (lib_name ? st.lib_name : st.lib_version).assign(argv[3]);
     AppendStatus(out, "OK");
-  } else if (sub == "info") {
+  } else if (sub == Handler::kClientInfo) {
     AppendBulk(out, ClientInfoLine(client));
   } else {
     AppendError(out, fmt::format("ERR unknown subcommand '{}'. Try CLIENT HELP.", argv[1]));
@@ -200,16 +200,16 @@ const CommandInfo* LookupByFullName(std::string_view name) {
 }
 
 void Command(std::string* out, const CommandInfo& info, std::span<const std::string_view> argv) {
-  std::string_view sub = info.name == "command" ? "" : info.name.substr(8);
-  if (sub.empty()) {
+  Handler sub = info.handler;
+  if (sub == Handler::kCommand) {
     out->append(AllCommandsReply());
-  } else if (sub == "count") {
+  } else if (sub == Handler::kCommandCount) {
     int64_t n = 0;
     for (const CommandInfo& c : AllCommands()) {
       n += c.name.find('|') == std::string_view::npos && !CommandInfoReply(c).empty();
     }
     AppendInteger(out, n);
-  } else if (sub == "info") {
+  } else if (sub == Handler::kCommandInfo) {
     if (argv.size() == 2) {
       out->append(AllCommandsReply());
       return;
@@ -224,7 +224,7 @@ void Command(std::string* out, const CommandInfo& info, std::span<const std::str
         out->append(entry);
       }
     }
-  } else if (sub == "docs") {
+  } else if (sub == Handler::kCommandDocs) {
     std::string body;
     int64_t n = 0;
     auto add = [&](const CommandInfo& c) {
@@ -245,7 +245,7 @@ void Command(std::string* out, const CommandInfo& info, std::span<const std::str
     }
     AppendArrayHeader(out, n * 2);
     out->append(body);
-  } else if (sub == "list") {
+  } else if (sub == Handler::kCommandList) {
     int64_t n = 0;
     std::string body;
     for (const CommandInfo& c : AllCommands()) {
@@ -383,78 +383,101 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
                      std::span<const std::string_view> argv) {
   std::string* out = &r->reply_own;
   out->clear();
-  std::string_view name = info.name;
   ClientState& st = client->state();
-  if (name == "ping") {
-    if (argv.size() > 2) {
-      AppendError(out, "ERR wrong number of arguments for 'ping' command");
-    } else if (argv.size() == 2) {
-      AppendBulk(out, argv[1]);
-    } else {
-      AppendStatus(out, "PONG");
-    }
-  } else if (name == "echo") {
-    AppendBulk(out, argv[1]);
-  } else if (name == "quit") {
-    AppendStatus(out, "OK");
-    r->close_after = true;
-  } else if (name == "select") {
-    int64_t db = 0;
-    if (!ParseStrictInt(argv[1], &db)) {
-      AppendError(out, "ERR value is not an integer or out of range");
-    } else if (db != 0) {
-      AppendError(out, "ERR DB index is out of range");
-    } else {
-      AppendStatus(out, "OK");
-    }
-  } else if (name == "auth") {
-    if (argv.size() > 3) {
-      AppendError(out, "ERR syntax error");
-    } else if (argv.size() == 2 && pool->client_password().empty()) {
-      AppendError(out,
-                  "ERR AUTH <password> called without any password configured for the default "
-                  "user. Are you sure your configuration is correct?");
-    } else {
-      std::string_view user = argv.size() == 3 ? argv[1] : "default";
-      std::string_view err = CheckPassword(pool, user, argv.back());
-      if (err.empty()) {
-        st.authenticated = true;
-        AppendStatus(out, "OK");
+  switch (info.handler) {
+    case Handler::kPing:
+      if (argv.size() > 2) {
+        AppendError(out, "ERR wrong number of arguments for 'ping' command");
+      } else if (argv.size() == 2) {
+        AppendBulk(out, argv[1]);
       } else {
-        out->append(err);
+        AppendStatus(out, "PONG");
       }
-    }
-  } else if (name == "hello") {
-    Hello(pool, client, out, argv);
-  } else if (name == "reset") {
-    // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
-    if (ClientSession* session = client->session(); session != nullptr) session->Reset();
-    st.name.clear();
-    st.authenticated = pool->client_password().empty();
-    AppendStatus(out, "RESET");
-  } else if (name == "readonly" || name == "readwrite") {
-    AppendStatus(out, "OK");
-  } else if (name.starts_with("client|")) {
-    Client(client, out, info, argv);
-  } else if (name == "info") {
-    std::string text;
-    if (argv.size() <= 2) {
-      text = InfoText(pool, argv.size() == 2 ? argv[1] : "");
-    } else {
-      for (size_t i = 1; i < argv.size(); ++i) {
-        std::string part = InfoText(pool, argv[i]);
-        // Several sections: one blank line between them, as Redis prints.
-        if (!text.empty() && !part.empty()) text += "\r\n";
-        text += part;
+      break;
+    case Handler::kEcho:
+      AppendBulk(out, argv[1]);
+      break;
+    case Handler::kQuit:
+      AppendStatus(out, "OK");
+      r->close_after = true;
+      break;
+    case Handler::kSelect: {
+      int64_t db = 0;
+      if (!ParseStrictInt(argv[1], &db)) {
+        AppendError(out, "ERR value is not an integer or out of range");
+      } else if (db != 0) {
+        AppendError(out, "ERR DB index is out of range");
+      } else {
+        AppendStatus(out, "OK");
       }
+      break;
     }
-    AppendBulk(out, text);
-  } else if (name == "command" || name.starts_with("command|")) {
-    Command(out, info, argv);
-  } else if (name == "config|get") {
-    ConfigGet(pool, out, argv);
-  } else {
-    AppendError(out, fmt::format("ERR '{}' is not answered by ringleader", name));
+    case Handler::kAuth:
+      if (argv.size() > 3) {
+        AppendError(out, "ERR syntax error");
+      } else if (argv.size() == 2 && pool->client_password().empty()) {
+        AppendError(out,
+                    "ERR AUTH <password> called without any password configured for the default "
+                    "user. Are you sure your configuration is correct?");
+      } else {
+        std::string_view user = argv.size() == 3 ? argv[1] : "default";
+        std::string_view err = CheckPassword(pool, user, argv.back());
+        if (err.empty()) {
+          st.authenticated = true;
+          AppendStatus(out, "OK");
+        } else {
+          out->append(err);
+        }
+      }
+      break;
+    case Handler::kHello:
+      Hello(pool, client, out, argv);
+      break;
+    case Handler::kReset:
+      // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
+      if (ClientSession* session = client->session(); session != nullptr) session->Reset();
+      st.name.clear();
+      st.authenticated = pool->client_password().empty();
+      AppendStatus(out, "RESET");
+      break;
+    case Handler::kReadonly:
+      AppendStatus(out, "OK");
+      break;
+    case Handler::kClientId:
+    case Handler::kClientGetname:
+    case Handler::kClientSetname:
+    case Handler::kClientSetinfo:
+    case Handler::kClientInfo:
+      Client(client, out, info, argv);
+      break;
+    case Handler::kInfo: {
+      std::string text;
+      if (argv.size() <= 2) {
+        text = InfoText(pool, argv.size() == 2 ? argv[1] : "");
+      } else {
+        for (size_t i = 1; i < argv.size(); ++i) {
+          std::string part = InfoText(pool, argv[i]);
+          // Several sections: one blank line between them, as Redis prints.
+          if (!text.empty() && !part.empty()) text += "\r\n";
+          text += part;
+        }
+      }
+      AppendBulk(out, text);
+      break;
+    }
+    case Handler::kCommand:
+    case Handler::kCommandCount:
+    case Handler::kCommandDocs:
+    case Handler::kCommandInfo:
+    case Handler::kCommandList:
+      Command(out, info, argv);
+      break;
+    case Handler::kConfigGet:
+      ConfigGet(pool, out, argv);
+      break;
+    default:  // a row of another family, or COMMAND GETKEYS (a server answers it)
+      AppendError(out, fmt::format("ERR '{}' is not answered by ringleader", info.name));
+      break;
   }
   r->UseOwnReply();
   r->done = true;

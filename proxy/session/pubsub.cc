@@ -45,20 +45,20 @@ void Subscriptions::Fit() {
 Subscriptions::~Subscriptions() = default;
 
 void Subscriptions::Run(Request* r, const ParsedRequest& req, const CommandInfo& info) {
-  std::string_view name = info.name;
+  Handler handler = info.handler;
   std::span<const std::string_view> names = req.argv.subspan(1);
-  if (name == "publish") {
+  if (handler == Handler::kPublish) {
     PoolRouter* pool = session_->pool();
     pool->Forward(session_->client(), r, req, pool->BackendFor(req.argv[1]));
-  } else if (name == "subscribe") {
+  } else if (handler == Handler::kSubscribe) {
     Subscribe(r, Type::kChannel, names);
-  } else if (name == "psubscribe") {
+  } else if (handler == Handler::kPsubscribe) {
     Subscribe(r, Type::kPattern, names);
-  } else if (name == "ssubscribe") {
+  } else if (handler == Handler::kSsubscribe) {
     Subscribe(r, Type::kShard, names);
-  } else if (name == "unsubscribe") {
+  } else if (handler == Handler::kUnsubscribe) {
     Unsubscribe(r, Type::kChannel, names);
-  } else if (name == "punsubscribe") {
+  } else if (handler == Handler::kPunsubscribe) {
     Unsubscribe(r, Type::kPattern, names);
   } else {
     Unsubscribe(r, Type::kShard, names);

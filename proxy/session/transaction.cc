@@ -42,12 +42,12 @@ std::string QueueRefusal(const CommandInfo& info, std::span<const std::string_vi
       return {};
     case Route::kLocal:
       // The server answers these two the same; the others are ringleader's own state.
-      if (info.name == "ping" || info.name == "echo") return {};
+      if (info.handler == Handler::kPing || info.handler == Handler::kEcho) return {};
       return Error(fmt::format(
           "ERR '{}' inside MULTI is not supported by ringleader: ringleader answers it itself",
           info.name));
     case Route::kPubsub:
-      if (info.name == "publish") return {};
+      if (info.handler == Handler::kPublish) return {};
       return Error(fmt::format(
           "ERR '{}' inside MULTI is not supported by ringleader: subscriptions are ringleader's "
           "own per-client state",
@@ -69,8 +69,8 @@ std::string QueueRefusal(const CommandInfo& info, std::span<const std::string_vi
 Transaction::~Transaction() { Reset(); }
 
 void Transaction::Run(Request* r, const ParsedRequest& req, const CommandInfo& info) {
-  std::string_view name = info.name;
-  if (name == "multi") {
+  Handler handler = info.handler;
+  if (handler == Handler::kMulti) {
     if (in_multi_) {
       session_->Reply(r, "-ERR MULTI calls can not be nested\r\n");
       return;
@@ -80,13 +80,13 @@ void Transaction::Run(Request* r, const ParsedRequest& req, const CommandInfo& i
     abort_reason_.clear();
     target_ = watching_;
     session_->Reply(r, "+OK\r\n");
-  } else if (name == "exec") {
+  } else if (handler == Handler::kExec) {
     if (!in_multi_) {
       session_->Reply(r, "-ERR EXEC without MULTI\r\n");
       return;
     }
     Exec(r);
-  } else if (name == "discard") {
+  } else if (handler == Handler::kDiscard) {
     if (!in_multi_) {
       session_->Reply(r, "-ERR DISCARD without MULTI\r\n");
       return;
@@ -94,7 +94,7 @@ void Transaction::Run(Request* r, const ParsedRequest& req, const CommandInfo& i
     EndMulti();
     DropWatches();
     session_->Reply(r, "+OK\r\n");
-  } else if (name == "watch") {
+  } else if (handler == Handler::kWatch) {
     if (in_multi_) {
       session_->Reply(r, "-ERR WATCH inside MULTI is not allowed\r\n");
       return;
