@@ -66,23 +66,33 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
       ->capture_default_str();
   app.add_option("-o,--output", options.log_file, "log file (default: stderr)")->type_name("FILE");
   app.add_option("-p,--pid-file", options.pid_file, "pid file (default: none)")->type_name("FILE");
-  app.add_option("-s,--stats-port", options.stats_port, "stats port")
+  // nutcracker's stats port is not built yet: the three flags are accepted (scripts pass them)
+  // and ignored, and both -h and a warning say so.
+  app.add_option("-s,--stats-port", options.stats_port,
+                 "stats port; accepted for nutcracker compatibility and ignored (no stats port "
+                 "yet)")
       ->type_name("PORT")
       ->capture_default_str();
-  app.add_option("-a,--stats-addr", options.stats_addr, "stats address")
+  app.add_option("-a,--stats-addr", options.stats_addr,
+                 "stats address; accepted for nutcracker compatibility and ignored")
       ->type_name("ADDR")
       ->capture_default_str();
-  app.add_option("-i,--stats-interval", options.stats_interval_ms, "stats interval in msec")
+  app.add_option("-i,--stats-interval", options.stats_interval_ms,
+                 "stats interval in msec; accepted for nutcracker compatibility and ignored")
       ->type_name("MS")
       ->check(CLI::PositiveNumber.description(""))
       ->capture_default_str();
   app.add_option("-m,--mbuf-size", options.mbuf_size,
                  "accepted for nutcracker compatibility and ignored")
       ->type_name("N");
-  app.add_option("--where", options.where_keys,
-                 "print, for each KEY and pool, the server that owns it, and exit")
-      ->expected(1, CLI::detail::expected_max_vector_size)
-      ->type_name("KEY");
+  // --where is a flag and the keys are the positional arguments, so that "--" can end the
+  // options before keys that begin with '-'.
+  app.add_flag("--where", options.where,
+               "print, for each KEY and pool, the server that owns it, and exit; the KEY '-' "
+               "reads keys from standard input, one per line; put keys that begin with '-' "
+               "after '--'");
+  app.add_option("KEY", options.where_keys, "a key to place (with --where)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--client-output-limit", options.client_output_limit,
                  "close a client whose unread replies exceed BYTES; wins over the file's "
                  "ringleader: client_output_limit (default 256 MiB)")
@@ -99,6 +109,22 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
   } catch (const CLI::ParseError& e) {
     // -h is a ParseError too (exit 0); every real error exits 1, as nutcracker's do.
     return std::unexpected(app.exit(e, out, err) == 0 ? 0 : 1);
+  }
+  if (!options.where_keys.empty() && !options.where) {
+    err << "ringleader: unexpected argument '" << options.where_keys.front()
+        << "' (keys are placed with --where)\n";
+    return std::unexpected(1);
+  }
+  if (options.where && options.where_keys.empty()) {
+    err << "ringleader: --where needs at least one KEY ('-' reads them from standard input)\n";
+    return std::unexpected(1);
+  }
+  for (const char* flag : {"-s", "-a", "-i"}) {
+    if (app.count(flag) > 0) {
+      err << "ringleader: " << flag
+          << " is accepted for nutcracker compatibility and ignored (ringleader has no stats "
+             "port yet)\n";
+    }
   }
   if (options.mbuf_size) {
     err << "ringleader: -m/--mbuf-size is accepted for nutcracker compatibility and ignored "
@@ -139,12 +165,13 @@ std::vector<std::string> WhereLines(const conf::Config& config,
   return lines;
 }
 
-std::optional<int> RunCommand(const CliOptions& options, std::ostream& out, std::ostream& err) {
+std::optional<int> RunCommand(const CliOptions& options, std::istream& in, std::ostream& out,
+                              std::ostream& err) {
   if (options.version) {
     out << "This is ringleader-" << RL_VERSION << "\n";
     return 0;
   }
-  if (!options.test_conf && options.where_keys.empty()) return std::nullopt;
+  if (!options.test_conf && !options.where) return std::nullopt;
 
   auto config = LoadConfig(options.conf_file, err);
   if (options.test_conf) {
@@ -153,10 +180,20 @@ std::optional<int> RunCommand(const CliOptions& options, std::ostream& out, std:
       return 1;
     }
     out << "ringleader: configuration file '" << options.conf_file << "' syntax is ok\n";
-    if (options.where_keys.empty()) return 0;
+    if (!options.where) return 0;
   }
   if (!config) return 1;
-  for (const std::string& line : WhereLines(*config, options.where_keys)) out << line << "\n";
+  // "-" stands for the keys on standard input, one per line (a key with a newline cannot be
+  // asked about this way; one ending in '\r' can, so only '\n' ends a line).
+  std::vector<std::string> keys;
+  for (const std::string& key : options.where_keys) {
+    if (key != "-") {
+      keys.push_back(key);
+      continue;
+    }
+    for (std::string line; std::getline(in, line);) keys.push_back(std::move(line));
+  }
+  for (const std::string& line : WhereLines(*config, keys)) out << line << "\n";
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -30,7 +31,8 @@ struct CliOptions {
   std::string stats_addr = "0.0.0.0";           // -a, --stats-addr
   int stats_interval_ms = 30000;                // -i, --stats-interval
   std::optional<int> mbuf_size;                 // -m, --mbuf-size: accepted and ignored
-  std::vector<std::string> where_keys;          // --where KEY...: print each key's server, exit
+  bool where = false;                           // --where KEY...: print each key's server, exit
+  std::vector<std::string> where_keys;          // its keys ("-": read keys from standard input)
   std::optional<uint64_t> client_output_limit;  // --client-output-limit BYTES
   std::optional<int64_t> shutdown_grace_ms;     // --shutdown-grace MS
 };
@@ -43,7 +45,9 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
 
 // Carries out the options that end the program before serving: -V, -t and --where. Returns the
 // exit status, or nullopt when the options ask to serve.
-std::optional<int> RunCommand(const CliOptions& options, std::ostream& out, std::ostream& err);
+// --where's key "-" reads keys from `in`, one per line.
+std::optional<int> RunCommand(const CliOptions& options, std::istream& in, std::ostream& out,
+                              std::ostream& err);
 
 // Loads and validates `path`, and, as nutcracker does, resolves every TCP listen host. On
 // failure prints every error ("FILE:LINE:COL: message") to `err` and returns nullopt.

@@ -12,7 +12,7 @@
 int main(int argc, char** argv) {
   auto options = rl::proxy::ParseCommandLine(argc, argv, std::cout, std::cerr);
   if (!options) return options.error();
-  if (auto status = rl::proxy::RunCommand(*options, std::cout, std::cerr)) return *status;
+  if (auto status = rl::proxy::RunCommand(*options, std::cin, std::cout, std::cerr)) return *status;
   auto config = rl::proxy::LoadConfig(options->conf_file, std::cerr);
   if (!config) return 1;
 

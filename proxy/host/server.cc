@@ -85,6 +85,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     proxy->topologies_.emplace(pool.name, *topology);
     bool is_unix = pool.listen.kind == conf::Address::Kind::kUnix;
     int listeners = is_unix ? 1 : std::max(1, pool.workers);
+    auto clients = std::make_shared<std::atomic<uint32_t>>(0);  // for client_connections
     std::optional<ResolvedAddress> listen;
     if (!is_unix) {
       auto resolved = Resolve(pool.listen);
@@ -106,6 +107,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       setup.listen_fd = *fd;
       setup.listen_unix = is_unix;
       setup.client_password = pool.client_auth;
+      setup.clients = clients;
       setups[static_cast<size_t>(w)].push_back(std::move(setup));
     }
   }

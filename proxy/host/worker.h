@@ -37,6 +37,9 @@ struct PoolSetup {
   int listen_fd = -1;  // this worker's listening socket for the pool; -1: does not accept
   bool listen_unix = false;
   std::string client_password;  // empty: no client-side AUTH
+  // The pool's open client connections, one counter shared by every worker's setup of the pool
+  // (client_connections bounds it).
+  std::shared_ptr<std::atomic<uint32_t>> clients;
 };
 
 class Worker {

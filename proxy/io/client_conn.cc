@@ -6,6 +6,7 @@
 #include "proxy/session/client_session.h"
 #include "proxy/base/log.h"
 #include "proxy/host/worker.h"
+#include "proxy/resp/reply_writer.h"
 
 namespace rl::proxy {
 
@@ -107,6 +108,17 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
     c->Close();
     return nullptr;
   }
+  if (options.pool_clients != nullptr) {
+    c->pool_clients_ = options.pool_clients;
+    uint32_t before = options.pool_clients->fetch_add(1, std::memory_order_relaxed);
+    if (options.max_clients != 0 && before >= options.max_clients) {
+      Add(worker->stats().rejected_connections);
+      Log(kLogInfo, "client {} ({}): refused, the pool has {} clients (client_connections)",
+          st.id, st.address, before);
+      c->Refuse("ERR max number of clients reached");
+      return c;
+    }
+  }
   c->StartReading();
   return c;
 }
@@ -204,6 +216,16 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
                     parser_.args(),
                     std::span<const std::string_view>(argv.data(), argv.size())};
   handler_->Dispatch(this, r, req);
+}
+
+void ClientConn::Refuse(std::string_view error) {
+  Request* r = NewRequest();
+  AppendError(&r->reply_own, error);
+  r->UseOwnReply();
+  r->close_after = true;
+  r->done = true;
+  no_more_requests_ = true;
+  OnReplyReady(r);
 }
 
 void ClientConn::ProtocolError() {
@@ -366,6 +388,7 @@ void ClientConn::OnClosed(uv_handle_t* h) {
   auto* c = static_cast<ClientConn*>(h->data);
   c->worker_->RemoveClient(c);
   Add(c->worker_->stats().connected_clients, int64_t{-1});
+  if (c->pool_clients_ != nullptr) c->pool_clients_->fetch_sub(1, std::memory_order_relaxed);
   delete c;
 }
 

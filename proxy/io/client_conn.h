@@ -26,6 +26,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -87,6 +88,11 @@ class ClientConn {
     bool needs_auth = false;      // not authenticated until AUTH/HELLO AUTH
     std::string_view unix_path;   // the listener's path (a unix listener)
     bool tcpkeepalive = false;
+    // The pool's client connections on every worker (nullptr: not counted), and the most it
+    // admits (nutcracker's client_connections; 0: no limit). A connection past the limit gets
+    // Redis's "-ERR max number of clients reached" and is closed.
+    std::atomic<uint32_t>* pool_clients = nullptr;
+    uint32_t max_clients = 0;
   };
   // Accepts one pending connection on `listener`; its requests go to `handler`. `pool` is the
   // pool the connection belongs to (its sessions' servers), or nullptr for a connection that
@@ -141,12 +147,15 @@ class ClientConn {
   void Process(const ReadBuffer::Region& region);
   void DispatchParsed(Chunk* chunk, uint32_t offset);
   void ProtocolError();
+  // Replies `error` (without "-" and CRLF) to a connection that may send nothing, and closes it.
+  void Refuse(std::string_view error);
   void StartReading();
   void StopReading();
 
   Worker* worker_;
   RequestHandler* handler_;
   PoolRouter* pool_;  // nullptr: not a pool's connection
+  std::atomic<uint32_t>* pool_clients_ = nullptr;  // counts this connection while it is open
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;

@@ -41,7 +41,9 @@ std::expected<void, std::string> PoolRouter::Init() {
                                       ClientConn::Accept(worker_, this, this, server, is_unix,
                                                          {.needs_auth = !client_password().empty(),
                                                           .unix_path = conf().listen.path,
-                                                          .tcpkeepalive = conf().tcpkeepalive});
+                                                          .tcpkeepalive = conf().tcpkeepalive,
+                                                          .pool_clients = setup_.clients.get(),
+                                                          .max_clients = conf().client_connections});
                                     });
     if (!listener) {
       return std::unexpected(

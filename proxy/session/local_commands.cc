@@ -303,7 +303,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
              EqualsIgnoreCase(section, "all") || EqualsIgnoreCase(section, "everything");
   auto want = [&](std::string_view name) { return all || EqualsIgnoreCase(section, name); };
   uint64_t received = 0, commands = 0, in = 0, out_bytes = 0, protocol = 0, limit = 0;
-  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0;
+  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0;
   int64_t connected = 0;
   for (const auto& s : shared.stats) {
     received += Read(s->connections_received);
@@ -316,6 +316,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     backend_errors += Read(s->backend_errors);
     backend_conns += Read(s->backend_connections);
     ejections += Read(s->ejections);
+    rejected += Read(s->rejected_connections);
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                  shared.started)
@@ -364,7 +365,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     line("total_commands_processed", commands);
     line("total_net_input_bytes", in);
     line("total_net_output_bytes", out_bytes);
-    line("rejected_connections", 0);
+    line("rejected_connections", rejected);
     line("protocol_errors", protocol);
     line("client_output_limit_disconnections", limit);
     line("backend_errors", backend_errors);

@@ -36,9 +36,10 @@ struct Ran {
   std::string err;
 };
 
-Ran RunCli(const CliOptions& options) {
+Ran RunCli(const CliOptions& options, const std::string& input = "") {
+  std::istringstream in(input);
   std::ostringstream out, err;
-  auto status = RunCommand(options, out, err);
+  auto status = RunCommand(options, in, out, err);
   return Ran{status, out.str(), err.str()};
 }
 
@@ -111,8 +112,44 @@ TEST(ParseCommandLineTest, WhereTakesSeveralKeys) {
   ASSERT_TRUE(p.options.has_value()) << p.err;
   EXPECT_THAT(p.options->where_keys, ElementsAre("k1", "k 2", "{tag}3"));
   EXPECT_EQ(p.options->conf_file, "x.yml");
+  EXPECT_TRUE(p.options->where);
   Parsed none = ParseArgs({"--where"});
-  EXPECT_FALSE(none.options.has_value());
+  ASSERT_FALSE(none.options.has_value());
+  EXPECT_EQ(none.options.error(), 1);
+  EXPECT_THAT(none.err, HasSubstr("--where needs at least one KEY"));
+  EXPECT_FALSE(ParseArgs({"-c", "x.yml"}).options->where);
+}
+
+TEST(ParseCommandLineTest, WhereTakesKeysThatLookLikeOptionsAfterDoubleDash) {
+  Parsed p = ParseArgs({"-c", "x.yml", "--where", "k1", "--", "-k2", "--k3", "-"});
+  ASSERT_TRUE(p.options.has_value()) << p.err;
+  EXPECT_THAT(p.options->where_keys, ElementsAre("k1", "-k2", "--k3", "-"));
+  Parsed only_after = ParseArgs({"--where", "--", "-v"});
+  ASSERT_TRUE(only_after.options.has_value()) << only_after.err;
+  EXPECT_THAT(only_after.options->where_keys, ElementsAre("-v"));
+  EXPECT_EQ(only_after.options->verbosity, 5);  // "-v" was a key, not the flag
+  // Without --where, a stray argument is an error, not a key.
+  Parsed stray = ParseArgs({"-c", "x.yml", "--", "-k"});
+  ASSERT_FALSE(stray.options.has_value());
+  EXPECT_EQ(stray.options.error(), 1);
+  EXPECT_THAT(stray.err, HasSubstr("'-k'"));
+}
+
+TEST(ParseCommandLineTest, StatsFlagsAreAcceptedAndSaidToBeIgnored) {
+  Parsed help = ParseArgs({"-h"});
+  for (const char* flag : {"--stats-port", "--stats-addr", "--stats-interval"}) {
+    size_t at = help.out.find(flag);
+    ASSERT_NE(at, std::string::npos) << flag;
+    size_t next = help.out.find("\n  -", at);  // the next flag's entry
+    EXPECT_THAT(help.out.substr(at, next - at), HasSubstr("ignored")) << flag;
+  }
+  Parsed p = ParseArgs({"-s", "22223", "-a", "127.0.0.1", "-i", "1000"});
+  ASSERT_TRUE(p.options.has_value()) << p.err;
+  for (const char* flag : {"-s ", "-a ", "-i "}) {
+    EXPECT_THAT(p.err, HasSubstr(std::string("ringleader: ") + flag + "is accepted for nutcracker "
+                                 "compatibility and ignored"));
+  }
+  EXPECT_EQ(ParseArgs({"-c", "x.yml"}).err, "");  // no warning when they are not given
 }
 
 TEST(ParseCommandLineTest, HelpExitsZeroAndErrorsExitOne) {
@@ -247,6 +284,7 @@ TEST(WhereTest, RunCommandPrintsTheLines) {
   testing::TempDir dir;
   CliOptions options;
   options.conf_file = dir.Write("ok.yml", kThreePools);
+  options.where = true;
   options.where_keys = {"a"};
   Ran r = RunCli(options);
   EXPECT_EQ(r.status, 0);
@@ -256,6 +294,25 @@ TEST(WhereTest, RunCommandPrintsTheLines) {
   for (const std::string& line : WhereLines(*config, {"a"})) expected += line + "\n";
   EXPECT_EQ(r.out, expected);
   EXPECT_EQ(r.err, "");
+}
+
+TEST(WhereTest, DashReadsKeysFromStandardInput) {
+  testing::TempDir dir;
+  CliOptions options;
+  options.conf_file = dir.Write("ok.yml", kThreePools);
+  options.where = true;
+  options.where_keys = {"first", "-", "last"};
+  Ran r = RunCli(options, "-dash\n{user}:1\n\nwith space\r\n");
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto config = conf::Parse(kThreePools, options.conf_file);
+  ASSERT_TRUE(config.has_value());
+  std::string expected;
+  // The empty line is the empty key; the '\r' stays part of its key.
+  for (const std::string& line :
+       WhereLines(*config, {"first", "-dash", "{user}:1", "", "with space\r", "last"})) {
+    expected += line + "\n";
+  }
+  EXPECT_EQ(r.out, expected);
 }
 
 }  // namespace

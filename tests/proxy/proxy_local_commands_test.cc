@@ -223,5 +223,41 @@ TEST_F(ClientAuthTest, PasswordRequiredBeforeCommands) {
   EXPECT_EQ(e->ReadReply(), "-NOAUTH Authentication required.\r\n");
 }
 
+// nutcracker parses client_connections and ignores it; ringleader enforces it across the pool's
+// workers, refusing the extra client as Redis refuses one past maxclients.
+TEST(ClientConnectionsTest, ThePoolLimitRefusesTheExtraClientUntilOneLeaves) {
+  auto t = ProxyUnderTest::Start(1, "  client_connections: 2\n  workers: 2\n");
+  ASSERT_NE(t, nullptr);
+  // Two clients in (the kernel spreads them over the workers' listeners).
+  auto first = t->Raw();
+  auto second = t->Raw();
+  ASSERT_TRUE(first && second);
+  for (auto* c : {first.get(), second.get()}) {
+    c->Send(Resp({"PING"}));
+    EXPECT_EQ(c->ReadReply(), "+PONG\r\n");
+  }
+  auto third = t->Raw();
+  ASSERT_TRUE(third);
+  // Refused before it sends anything, then closed.
+  EXPECT_EQ(third->ReadToEof(), "-ERR max number of clients reached\r\n");
+  EXPECT_TRUE(third->closed());
+  EXPECT_EQ(InfoField(t->port, "rejected_connections"), -1);  // INFO needs a free slot too
+  // The third and InfoField's connection were refused (and maybe some of the retries below).
+  first.reset();  // one leaves: its slot is free once the proxy has seen the close
+  std::unique_ptr<RawConn> again;
+  std::string reply;
+  ASSERT_TRUE(WaitFor([&] {
+    again = t->Raw();
+    if (!again || !again->Send(Resp({"INFO", "stats"}))) return false;
+    reply = again->ReadReply();
+    return reply.find("rejected_connections:") != std::string::npos;
+  })) << reply;
+  size_t at = reply.find("rejected_connections:");
+  EXPECT_GE(std::stoll(reply.substr(at + std::string_view("rejected_connections:").size())), 2)
+      << reply;
+  second->Send(Resp({"PING"}));
+  EXPECT_EQ(second->ReadReply(), "+PONG\r\n");
+}
+
 }  // namespace
 }  // namespace rl::testing
