@@ -32,6 +32,7 @@ std::expected<void, std::string> PoolRouter::Init() {
   for (const TopologyServer& server : topology_->servers()) {
     backends_[server.id] = std::make_unique<Backend>(worker_, this, server);
   }
+  random_.seed(std::random_device{}());
   RebuildRing();
   if (setup_.listen_fd >= 0) {
     int fd = std::exchange(setup_.listen_fd, -1);
@@ -139,7 +140,13 @@ void PoolRouter::OnRetryTimer(uv_timer_t* t) {
 
 Backend* PoolRouter::BackendFor(std::string_view key) {
   if (ring_server_.empty()) return nullptr;
+  if (random_placement()) return backends_[ring_server_[ring_->PickRandom(random_())]].get();
   return backends_[ring_server_[ring_->Lookup(key)]].get();
+}
+
+Backend* PoolRouter::ChannelBackend(std::string_view channel) {
+  if (ring_server_.empty()) return nullptr;
+  return backends_[ring_server_[ring_->Lookup(channel)]].get();
 }
 
 Backend* PoolRouter::AnyBackend() {
@@ -281,6 +288,14 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(nkeys));
   if (ring_server_.empty()) {
     Forward(client, r, req, nullptr);
+    return;
+  }
+  if (random_placement()) {
+    // One draw for the whole request: nutcracker draws per key fragment, but a random pool
+    // gives keys no home, so one server doing the command natively is as valid and cheaper.
+    Backend* backend = BackendFor(argv[keys[0]]);
+    if ((info->flags & kWrite) != 0) client->state().last_write_server = backend->id();  // WAIT
+    Forward(client, r, req, backend);
     return;
   }
   // The owner of every key, looked up once (Split reuses them).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,8 +48,17 @@ class PoolRouter final : public RequestHandler {
   // server available, answered with an error).
   void Forward(ClientConn* client, Request* r, const ParsedRequest& req, Backend* backend);
 
-  // The backend that owns `key`, or nullptr when no server is in the ring (all ejected).
+  // The backend that serves `key` now, or nullptr when no server is in the ring (all ejected):
+  // its owner on the ring; in a pool with `distribution: random`, a server drawn at random on
+  // every call, as nutcracker's random_dispatch does (such a pool gives keys no home).
   Backend* BackendFor(std::string_view key);
+  // The backend a pub/sub channel is placed on: its ring owner in every distribution, so that
+  // PUBLISH and SUBSCRIBE meet in a random pool too. nullptr when no server is in the ring.
+  Backend* ChannelBackend(std::string_view channel);
+  // distribution: random (see BackendFor).
+  bool random_placement() const {
+    return ring_ != nullptr && ring_->options().distribution == ring::Distribution::kRandom;
+  }
   // A server for a keyless command (the first one in the ring).
   Backend* AnyBackend();
   // The backend of server `id` in the current topology, or nullptr when it is not (any more)
@@ -96,6 +106,8 @@ class PoolRouter final : public RequestHandler {
   // Backends of servers that left: their connections close once drained; the objects stay
   // until the pool shuts down, as completed requests may still name them (Request's label).
   std::vector<std::unique_ptr<Backend>> retired_;
+  // distribution: random's draws (seeded per worker and pool at Init).
+  std::minstd_rand random_;
   // The ring requests are routed with: the snapshot's, or (servers ejected) ejected_ring_.
   const ring::Ring* ring_ = nullptr;
   std::optional<ring::Ring> ejected_ring_;

@@ -185,7 +185,8 @@ void ClientSession::OnDedicatedClosed(ServerConn* conn, std::string_view reason)
 }
 
 std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandInfo& info,
-                                               std::span<const std::string_view> argv) {
+                                               std::span<const std::string_view> argv,
+                                               uint32_t pinned) {
   thread_local std::vector<uint32_t> keys;
   keys.resize(argv.size());
   int n;
@@ -196,9 +197,13 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
     n = ExtractKeys(info, argv, keys);
   }
   if (n <= 0) return kAnyBackend;
+  const bool channel = info.handler == Handler::kPublish;
+  if (!channel && pool->random_placement() && pinned != kAnyBackend) return pinned;
+  // A random pool draws once: the first key's server serves them all.
+  const int placed = !channel && pool->random_placement() ? 1 : n;
   uint32_t owner = kAnyBackend;
-  for (int i = 0; i < n; ++i) {
-    Backend* b = pool->BackendFor(argv[keys[i]]);
+  for (int i = 0; i < placed; ++i) {
+    Backend* b = channel ? pool->ChannelBackend(argv[keys[i]]) : pool->BackendFor(argv[keys[i]]);
     if (b == nullptr) {
       std::string error;
       AppendError(&error, fmt::format("ERR no server available in pool '{}'", pool->conf().name));

@@ -109,9 +109,12 @@ class ClientSession final : public DedicatedOwner {
 // The server that owns every key of a request whose keys must live together (PUBLISH's
 // channel counts as its key). On success a backend index, or kAnyBackend for a request without
 // keys (or with arguments Redis itself rejects). On failure the error reply to send: keys on
-// several servers (-CROSSSLOT), or no server in the ring.
+// several servers (-CROSSSLOT), or no server in the ring. In a pool with `distribution: random`
+// the keys have no home: one server drawn for the request, or `pinned` when it names one (the
+// server a transaction already runs on).
 std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandInfo& info,
-                                               std::span<const std::string_view> argv);
+                                               std::span<const std::string_view> argv,
+                                               uint32_t pinned = kAnyBackend);
 
 // Fills r's pieces with the request's bytes (the client's own, or re-encoded when inline).
 void CopyRequestBytes(Request* r, const ParsedRequest& req);

@@ -49,7 +49,7 @@ void Subscriptions::Run(Request* r, const ParsedRequest& req, const CommandInfo&
   std::span<const std::string_view> names = req.argv.subspan(1);
   if (handler == Handler::kPublish) {
     PoolRouter* pool = session_->pool();
-    pool->Forward(session_->client(), r, req, pool->BackendFor(req.argv[1]));
+    pool->Forward(session_->client(), r, req, pool->ChannelBackend(req.argv[1]));
   } else if (handler == Handler::kSubscribe) {
     Subscribe(r, Type::kChannel, names);
   } else if (handler == Handler::kPsubscribe) {
@@ -97,7 +97,7 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
     } else {
       ChannelMap& map = type == Type::kChannel ? channels_ : shard_channels_;
       if (map.find(name) == map.end()) {
-        Backend* owner = pool->BackendFor(name);
+        Backend* owner = pool->ChannelBackend(name);
         uint32_t b = owner == nullptr ? kAnyBackend : owner->id();
         map.emplace(name, b);
         if (b != kAnyBackend) {

@@ -115,7 +115,9 @@ void Transaction::Queue(Request* r, const ParsedRequest& req, const CommandInfo&
     Refuse(r, refusal);
     return;
   }
-  auto owner = KeysOwner(session_->pool(), info, req.argv);
+  // (A random pool keeps the whole transaction on the server it started on, or on the watched one.)
+  auto owner =
+      KeysOwner(session_->pool(), info, req.argv, target_ != kAnyBackend ? target_ : watching_);
   if (!owner) {
     Refuse(r, owner.error());
     return;
@@ -222,7 +224,7 @@ void Transaction::Exec(Request* r) {
 }
 
 void Transaction::Watch(Request* r, const ParsedRequest& req, const CommandInfo& info) {
-  auto owner = KeysOwner(session_->pool(), info, req.argv);
+  auto owner = KeysOwner(session_->pool(), info, req.argv, watching_);
   if (!owner) {
     session_->Reply(r, owner.error());
     return;

@@ -218,5 +218,46 @@ TEST_F(ProxyRoutingTest, BroadcastDbsize) {
   EXPECT_EQ(Str(c.Command({"DBSIZE"})), std::to_string(total));
 }
 
+// distribution: random places like nutcracker's random_dispatch: every request goes to a server
+// drawn at random, so a key written 60 times lands on more than one server (all 60 on one of
+// three happens with probability 3^-59). Channels keep their ring owner, so pub/sub still meets,
+// and a transaction stays on one server.
+TEST(RandomDistributionTest, EveryRequestDrawsAServer) {
+  auto t = ProxyUnderTest::StartYaml(
+      "pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n  distribution: random\n  servers:\n"
+      "   - 127.0.0.1:$1:1 r1\n   - 127.0.0.1:$2:1 r2\n   - 127.0.0.1:$3:1 r3\n",
+      3);
+  ASSERT_NE(t, nullptr);
+  RedisClient c = t->Client();
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_EQ(Str(c.Command({"SET", "wanderer", std::to_string(i)})), "OK");
+  }
+  int holders = 0;
+  for (size_t s = 0; s < t->redis.size(); ++s) {
+    holders += Str(t->Direct(s).Command({"EXISTS", "wanderer"})) == "1";
+  }
+  EXPECT_GE(holders, 2);
+  // Keys that would live on different servers still make one multi-key command.
+  EXPECT_EQ(Str(c.Command({"MSET", "ra", "1", "rb", "2", "rc", "3"})), "OK");
+  // A transaction runs on one server: no CROSSSLOT between its commands.
+  c.Append({"MULTI"});
+  c.Append({"SET", "ta", "1"});
+  c.Append({"SET", "tb", "2"});
+  c.Append({"GET", "ta"});
+  c.Append({"EXEC"});
+  EXPECT_EQ(Str(c.GetReply()), "OK");
+  EXPECT_EQ(Str(c.GetReply()), "QUEUED");
+  EXPECT_EQ(Str(c.GetReply()), "QUEUED");
+  EXPECT_EQ(Str(c.GetReply()), "QUEUED");
+  EXPECT_EQ(Str(c.GetReply()), "[OK,OK,1]");
+  // PUBLISH reaches a subscriber however many times it is drawn.
+  RedisClient sub = t->Client();
+  EXPECT_EQ(Str(sub.Command({"SUBSCRIBE", "news"})), "[subscribe,news,1]");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Str(c.Command({"PUBLISH", "news", std::to_string(i)})), "1") << i;
+    EXPECT_EQ(Str(sub.GetReply()), "[message,news," + std::to_string(i) + "]");
+  }
+}
+
 }  // namespace
 }  // namespace rl::testing
