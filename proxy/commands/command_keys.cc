@@ -6,35 +6,11 @@
 #include <limits>
 
 #include "proxy/base/ascii.h"
+#include "proxy/base/decimal.h"
 #include "proxy/commands/command_table.h"
 
 namespace rl::proxy {
 namespace {
-
-// Parses a decimal integer exactly as Redis's string2ll does: an optional '-', no '+', no
-// spaces, no leading zeros ("0" itself aside), within int64. On failure returns false.
-bool ParseInteger(std::string_view s, int64_t* value) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s == "0") {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (negative) ++i;
-  if (i == s.size() || s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    const uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + negative;
-  if (v > limit) return false;
-  *value = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
-  return true;
-}
 
 // Collects key indexes into the caller's span, remembering overflow and the first error.
 class KeyWriter {
@@ -84,7 +60,7 @@ void AddNumkeys(const CommandInfo& info, std::span<const std::string_view> argv,
   const size_t at = static_cast<size_t>(info.rule_index);
   if (at >= argv.size()) return keys.Fail(KeyError::kWrongArgCount);
   int64_t numkeys = 0;
-  if (!ParseInteger(argv[at], &numkeys)) return keys.Fail(KeyError::kNotAnInteger);
+  if (!ParseStrictInt(argv[at], &numkeys)) return keys.Fail(KeyError::kNotAnInteger);
   if (numkeys < 0) return keys.Fail(KeyError::kNegativeNumkeys);
   if (static_cast<uint64_t>(numkeys) > argv.size() - at - 1) {
     return keys.Fail(KeyError::kNumkeysTooLarge);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "proxy/base/decimal.h"
 #include "proxy/resp/resp_parser.h"
 
 namespace rl::proxy {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "proxy/base/decimal.h"
 #include "proxy/resp/resp_parser.h"
 
 namespace rl::proxy {

@@ -4,40 +4,9 @@
 #include <cstring>
 #include <limits>
 
-namespace rl::proxy {
+#include "proxy/base/decimal.h"
 
-bool ParseStrictInt(std::string_view s, int64_t* value) {
-  // Mirrors Redis's string2ll so that what Redis rejects, we reject.
-  if (s.empty() || s.size() > 20) return false;
-  if (s.size() == 1 && s[0] == '0') {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  bool negative = false;
-  if (s[0] == '-') {
-    negative = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = static_cast<uint64_t>(s[i] - '0');
-  for (++i; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  constexpr uint64_t kMaxPositive = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-  if (negative) {
-    if (v > kMaxPositive + 1) return false;
-    *value = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > kMaxPositive) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
-}
+namespace rl::proxy {
 
 namespace {
 

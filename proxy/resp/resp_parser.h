@@ -106,10 +106,6 @@ class RequestParser {
   bool unauthenticated_ = false;
 };
 
-// Redis's string2ll: a strict decimal integer (optional '-', no '+', no leading zeros, no
-// spaces, no overflow). Returns false when `s` is not one.
-bool ParseStrictInt(std::string_view s, int64_t* value);
-
 // The common case of a length line's text and its end, read in one pass: 1 to 17 digits without
 // a leading zero (or "0" alone) followed by "\r\n", all before `end`. Returns the position of the
 // '\r' and sets *value, or nullptr when the bytes are anything else (a sign, more digits, an

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proxy/base/ascii.h"
+#include "proxy/base/decimal.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
@@ -37,8 +38,8 @@ BlockTimeout Milliseconds(std::string_view text) {
   BlockTimeout t;
   t.blocks = true;
   int64_t ms = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) return t;
+  // Redis reads a millisecond timeout as an integer (string2ll): "+5" and "007" are errors.
+  if (!ParseStrictInt(text, &ms) || ms < 0) return t;
   t.valid = true;
   t.ms = static_cast<uint64_t>(ms);
   t.forever = ms == 0;

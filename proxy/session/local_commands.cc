@@ -8,6 +8,7 @@
 
 #include "fmt/format.h"
 #include "proxy/base/ascii.h"
+#include "proxy/base/decimal.h"
 #include "proxy/commands/command_replies.h"
 #include "proxy/commands/command_table.h"
 #include "proxy/io/client_conn.h"

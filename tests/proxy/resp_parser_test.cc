@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "proxy/base/decimal.h"
 
 namespace rl::proxy {
 namespace {
