@@ -218,6 +218,28 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
   handler_->Dispatch(this, r, req);
 }
 
+uv_buf_t KeepRequestBytes(Request* holder, const ParsedRequest& req) {
+  if (req.is_inline) {
+    AppendCommand(&holder->own, req.argv);
+    return uv_buf_init(holder->own.data(), static_cast<unsigned>(holder->own.size()));
+  }
+  ++req.chunk->refs;
+  holder->in = ChunkRef(req.chunk);
+  return uv_buf_init(const_cast<char*>(req.data), req.length);
+}
+
+void AppendRequestBytes(std::string* out, const ParsedRequest& req) {
+  if (req.is_inline) {
+    AppendCommand(out, req.argv);
+  } else {
+    out->append(req.data, req.length);
+  }
+}
+
+void CopyRequestBytes(Request* r, const ParsedRequest& req) {
+  r->pieces.push_back(KeepRequestBytes(r, req));
+}
+
 void ClientConn::Refuse(std::string_view error) {
   Request* r = NewRequest();
   AppendError(&r->reply_own, error);

@@ -55,6 +55,15 @@ struct ParsedRequest {
   std::span<const std::string_view> argv;
 };
 
+// The request's bytes, kept alive by `holder`: a share of the client's chunk, or, for an inline
+// request (whose bytes are not RESP), its argv encoded as RESP into holder->own. Returns them.
+uv_buf_t KeepRequestBytes(Request* holder, const ParsedRequest& req);
+// KeepRequestBytes, appended to r's pieces: what is sent when r goes to one server whole.
+void CopyRequestBytes(Request* r, const ParsedRequest& req);
+// A copy of the request's bytes (RESP-encoded when inline) appended to `out`, for a request
+// kept after its chunk is reused (a transaction's queued commands).
+void AppendRequestBytes(std::string* out, const ParsedRequest& req);
+
 // Where a client connection's parsed requests go: a pool's router (route/pool_router.h), and
 // later the handlers of the peer and admin ports, which serve RESP without a pool.
 class RequestHandler {

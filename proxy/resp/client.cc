@@ -47,11 +47,6 @@ std::string_view CodeName(RespError::Code code) {
   return "?";
 }
 
-void AppendCommand(std::string* out, std::span<const std::string_view> argv) {
-  AppendArrayHeader(out, static_cast<int64_t>(argv.size()));
-  for (std::string_view arg : argv) AppendBulk(out, arg);
-}
-
 void RespClientCloser::operator()(RespClient* client) const { client->Release(); }
 
 RespClientPtr RespClient::Create(uv_loop_t* loop, RespClientOptions options) {

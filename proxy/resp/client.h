@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "proxy/resp/reply_parser.h"
+#include "proxy/resp/reply_writer.h"  // AppendCommand, to encode what Send takes
 #include "proxy/resp/resp_reply.h"
 
 namespace rl::proxy {
@@ -224,8 +225,5 @@ class RespClient {
   uv_idle_t flush_idle_;      // runs Flush() and deferred failures on the next iteration
   int open_handles_ = 0;
 };
-
-// Appends argv encoded as a RESP multibulk command ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n").
-void AppendCommand(std::string* out, std::span<const std::string_view> argv);
 
 }  // namespace rl::proxy

@@ -47,4 +47,9 @@ void AppendNullArray(std::string* out) { out->append("*-1\r\n", 5); }
 
 void AppendArrayHeader(std::string* out, int64_t count) { AppendLine(out, '*', count); }
 
+void AppendCommand(std::string* out, std::span<const std::string_view> argv) {
+  AppendArrayHeader(out, static_cast<int64_t>(argv.size()));
+  for (std::string_view arg : argv) AppendBulk(out, arg);
+}
+
 }  // namespace rl::proxy

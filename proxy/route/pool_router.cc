@@ -325,16 +325,6 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   }
 }
 
-namespace {
-
-// Appends RESP for argv (used for inline requests, whose bytes are not RESP).
-void EncodeArgs(std::string* out, std::span<const std::string_view> argv) {
-  AppendArrayHeader(out, static_cast<int64_t>(argv.size()));
-  for (std::string_view a : argv) AppendBulk(out, a);
-}
-
-}  // namespace
-
 void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& req,
                          Backend* backend) {
   if (backend == nullptr) {
@@ -344,14 +334,7 @@ void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& re
     client->OnReplyReady(r);
     return;
   }
-  if (req.is_inline) {
-    EncodeArgs(&r->own, req.argv);
-    r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
-  } else {
-    ++req.chunk->refs;
-    r->in = ChunkRef(req.chunk);
-    r->pieces.push_back(uv_buf_init(const_cast<char*>(req.data), req.length));
-  }
+  CopyRequestBytes(r, req);
   backend->Send(r, client->state().id);
 }
 
@@ -397,7 +380,7 @@ void PoolRouter::Split(ClientConn* client, Request* r, const ParsedRequest& req,
         if (r->key_fragment[i] != f) continue;
         for (size_t s = 0; s < step; ++s) fragment_argv.push_back(argv[keys[i] + s]);
       }
-      EncodeArgs(&frag->own, fragment_argv);
+      AppendCommand(&frag->own, fragment_argv);
       frag->pieces.push_back(
           uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
     }
@@ -500,14 +483,7 @@ void PoolRouter::Broadcast(ClientConn* client, Request* r, const ParsedRequest& 
   }
   r->merge = static_cast<uint8_t>(info.merge);
   worker_->requests().PrepareSplit(r);
-  if (req.is_inline) {
-    EncodeArgs(&r->own, req.argv);
-  } else {
-    ++req.chunk->refs;
-    r->in = ChunkRef(req.chunk);
-  }
-  uv_buf_t whole = req.is_inline ? uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size()))
-                                 : uv_buf_init(const_cast<char*>(req.data), req.length);
+  uv_buf_t whole = KeepRequestBytes(r, req);
   std::vector<Backend*>& targets = target_scratch_;
   targets.clear();
   for (ServerId index : ring_server_) {

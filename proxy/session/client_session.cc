@@ -219,18 +219,6 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
   return owner;
 }
 
-void CopyRequestBytes(Request* r, const ParsedRequest& req) {
-  if (req.is_inline) {
-    AppendArrayHeader(&r->own, static_cast<int64_t>(req.argv.size()));
-    for (std::string_view a : req.argv) AppendBulk(&r->own, a);
-    r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
-  } else {
-    ++req.chunk->refs;
-    r->in = ChunkRef(req.chunk);
-    r->pieces.push_back(uv_buf_init(const_cast<char*>(req.data), req.length));
-  }
-}
-
 std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv) {
   std::string name = AsciiUppercase(argv[0]);
   if (info.name.find('|') != std::string_view::npos && argv.size() > 1) {

@@ -116,8 +116,6 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
                                                std::span<const std::string_view> argv,
                                                uint32_t pinned = kAnyBackend);
 
-// Fills r's pieces with the request's bytes (the client's own, or re-encoded when inline).
-void CopyRequestBytes(Request* r, const ParsedRequest& req);
 
 // "ERR 'NAME' is not supported by ringleader: reason" for a kRefused or kSpecial command.
 std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv);

@@ -101,8 +101,7 @@ void ReservedConns::Send(ServerConn* conn, Request* r, uint64_t deadline_ms) {
 Request* NewOwnedCommand(Worker* worker, std::span<const std::string_view> argv, uint32_t replies,
                          Request* waiting) {
   Request* r = worker->requests().New(Request::Kind::kOwned);
-  AppendArrayHeader(&r->own, static_cast<int64_t>(argv.size()));
-  for (std::string_view a : argv) AppendBulk(&r->own, a);
+  AppendCommand(&r->own, argv);
   r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
   r->pending = replies;
   r->parent = waiting;

@@ -138,12 +138,7 @@ void Transaction::Queue(Request* r, const ParsedRequest& req, const CommandInfo&
     }
   }
   Request* slot = session_->worker()->requests().New(Request::Kind::kOwned);
-  if (req.is_inline) {
-    AppendArrayHeader(&slot->own, static_cast<int64_t>(req.argv.size()));
-    for (std::string_view a : req.argv) AppendBulk(&slot->own, a);
-  } else {
-    slot->own.assign(req.data, req.length);
-  }
+  AppendRequestBytes(&slot->own, req);
   slot->pieces.push_back(uv_buf_init(slot->own.data(), static_cast<unsigned>(slot->own.size())));
   slot->pending = 1;
   queued_.push_back(slot);

@@ -5,17 +5,15 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "proxy/resp/reply_writer.h"
 #include "proxy/resp/resp_parser.h"
 
 namespace rl::proxy {
 namespace {
 
-// Appends only (no `"x" + std::string`): g++ 12 -O3 warns falsely (-Wrestrict) on that.
 void AppendCommand(std::string* out, const std::vector<std::string>& args) {
-  out->append("*").append(std::to_string(args.size())).append("\r\n");
-  for (const std::string& a : args) {
-    out->append("$").append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
-  }
+  std::vector<std::string_view> argv(args.begin(), args.end());
+  rl::proxy::AppendCommand(out, argv);
 }
 
 std::string Key(int i) {
