@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "proxy/base/log.h"
 #include "proxy/io/server_conn.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
@@ -14,15 +15,7 @@ namespace {
 
 void FailWithLabel(Worker* worker, Request* r, std::string_view label, std::string_view reason) {
   Add(worker->stats().backend_errors);
-  r->reply_own.clear();
-  r->reply_own.append("-ERR backend ");
-  r->reply_own.append(label);
-  r->reply_own.append(": ");
-  r->reply_own.append(reason);
-  for (size_t i = 0; i < r->reply_own.size(); ++i) {
-    if (r->reply_own[i] == '\r' || r->reply_own[i] == '\n') r->reply_own[i] = ' ';
-  }
-  r->reply_own.append("\r\n");
+  r->reply_own = BackendError(label, reason);
   r->UseOwnReply();
   r->reply_chunk.Reset();
   r->reply_is_error = true;

@@ -9,6 +9,7 @@
 #include "proxy/commands/command_table.h"
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/scan.h"
 
 namespace rl::proxy {
@@ -26,14 +27,12 @@ void SetFragmentError(Request* parent, const Request* f) {
   if (f->reply_is_error) {
     parent->reply_own.assign(f->reply);  // ringleader's own, already naming the backend
   } else {
-    parent->reply_own = BackendError(Label(f), f->reply);
+    parent->reply_own = ForwardedBackendError(Label(f), f->reply);
   }
 }
 
 void SetUnexpected(Request* parent, const Request* f) {
-  parent->reply_own.clear();
-  AppendError(&parent->reply_own,
-              "ERR backend " + std::string(Label(f)) + ": unexpected reply to a split command");
+  parent->reply_own = BackendError(Label(f), "unexpected reply to a split command");
 }
 
 // Returns false when it set an error in reply_own instead.
@@ -281,14 +280,6 @@ void MergeSumPairs(Request* parent) {
 
 }  // namespace
 
-std::string BackendError(std::string_view label, std::string_view error_reply) {
-  std::string_view text = error_reply;
-  if (text.starts_with('-')) text.remove_prefix(1);
-  if (text.ends_with("\r\n")) text.remove_suffix(2);
-  std::string out;
-  AppendError(&out, "ERR backend " + std::string(label) + ": " + std::string(text));
-  return out;
-}
 
 void MergeFragments(Request* parent, ChunkPool* chunks) {
   auto merge = static_cast<Merge>(parent->merge);

@@ -18,7 +18,4 @@ namespace rl::proxy {
 // REQUIRES: every fragment is done.
 void MergeFragments(Request* parent, ChunkPool* chunks = nullptr);
 
-// "-ERR backend LABEL: TEXT\r\n" for a Redis error reply `error` ("-ERR x\r\n" -> "ERR x").
-std::string BackendError(std::string_view label, std::string_view error_reply);
-
 }  // namespace rl::proxy

@@ -12,6 +12,7 @@
 #include "proxy/io/listener.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
+#include "proxy/route/errors.h"
 #include "proxy/session/client_session.h"
 #include "proxy/session/local_commands.h"
 
@@ -319,7 +320,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     // One server does the whole command natively.
     Forward(client, r, req, backends_[owner_scratch_[0]].get());
   } else if (info->route == Route::kColocated || info->merge == Merge::kNone) {
-    Reply(client, r, "-CROSSSLOT Keys in request don't hash to the same server\r\n");
+    Reply(client, r, CrossSlotError());
   } else {
     Split(client, r, req, *info, keys);
   }
@@ -328,7 +329,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
 void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& req,
                          Backend* backend) {
   if (backend == nullptr) {
-    AppendError(&r->reply_own, fmt::format("ERR no server available in pool '{}'", conf().name));
+    r->reply_own = NoServerError(conf().name);
     r->UseOwnReply();
     r->done = true;
     client->OnReplyReady(r);

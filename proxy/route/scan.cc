@@ -10,6 +10,7 @@
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
@@ -112,14 +113,14 @@ void MergeScanReply(Request* parent) {
   }
   if (keys.empty() || !ReadReplyValue(cursor_bytes, &cursor_value) || cursor_value.type != '$' ||
       !keys.starts_with('*')) {
-    AppendError(&out, fmt::format("ERR backend {}: unexpected reply to SCAN", label));
+    out = BackendError(label, "unexpected reply to SCAN");
     return;
   }
   std::optional<uint64_t> cursor = ParseUnsigned(cursor_value.text);
   if (!cursor || *cursor > kScanMaxServerCursor) {
-    AppendError(&out, fmt::format("ERR backend {}: SCAN cursor '{}' is too large for ringleader's "
-                                  "cursor (at most {})",
-                                  label, cursor_value.text, kScanMaxServerCursor));
+    out = BackendError(label, fmt::format("SCAN cursor '{}' is too large for ringleader's cursor "
+                                          "(at most {})",
+                                          cursor_value.text, kScanMaxServerCursor));
     return;
   }
   uint64_t client_cursor = 0;

@@ -9,6 +9,7 @@
 #include "proxy/io/client_conn.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/pool_router.h"
 #include "proxy/session/blocking.h"
 #include "proxy/session/local_commands.h"
@@ -205,15 +206,13 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
   for (int i = 0; i < placed; ++i) {
     Backend* b = channel ? pool->ChannelBackend(argv[keys[i]]) : pool->BackendFor(argv[keys[i]]);
     if (b == nullptr) {
-      std::string error;
-      AppendError(&error, fmt::format("ERR no server available in pool '{}'", pool->conf().name));
-      return std::unexpected(error);
+      return std::unexpected(NoServerError(pool->conf().name));
     }
     uint32_t index = b->id();
     if (i == 0) {
       owner = index;
     } else if (index != owner) {
-      return std::unexpected("-CROSSSLOT Keys in request don't hash to the same server\r\n");
+      return std::unexpected(CrossSlotError());
     }
   }
   return owner;

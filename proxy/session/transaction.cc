@@ -8,6 +8,7 @@
 #include "proxy/io/client_conn.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/pool_router.h"
 #include "proxy/session/client_session.h"
 #include "proxy/session/reserved_conn.h"
@@ -131,9 +132,8 @@ void Transaction::Queue(Request* r, const ParsedRequest& req, const CommandInfo&
             " ringleader runs a transaction on one server, and its keys live on {} and {}",
             Label(session_, target_), Label(session_, *owner));
       }
-      Refuse(r, Error(fmt::format("CROSSSLOT Keys in request don't hash to the same server as "
-                                  "the transaction's other keys (on {})",
-                                  Label(session_, target_))));
+      Refuse(r, CrossSlotError(fmt::format(" as the transaction's other keys (on {})",
+                                           Label(session_, target_))));
       return;
     }
   }
@@ -191,8 +191,7 @@ void Transaction::Exec(Request* r) {
     Backend* any = pool->AnyBackend();
     if (any == nullptr) {
       drop_queued();
-      session_->Reply(
-          r, Error(fmt::format("ERR no server available in pool '{}'", pool->conf().name)));
+      session_->Reply(r, NoServerError(pool->conf().name));
       return;
     }
     target = any->id();
@@ -225,9 +224,8 @@ void Transaction::Watch(Request* r, const ParsedRequest& req, const CommandInfo&
     return;
   }
   if (watching_ != kAnyBackend && *owner != watching_) {
-    session_->Reply(r, Error(fmt::format("CROSSSLOT Keys in request don't hash to the same server "
-                                         "as the keys this client already watches (on {})",
-                                         Label(session_, watching_))));
+    session_->Reply(r, CrossSlotError(fmt::format(" as the keys this client already watches (on {})",
+                                                  Label(session_, watching_))));
     return;
   }
   if (watching_ == kAnyBackend) watch_lost_ = false;
