@@ -150,6 +150,24 @@ Backend* PoolRouter::ChannelBackend(std::string_view channel) {
   return backends_[ring_server_[ring_->Lookup(channel)]].get();
 }
 
+bool PoolRouter::PlaceKeys(std::span<const std::string_view> argv, std::span<const uint32_t> keys,
+                           std::vector<ServerId>* owners) {
+  owners->resize(keys.size());
+  if (keys.size() == 1) {
+    (*owners)[0] = ring_->Lookup(argv[keys[0]]);
+  } else {
+    key_view_scratch_.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) key_view_scratch_[i] = argv[keys[i]];
+    ring_->LookupMany(key_view_scratch_, *owners);  // hashes several keys at once
+  }
+  bool one_server = true;
+  for (ServerId& owner : *owners) {
+    owner = ring_server_[owner];  // ring member -> server id
+    one_server = one_server && owner == (*owners)[0];
+  }
+  return one_server;
+}
+
 Backend* PoolRouter::AnyBackend() {
   if (ring_server_.empty()) return nullptr;
   return backends_[ring_server_.front()].get();
@@ -301,20 +319,8 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   }
   // The owner of every key, looked up once (Split reuses them).
   // Only the first key decides where kForwardByKey goes; every key counts for the others.
-  const size_t looked_up = info->route == Route::kForwardByKey ? 1 : keys.size();
-  owner_scratch_.resize(looked_up);
-  if (looked_up == 1) {
-    owner_scratch_[0] = ring_->Lookup(argv[keys[0]]);
-  } else {
-    key_view_scratch_.resize(looked_up);
-    for (size_t i = 0; i < looked_up; ++i) key_view_scratch_[i] = argv[keys[i]];
-    ring_->LookupMany(key_view_scratch_, owner_scratch_);  // hashes several keys at once
-  }
-  bool one_server = true;
-  for (size_t i = 0; i < looked_up; ++i) {
-    owner_scratch_[i] = ring_server_[owner_scratch_[i]];
-    one_server = one_server && owner_scratch_[i] == owner_scratch_[0];
-  }
+  const bool one_server = PlaceKeys(
+      argv, info->route == Route::kForwardByKey ? keys.first(1) : keys, &owner_scratch_);
   if ((info->flags & kWrite) != 0) client->state().last_write_server = owner_scratch_[0];  // WAIT
   if (info->route == Route::kForwardByKey || one_server) {
     // One server does the whole command natively.

@@ -55,6 +55,11 @@ class PoolRouter final : public RequestHandler {
   // The backend a pub/sub channel is placed on: its ring owner in every distribution, so that
   // PUBLISH and SUBSCRIBE meet in a random pool too. nullptr when no server is in the ring.
   Backend* ChannelBackend(std::string_view channel);
+  // The server of each of `keys` (indices into argv) by the ring, into (*owners)[i]; returns
+  // whether they are all on one server. The one key-placement loop: Dispatch and the sessions'
+  // KeysOwner both use it. REQUIRES: AnyBackend() != nullptr, !keys.empty().
+  bool PlaceKeys(std::span<const std::string_view> argv, std::span<const uint32_t> keys,
+                 std::vector<ServerId>* owners);
   // distribution: random (see BackendFor).
   bool random_placement() const {
     return ring_ != nullptr && ring_->options().distribution == ring::Distribution::kRandom;

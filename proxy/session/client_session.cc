@@ -198,24 +198,17 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
     n = ExtractKeys(info, argv, keys);
   }
   if (n <= 0) return kAnyBackend;
-  const bool channel = info.handler == Handler::kPublish;
-  if (!channel && pool->random_placement() && pinned != kAnyBackend) return pinned;
-  // A random pool draws once: the first key's server serves them all.
-  const int placed = !channel && pool->random_placement() ? 1 : n;
-  uint32_t owner = kAnyBackend;
-  for (int i = 0; i < placed; ++i) {
-    Backend* b = channel ? pool->ChannelBackend(argv[keys[i]]) : pool->BackendFor(argv[keys[i]]);
-    if (b == nullptr) {
-      return std::unexpected(NoServerError(pool->conf().name));
-    }
-    uint32_t index = b->id();
-    if (i == 0) {
-      owner = index;
-    } else if (index != owner) {
-      return std::unexpected(CrossSlotError());
-    }
+  if (pool->AnyBackend() == nullptr) return std::unexpected(NoServerError(pool->conf().name));
+  if (info.handler == Handler::kPublish) return pool->ChannelBackend(argv[1])->id();
+  if (pool->random_placement()) {
+    // No key has a home: the pinned server, or one drawn for all the keys.
+    return pinned != kAnyBackend ? pinned : pool->BackendFor(argv[keys[0]])->id();
   }
-  return owner;
+  thread_local std::vector<ServerId> owners;
+  if (!pool->PlaceKeys(argv, std::span(keys).first(static_cast<size_t>(n)), &owners)) {
+    return std::unexpected(CrossSlotError());
+  }
+  return owners[0];
 }
 
 std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv) {
