@@ -185,6 +185,10 @@ std::string RenderCommandsMarkdown() {
   for (const CommandInfo& c : AllCommands()) {
     std::string notes(c.merge != Merge::kNone ? MergeLabel(c.merge) : c.reason);
     if (c.flags & kNotInRedis) notes = "not in Redis 7.0; answered for newer clients";
+    if (c.flags & kPatternKeys) {
+      notes = "a BY/GET pattern with `*` must hold, before the `*`, a hash tag placed on the "
+              "sorted key's server (or the pool have one server), else `-CROSSSLOT`";
+    }
     md += "| `" + DisplayName(c) + "` | " + std::string(RouteLabel(c.route)) + " | " +
           DescribeKeys(c) + " | " + notes + " |\n";
   }

@@ -54,7 +54,7 @@ consteval std::array<CommandInfo, kCommandCount> BuildTable() {
     for (const CommandPolicy& p : kCommandPolicy) {
       if (p.name == g.name) policy = p;
     }
-    table[n++] = {g.name,       g.arity,      g.flags,        g.key_rule,
+    table[n++] = {g.name,       g.arity,      g.flags | policy.flags, g.key_rule,
                   g.first_key,  g.last_key,   g.key_step,     g.rule_index,
                   policy.route, policy.merge, policy.handler, policy.reason};
   }

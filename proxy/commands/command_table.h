@@ -226,6 +226,8 @@ enum CommandFlag : uint32_t {
   kChannelKeys = 1u << 25,     // the "keys" are shard channels (SPUBLISH, SSUBSCRIBE): Redis
                                // places them like keys but COMMAND GETKEYS does not list them
   kNotInRedis = 1u << 26,      // served by ringleader but absent from Redis 7.0 (CLIENT SETINFO)
+  kPatternKeys = 1u << 27,     // BY/GET patterns name more keys (SORT, SORT_RO): run only when
+                               // every key they can name is on the sorted key's server
 };
 
 // Redis's name of each of its flags (COMMAND's third field), for COMMAND replies and tests.

@@ -313,6 +313,12 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     // One draw for the whole request: nutcracker draws per key fragment, but a random pool
     // gives keys no home, so one server doing the command natively is as valid and cheaper.
     Backend* backend = BackendFor(argv[keys[0]]);
+    if ((info->flags & kPatternKeys) != 0) {
+      if (std::string refusal = PatternKeysRefusal(argv, backend->id()); !refusal.empty()) {
+        Reply(client, r, refusal);
+        return;
+      }
+    }
     if ((info->flags & kWrite) != 0) client->state().last_write_server = backend->id();  // WAIT
     Forward(client, r, req, backend);
     return;
@@ -321,6 +327,12 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   // Only the first key decides where kForwardByKey goes; every key counts for the others.
   const bool one_server = PlaceKeys(
       argv, info->route == Route::kForwardByKey ? keys.first(1) : keys, &owner_scratch_);
+  if ((info->flags & kPatternKeys) != 0) {
+    if (std::string refusal = PatternKeysRefusal(argv, owner_scratch_[0]); !refusal.empty()) {
+      Reply(client, r, refusal);
+      return;
+    }
+  }
   if ((info->flags & kWrite) != 0) client->state().last_write_server = owner_scratch_[0];  // WAIT
   if (info->route == Route::kForwardByKey || one_server) {
     // One server does the whole command natively.
@@ -330,6 +342,48 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   } else {
     Split(client, r, req, *info, keys);
   }
+}
+
+std::string PoolRouter::PatternKeysRefusal(std::span<const std::string_view> argv,
+                                           ServerId owner) {
+  if (ring_server_.size() <= 1) return {};  // one server holds every key
+  const std::string& tag = ring_->options().hash_tag;
+  // Whether every key `pattern` names is on `owner` (Redis's lookupKeyByPattern: the first '*'
+  // is replaced by the element; "->field" after it reads a hash field of the key before it).
+  auto stays = [&](std::string_view pattern) {
+    if (pattern == "#") return true;
+    const size_t star = pattern.find('*');
+    if (star == std::string_view::npos) return true;  // names no key
+    if (random_placement() || tag.size() != 2) return false;
+    // The substituted key's hash tag is fixed only when the first tag[0] and the first tag[1]
+    // after it, with something between them, lie before the '*' (HashedPart's rule).
+    const std::string_view prefix = pattern.substr(0, star);
+    const size_t open = prefix.find(tag[0]);
+    if (open == std::string_view::npos) return false;
+    const size_t close = prefix.find(tag[1], open + 1);
+    if (close == std::string_view::npos || close - open <= 1) return false;
+    return ring_server_[ring_->Lookup(prefix)] == owner;
+  };
+  // SORT's own argument loop: LIMIT takes two, BY/GET/STORE one, the rest none.
+  for (size_t i = 2; i < argv.size(); ++i) {
+    const size_t left = argv.size() - i - 1;
+    if (EqualsIgnoreCase(argv[i], "limit") && left >= 2) {
+      i += 2;
+    } else if (EqualsIgnoreCase(argv[i], "store") && left >= 1) {
+      ++i;
+    } else if ((EqualsIgnoreCase(argv[i], "by") || EqualsIgnoreCase(argv[i], "get")) &&
+               left >= 1) {
+      std::string_view option = argv[i], pattern = argv[++i];
+      if (!stays(pattern)) {
+        return CrossSlotError(fmt::format(
+            ": {}'s {} pattern '{}' names keys that may live on another server than '{}' (give "
+            "the pattern the key's hash tag before its '*'{})",
+            Upper(argv[0]), Upper(option), CString(pattern, 128), CString(argv[1], 128),
+            tag.size() == 2 ? "" : "; this pool has no hash_tag"));
+      }
+    }
+  }
+  return {};
 }
 
 void PoolRouter::Forward(ClientConn* client, Request* r, const ParsedRequest& req,

@@ -60,6 +60,12 @@ class PoolRouter final : public RequestHandler {
   // KeysOwner both use it. REQUIRES: AnyBackend() != nullptr, !keys.empty().
   bool PlaceKeys(std::span<const std::string_view> argv, std::span<const uint32_t> keys,
                  std::vector<ServerId>* owners);
+  // SORT's and SORT_RO's BY and GET patterns (kPatternKeys): empty when every key they can
+  // name lives on `owner`, the sorted key's server; else the -CROSSSLOT reply saying which
+  // pattern may reach another server. A pattern names keys only when it has a '*' ('#' and
+  // fixed patterns read none, as in Redis); they stay on one server when the pool has one, or
+  // when the part before the '*' holds a complete hash tag (hash_tag) owned by `owner`.
+  std::string PatternKeysRefusal(std::span<const std::string_view> argv, ServerId owner);
   // distribution: random (see BackendFor).
   bool random_placement() const {
     return ring_ != nullptr && ring_->options().distribution == ring::Distribution::kRandom;

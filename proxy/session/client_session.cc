@@ -200,13 +200,17 @@ std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandIn
   if (n <= 0) return kAnyBackend;
   if (pool->AnyBackend() == nullptr) return std::unexpected(NoServerError(pool->conf().name));
   if (info.handler == Handler::kPublish) return pool->ChannelBackend(argv[1])->id();
+  thread_local std::vector<ServerId> owners;
   if (pool->random_placement()) {
     // No key has a home: the pinned server, or one drawn for all the keys.
-    return pinned != kAnyBackend ? pinned : pool->BackendFor(argv[keys[0]])->id();
-  }
-  thread_local std::vector<ServerId> owners;
-  if (!pool->PlaceKeys(argv, std::span(keys).first(static_cast<size_t>(n)), &owners)) {
+    owners.assign(1, pinned != kAnyBackend ? pinned : pool->BackendFor(argv[keys[0]])->id());
+  } else if (!pool->PlaceKeys(argv, std::span(keys).first(static_cast<size_t>(n)), &owners)) {
     return std::unexpected(CrossSlotError());
+  }
+  if ((info.flags & kPatternKeys) != 0) {
+    if (std::string refusal = pool->PatternKeysRefusal(argv, owners[0]); !refusal.empty()) {
+      return std::unexpected(refusal);
+    }
   }
   return owners[0];
 }
