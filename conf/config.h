@@ -66,7 +66,8 @@ struct Pool {
 
   // ringleader's own keys (not in nutcracker).
   int workers = 1;
-  std::string client_auth;  // password clients must AUTH with; empty = none
+  std::string client_auth;  // password clients must AUTH with; empty = redis_auth's (see
+                            // ClientPassword)
   // Serve the commands that act on every key of every server (FLUSHDB, FLUSHALL); refused
   // with an error naming this key otherwise.
   bool admin_commands = false;
@@ -80,6 +81,11 @@ struct Pool {
 
   // The ring options this pool's keys are placed with.
   ring::RingOptions RingOptions() const;
+  // The password clients must AUTH with (empty: none): client_auth, or else redis_auth, as
+  // nutcracker makes every client AUTH with the pool's redis_auth before anything else.
+  const std::string& ClientPassword() const {
+    return client_auth.empty() ? redis_auth : client_auth;
+  }
   // members in server order, as ring::Ring::Build wants them.
   std::vector<ring::Member> RingMembers() const;
 };

@@ -106,7 +106,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       setup.topology = *topology;
       setup.listen_fd = *fd;
       setup.listen_unix = is_unix;
-      setup.client_password = pool.client_auth;
+      setup.client_password = pool.ClientPassword();
       setup.clients = clients;
       setups[static_cast<size_t>(w)].push_back(std::move(setup));
     }
@@ -190,11 +190,12 @@ std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> 
     // server_connections too: a client's requests to a server stay on one connection (chosen
     // by client id modulo the count) so that they run in order; a new count would move them.
     if (!next.listen.SameEndpoint(now.listen) || next.backlog != now.backlog ||
-        next.workers != now.workers || next.client_auth != now.client_auth ||
+        next.workers != now.workers || next.ClientPassword() != now.ClientPassword() ||
         next.server_connections != now.server_connections) {
       return std::unexpected(
-          fmt::format("pool '{}': listen, backlog, workers, client_auth and server_connections "
-                      "change only with a restart",
+          fmt::format("pool '{}': listen, backlog, workers, the client password (client_auth, "
+                      "or redis_auth without it) and server_connections change only with a "
+                      "restart",
                       next.name));
     }
     it->second = topology;

@@ -180,6 +180,7 @@ TEST(BackendAuthTest, RedisAuthAndDbAreSentOnConnect) {
       (*redis)->port());
   auto t = ProxyUnderTest::StartYaml(yaml, 0);
   RedisClient c = t->Client();
+  EXPECT_STREQ(c.Command({"AUTH", "pw"})->str, "OK");  // clients AUTH with redis_auth too
   EXPECT_STREQ(c.Command({"SET", "authkey", "db3"})->str, "OK");
   auto direct = (*redis)->Connect();
   ASSERT_TRUE(direct);
@@ -198,11 +199,65 @@ TEST(BackendAuthTest, WrongRedisAuthIsReported) {
       (*redis)->port());
   auto t = ProxyUnderTest::StartYaml(yaml, 0);
   RedisClient c = t->Client();
+  EXPECT_STREQ(c.Command({"AUTH", "nope"})->str, "OK");  // the proxy's door: redis_auth
   auto r = c.Command({"GET", "x"});
   ASSERT_EQ(r->type, REDIS_REPLY_ERROR);
   EXPECT_TRUE(std::string(r->str).starts_with(fmt::format(
       "ERR backend main (127.0.0.1:{}): AUTH/SELECT failed: WRONGPASS", (*redis)->port())))
       << r->str;
+}
+
+// nutcracker 0.5.0 makes every client AUTH with the pool's redis_auth before anything else, so
+// a drop-in replacement must too. The same requests go to nutcracker and to ringleader over the
+// same password-protected redis-server; each reply is of the same kind from both (NOAUTH before
+// AUTH, an error for a wrong password, service after the right one).
+TEST(BackendAuthTest, ClientsMustAuthWithRedisAuthAsInNutcracker) {
+  auto redis = RedisServer::Start({"--requirepass", "pw"});
+  ASSERT_TRUE(redis);
+  std::string servers = fmt::format("  servers:\n    - 127.0.0.1:{}:1 main\n", (*redis)->port());
+  auto t = ProxyUnderTest::StartYaml(
+      "pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n  redis_auth: pw\n" + servers, 0);
+  TempDir dir;
+  uint16_t nc_port = FreePort();
+  std::string nc_yaml = dir.Write(
+      "nc.yml", fmt::format("pool:\n  listen: 127.0.0.1:{}\n  redis: true\n  redis_auth: pw\n{}",
+                            nc_port, servers));
+  auto nc = ChildProcess::Spawn({"nutcracker", "-c", nc_yaml, "-s", std::to_string(FreePort()),
+                                 "-a", "127.0.0.1", "-o", dir.File("nc.log")});
+  ASSERT_TRUE(nc) << nc.error();
+  ASSERT_TRUE(WaitForPort(nc_port)) << "nutcracker did not listen";
+  const std::vector<std::vector<std::string>> requests = {
+      {"PING"}, {"GET", "a"}, {"AUTH", "wrong"}, {"SET", "a", "1"},
+      {"AUTH", "pw"}, {"SET", "a", "1"}, {"GET", "a"}};
+  std::string bytes;
+  for (const auto& argv : requests) bytes += Resp(argv);
+  auto replies = [&](uint16_t port) {
+    auto conn = RawConn::Connect(port);
+    std::vector<std::string> out;
+    if (!conn || !conn->Send(bytes)) return out;
+    for (size_t i = 0; i < requests.size(); ++i) out.push_back(conn->ReadReply());
+    return out;
+  };
+  std::vector<std::string> ours = replies(t->port), theirs = replies(nc_port);
+  ASSERT_EQ(ours.size(), requests.size());
+  ASSERT_EQ(theirs.size(), requests.size());
+  for (size_t i : {0, 1, 3}) {  // refused before AUTH, and after a wrong password
+    EXPECT_TRUE(ours[i].starts_with("-NOAUTH Authentication required")) << i << ": " << ours[i];
+    EXPECT_TRUE(theirs[i].starts_with("-NOAUTH Authentication required")) << i << ": " << theirs[i];
+  }
+  EXPECT_TRUE(ours[2].starts_with("-")) << ours[2];  // the wrong password
+  EXPECT_TRUE(theirs[2].starts_with("-")) << theirs[2];
+  for (size_t i : {4, 5, 6}) EXPECT_EQ(ours[i], theirs[i]) << i;
+  EXPECT_EQ(ours[6], "$1\r\n1\r\n");
+  // client_auth, when given, is the password instead of redis_auth.
+  auto own = ProxyUnderTest::StartYaml("pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n"
+                                       "  redis_auth: pw\n  client_auth: other\n" + servers, 0);
+  auto conn = RawConn::Connect(own->port);
+  ASSERT_TRUE(conn);
+  conn->Send(Resp({"AUTH", "pw"}) + Resp({"AUTH", "other"}) + Resp({"GET", "a"}));
+  EXPECT_TRUE(conn->ReadReply().starts_with("-"));
+  EXPECT_EQ(conn->ReadReply(), "+OK\r\n");
+  EXPECT_EQ(conn->ReadReply(), "$1\r\n1\r\n");
 }
 
 TEST(UnixBackendTest, ServersOnUnixSockets) {

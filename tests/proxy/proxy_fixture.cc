@@ -198,11 +198,12 @@ long long InfoField(uint16_t port, const std::string& field) {
   return std::atoll(info.c_str() + at + field.size() + 2);
 }
 
-std::unique_ptr<ProxyUnderTest> ProxyUnderTest::StartYaml(const std::string& yaml, int servers,
-                                                          proxy::ProxyOptions options) {
+std::unique_ptr<ProxyUnderTest> ProxyUnderTest::StartYaml(
+    const std::string& yaml, int servers, proxy::ProxyOptions options,
+    const std::vector<std::string>& redis_args) {
   auto t = std::make_unique<ProxyUnderTest>();
   for (int i = 0; i < servers; ++i) {
-    auto r = RedisServer::Start();
+    auto r = RedisServer::Start(redis_args);
     if (!r) throw std::runtime_error("redis-server: " + r.error());
     t->redis.push_back(std::move(*r));
   }
@@ -240,7 +241,7 @@ std::unique_ptr<ProxyUnderTest> ProxyUnderTest::StartYaml(const std::string& yam
 
 std::unique_ptr<ProxyUnderTest> ProxyUnderTest::Start(int servers, const std::string& pool_yaml,
                                                       proxy::ProxyOptions options,
-                                                      const std::vector<std::string>&) {
+                                                      const std::vector<std::string>& redis_args) {
   std::string yaml =
       "pool:\n  listen: 127.0.0.1:PORT\n  hash: fnv1a_64\n"
       "  distribution: ketama\n  redis: true\n" +
@@ -248,7 +249,7 @@ std::unique_ptr<ProxyUnderTest> ProxyUnderTest::Start(int servers, const std::st
   for (int i = 1; i <= servers; ++i) {
     yaml += fmt::format("    - 127.0.0.1:${}:1 r{}\n", i, i);
   }
-  return StartYaml(yaml, servers, std::move(options));
+  return StartYaml(yaml, servers, std::move(options), redis_args);
 }
 
 RedisClient ProxyUnderTest::Client() const {

@@ -73,15 +73,17 @@ struct ProxyUnderTest {
   std::unique_ptr<proxy::Proxy> proxy;
   uint16_t port = 0;
 
-  // Starts `servers` redis-servers (named r1..rN) and a proxy over them. `pool_yaml` adds keys
-  // to the pool (indented two spaces, e.g. "  timeout: 200\n").
+  // Starts `servers` redis-servers (named r1..rN, each with `redis_args`, e.g.
+  // {"--requirepass", "pw"}) and a proxy over them. `pool_yaml` adds keys to the pool (indented
+  // two spaces, e.g. "  timeout: 200\n").
   static std::unique_ptr<ProxyUnderTest> Start(int servers, const std::string& pool_yaml = "",
                                                proxy::ProxyOptions options = {},
                                                const std::vector<std::string>& redis_args = {});
   // The proxy over an explicit YAML file text (with PORT replaced by a free port, and $1..$N by
   // the redis ports).
-  static std::unique_ptr<ProxyUnderTest> StartYaml(const std::string& yaml, int servers,
-                                                   proxy::ProxyOptions options = {});
+  static std::unique_ptr<ProxyUnderTest> StartYaml(
+      const std::string& yaml, int servers, proxy::ProxyOptions options = {},
+      const std::vector<std::string>& redis_args = {});
 
   RedisClient Client() const;
   std::unique_ptr<RawConn> Raw() const { return RawConn::Connect(port); }
