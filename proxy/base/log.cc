@@ -1,5 +1,6 @@
 #include "proxy/base/log.h"
 
+#include <execinfo.h>
 #include <fcntl.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -42,6 +43,43 @@ std::string InitLog(int new_level, const std::string& new_path) {
   log_internal::level.store(new_level, std::memory_order_relaxed);
   std::lock_guard lock(mu);
   return OpenLocked(new_path);
+}
+
+std::optional<int> RaiseLogLevel() {
+  int now = log_internal::level.load(std::memory_order_relaxed);
+  if (now >= kLogMax) return std::nullopt;
+  log_internal::level.store(now + 1, std::memory_order_relaxed);
+  return now + 1;
+}
+
+std::optional<int> LowerLogLevel() {
+  int now = log_internal::level.load(std::memory_order_relaxed);
+  if (now <= kLogMin) return std::nullopt;
+  log_internal::level.store(now - 1, std::memory_order_relaxed);
+  return now - 1;
+}
+
+int CurrentLogLevel() { return log_internal::level.load(std::memory_order_relaxed); }
+
+void LogFatalSignal(const char* text) {
+  // No lock (the crashed thread may hold it) and nothing that allocates: fd is read as it is.
+  const int out = fd;
+  auto put = [out](const char* s) {
+    size_t left = strlen(s);
+    while (left > 0) {
+      ssize_t n = write(out, s, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      s += n;
+      left -= static_cast<size_t>(n);
+    }
+  };
+  put("[.......................] ");
+  put(text);
+  put("\n");
+  void* frames[64];
+  int count = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, count, out);
 }
 
 std::string ReopenLog() {

@@ -6,11 +6,15 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 namespace rl::proxy {
 
 enum LogLevel : int {
+  kLogAlways = -1,  // written at every verbosity, as nutcracker's loga: signals, level changes
+  kLogMin = 0,      // the verbosity scale's ends (-v 0 .. -v 11)
+  kLogMax = 11,
   kLogError = 3,
   kLogWarn = 4,
   kLogNotice = 5,
@@ -28,6 +32,14 @@ void Write(int level, std::string_view message);
 std::string InitLog(int level, const std::string& path);
 // Reopens the log file (after rotation). Returns an error text, or empty on success.
 std::string ReopenLog();
+// SIGTTIN/SIGTTOU: one step up or down the verbosity scale, within kLogMin..kLogMax. Returns
+// the new level, or nullopt when it was already at that end.
+std::optional<int> RaiseLogLevel();
+std::optional<int> LowerLogLevel();
+int CurrentLogLevel();
+// For a fatal signal's handler, so async-signal-safe: writes "[.......................] text\n"
+// (no clock: nutcracker's log_safe shape) and this thread's stack to the log's output.
+void LogFatalSignal(const char* text);
 
 inline bool LogEnabled(int level) {
   return level <= log_internal::level.load(std::memory_order_relaxed);

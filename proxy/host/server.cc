@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <execinfo.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -31,7 +32,70 @@ std::string RandomRunId() {
   return id;
 }
 
+// nutcracker's fatal-signal handler: the stack to the log, then the default action (a core).
+void OnFatalSignal(int signum) {
+  LogFatalSignal(signum == SIGSEGV ? "signal 11 (SIGSEGV) received, core dumping"
+                                   : "fatal signal received, core dumping");
+  raise(signum);  // SA_RESETHAND restored the default action
+}
+
 }  // namespace
+
+void Proxy::HandleSignals() {
+  // Every signal nutcracker handles (nc_signal.c), handled and logged as it does them:
+  // "signal 21 (SIGTTIN) received, up logging level". SIGUSR1 and SIGUSR2 are only logged
+  // (their default action would kill the process); TTIN and TTOU step the verbosity (their
+  // default would stop a process run from a shell); HUP reopens the log. INT, and TERM (left at
+  // its default by nutcracker), stop after the in-flight requests finish. PIPE is ignored
+  // (Start). SEGV logs the stack and dumps core.
+  struct Handled {
+    int signum;
+    const char* name;
+    const char* action;
+  };
+  static constexpr Handled kSignals[] = {
+      {SIGUSR1, "SIGUSR1", ""},
+      {SIGUSR2, "SIGUSR2", ""},
+      {SIGTTIN, "SIGTTIN", ", up logging level"},
+      {SIGTTOU, "SIGTTOU", ", down logging level"},
+      {SIGHUP, "SIGHUP", ", reopening log file"},
+      {SIGINT, "SIGINT", ", exiting after the in-flight requests"},
+      {SIGTERM, "SIGTERM", ", exiting after the in-flight requests"},
+  };
+  for (const Handled& h : kSignals) {
+    control_.OnSignal(h.signum, [this, h](int) {
+      Log(kLogAlways, "signal {} ({}) received{}", h.signum, h.name, h.action);
+      switch (h.signum) {
+        case SIGTTIN:
+          if (auto level = RaiseLogLevel()) Log(kLogAlways, "up log level to {}", *level);
+          break;
+        case SIGTTOU:
+          if (auto level = LowerLogLevel()) Log(kLogAlways, "down log level to {}", *level);
+          break;
+        case SIGHUP:
+          if (std::string error = ReopenLog(); !error.empty()) {
+            Log(kLogError, "{}", error);
+          } else {
+            Log(kLogAlways, "log file reopened");
+          }
+          break;
+        case SIGINT:
+        case SIGTERM:
+          if (!stopping_) Stop();
+          break;
+        default:
+          break;
+      }
+    });
+  }
+  void* warm[1];
+  backtrace(warm, 1);  // loads the unwinder now: the first call may allocate, a handler must not
+  struct sigaction sa {};
+  sa.sa_handler = OnFatalSignal;
+  sa.sa_flags = static_cast<int>(SA_RESETHAND);
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, nullptr);
+}
 
 std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Config& config,
                                                                 const ProxyOptions& options,
@@ -46,22 +110,8 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   shared.options = options;
   shared.run_id = RandomRunId();
   if (auto ok = proxy->control_.Init(); !ok) return std::unexpected(ok.error());
-  if (start.handle_signals) {
-    // Installed before the workers exist, so that no signal is missed.
-    Proxy* p = proxy.get();
-    for (int signum : {SIGTERM, SIGINT}) {
-      proxy->control_.OnSignal(signum, [p](int n) {
-        if (p->stopping_) return;
-        Log(kLogNotice, "signal {} received, stopping: finishing in-flight requests", n);
-        p->Stop();
-      });
-    }
-    proxy->control_.OnSignal(SIGHUP, [](int) {
-      std::string error = ReopenLog();
-      if (!error.empty()) Log(kLogError, "{}", error);
-      Log(kLogNotice, "log file reopened");
-    });
-  }
+  // Installed before the workers exist, so that no signal is missed.
+  if (start.handle_signals) proxy->HandleSignals();
 
   int worker_count = 1;
   for (const conf::Pool& pool : proxy->config_.pools) {

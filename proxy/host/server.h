@@ -79,6 +79,8 @@ class Proxy {
   ControlLoop& control() { return control_; }
 
  private:
+  // StartOptions::handle_signals: nutcracker's signals on the control loop (see server.cc).
+  void HandleSignals();
   Proxy() = default;
   void OnWorkerFinished();
 

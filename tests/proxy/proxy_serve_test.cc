@@ -162,6 +162,72 @@ TEST(ServeTest, SighupReopensTheLogFile) {
   EXPECT_NE(ReadFile(rotated).find("listening"), std::string::npos);
 }
 
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// nutcracker's signals, sent with kill(2): each is logged as nutcracker logs it and none stops
+// or kills the process; TTIN and TTOU move the verbosity one step, which a line logged only at
+// -v 6 (a client's protocol error) shows.
+TEST(ServeTest, NutcrackerSignalsAreHandledAsNutcrackerDoes) {
+  auto s = Serve();  // -v 5: protocol errors (logged at 6) are not written
+  ASSERT_TRUE(s);
+  auto alive = [&] {
+    auto c = RawConn::Connect(s->port);
+    return c && c->Send("PING\r\n") && c->ReadReply() == "+PONG\r\n";
+  };
+  auto logged = [&](const std::string& line) {
+    return WaitFor([&] { return ReadFile(s->log).find(line) != std::string::npos; });
+  };
+  for (auto [signum, line] : {std::pair{SIGUSR1, "signal 10 (SIGUSR1) received"},
+                              {SIGUSR2, "signal 12 (SIGUSR2) received"},
+                              {SIGPIPE, ""}}) {
+    s->proxy->Signal(signum);
+    if (*line != '\0') {
+      EXPECT_TRUE(logged(line)) << line;
+    }
+    EXPECT_TRUE(alive()) << "after signal " << signum;
+  }
+  // A protocol error, logged at -v 6 before its reply is sent: once the reply is read, whether
+  // the line was written is decided.
+  auto protocol_error = [&] {
+    auto c = RawConn::Connect(s->port);
+    ASSERT_TRUE(c);
+    c->Send("*1\r\n$x\r\n");
+    EXPECT_TRUE(c->ReadToEof().starts_with("-ERR Protocol error"));
+  };
+  const std::string closing = "Protocol error: invalid bulk length; closing";
+  protocol_error();  // at 5: not logged
+  s->proxy->Signal(SIGTTIN);
+  ASSERT_TRUE(logged("signal 21 (SIGTTIN) received, up logging level"));
+  ASSERT_TRUE(logged("up log level to 6"));
+  protocol_error();  // at 6: logged
+  ASSERT_TRUE(logged(closing));
+  s->proxy->Signal(SIGTTOU);
+  ASSERT_TRUE(logged("down log level to 5"));
+  protocol_error();  // at 5 again: not logged
+  s->proxy->Signal(SIGTTIN);
+  ASSERT_TRUE(WaitFor([&] { return Count(ReadFile(s->log), "up log level to 6") == 2; }));
+  protocol_error();  // the marker: logged, and after it the count is final
+  ASSERT_TRUE(WaitFor([&] { return Count(ReadFile(s->log), closing) >= 2; }));
+  std::string log = ReadFile(s->log);
+  EXPECT_EQ(Count(log, closing), 2u) << log;  // the two at -v 6, none of the two at -v 5
+  EXPECT_LT(log.find("up log level to 6"), log.find(closing)) << log;
+  EXPECT_TRUE(alive());
+  // The level stops at the scale's end: of 7 TTOUs from 6, six step down to 0 and the last only
+  // logs the signal.
+  for (size_t i = 2; i <= 8; ++i) {  // one at a time: a signal sent while one is pending merges
+    s->proxy->Signal(SIGTTOU);
+    ASSERT_TRUE(WaitFor([&] { return Count(ReadFile(s->log), "down logging level") == i; }));
+  }
+  log = ReadFile(s->log);
+  EXPECT_NE(log.find("down log level to 0"), std::string::npos) << log;
+  EXPECT_EQ(log.find("down log level to -1"), std::string::npos) << log;
+  EXPECT_TRUE(alive());
+}
+
 TEST(ServeTest, StartFailureExitsNonZero) {
   // The port is taken: bind fails, the process says so and exits 1.
   auto s = Serve();
