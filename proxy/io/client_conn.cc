@@ -153,10 +153,28 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     return;
   }
   if (nread == 0) return;  // EAGAIN
-  // EOF or an error: close at once, as Redis does; requests still with a backend become
-  // orphans whose replies are dropped when they arrive.
-  if (nread != UV_EOF) Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
+  if (nread == UV_EOF) {
+    c->OnPeerShutdown();
+    return;
+  }
+  // An error: close at once; requests still with a backend become orphans whose replies are
+  // dropped when they arrive.
+  Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
   c->Close();
+}
+
+void ClientConn::OnPeerShutdown() {
+  // The client sent everything it will send (it closed, or only shut down its writing side, as
+  // `printf ... | nc` does): every request already read gets its reply, as from Redis and
+  // nutcracker, and the connection closes after the last one. A subscribed or blocked client
+  // closes now, as in Redis: nothing it waits for need ever come.
+  StopReading();
+  if (session_ != nullptr && (session_->subscribed() || session_->blocked())) {
+    Close();
+    return;
+  }
+  peer_shut_down_ = true;
+  if (head_ == nullptr && !writing_ && !resume_pending_) Close();
 }
 
 void ClientConn::Process(const ReadBuffer::Region& region) {
@@ -343,11 +361,11 @@ void ClientConn::Flush() {
     }
   }
   if (closed_ || writing_) return;
-  if (head_ == nullptr && (draining_ || no_more_requests_)) {
+  if (head_ == nullptr && (draining_ || no_more_requests_ || peer_shut_down_)) {
     Close();
     return;
   }
-  if (!reading_ && !draining_ && !no_more_requests_ && !read_stalled_ &&
+  if (!reading_ && !draining_ && !no_more_requests_ && !read_stalled_ && !peer_shut_down_ &&
       inflight_ < worker_->options().client_max_inflight / 2) {
     StartReading();
   }

@@ -156,6 +156,8 @@ class ClientConn {
   void Process(const ReadBuffer::Region& region);
   void DispatchParsed(Chunk* chunk, uint32_t offset);
   void ProtocolError();
+  // EOF from the client (see client_conn.cc).
+  void OnPeerShutdown();
   // Replies `error` (without "-" and CRLF) to a connection that may send nothing, and closes it.
   void Refuse(std::string_view error);
   void StartReading();
@@ -174,6 +176,7 @@ class ClientConn {
   bool closed_ = false;
   bool draining_ = false;
   bool no_more_requests_ = false;  // after QUIT or a protocol error
+  bool peer_shut_down_ = false;    // EOF read: close once every request read is answered
   bool writing_ = false;
   bool close_when_written_ = false;
   bool paused_ = false;          // see Pause()

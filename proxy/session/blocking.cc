@@ -120,6 +120,7 @@ void RunBlocking(ClientSession* s, Request* r, const ParsedRequest& req, const C
   } else if (!timeout.forever && deadline != 0) {
     r_deadline = deadline + timeout.ms;
   }
+  s->MarkBlocking(r);
   s->RunExclusive(r, *owner, {}, deadline, r_deadline);
 }
 

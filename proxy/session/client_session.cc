@@ -30,6 +30,8 @@ PoolRouter* ClientSession::pool() const { return client_->pool(); }
 Worker* ClientSession::worker() const { return client_->worker(); }
 const std::string& ClientSession::name() const { return client_->state().name; }
 
+bool ClientSession::subscribed() const { return subscriptions_->active(); }
+
 bool ClientSession::Intercepts(const CommandInfo& info) const {
   if (subscriptions_->active()) return true;
   if (!transaction_->in_multi()) return false;
@@ -89,6 +91,7 @@ void ClientSession::Dispatch(Request* r, const ParsedRequest& req, const Command
 void ClientSession::OnRejected() { transaction_->Flag(); }
 
 void ClientSession::OnReplyReady(Request* r) {
+  if (r == blocking_) blocking_ = nullptr;
   if (r == exclusive_) {
     exclusive_ = nullptr;
     client_->Resume();

@@ -71,6 +71,12 @@ class ClientSession final : public DedicatedOwner {
   ReservedConns& conns() { return conns_; }
   const std::string& name() const;
   bool torn_down() const { return torn_down_; }
+  // Subscribed to a channel, pattern or shard channel (RESP2's subscribed mode).
+  bool subscribed() const;
+  // A blocking command (BLPOP, XREAD BLOCK, ...) of the client's waits for its reply, sent or
+  // still held behind earlier requests. MarkBlocking(r) says r is one, until r's reply.
+  bool blocked() const { return blocking_ != nullptr; }
+  void MarkBlocking(Request* r) { blocking_ = r; }
 
   // Runs `r` on the client's command connection to backend index `backend` behind the barrier
   // (see above): `prefix` (kOwned slots, e.g. MULTI and the queued commands) goes just before
@@ -104,6 +110,7 @@ class ClientSession final : public DedicatedOwner {
   uint64_t held_r_deadline_ = 0;
   uint32_t held_waiting_ = 0;
   Request* exclusive_ = nullptr;
+  Request* blocking_ = nullptr;  // see blocked()
 };
 
 // The server that owns every key of a request whose keys must live together (PUBLISH's

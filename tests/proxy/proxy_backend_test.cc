@@ -111,18 +111,21 @@ TEST(BackendFailureTest, GarbageFromBackendFailsItsRequests) {
 }
 
 TEST(BackendFailureTest, HangingBackendWithoutTimeoutHoldsOnlyItsClients) {
-  FakeBackend hang("");
+  auto hang = std::make_unique<FakeBackend>("");
   auto t = ProxyUnderTest::StartYaml(
-      Yaml("", {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 hang", hang.port())}), 1);
+      Yaml("", {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 hang", hang->port())}), 1);
   std::string good = KeyOn(*t, 0), stuck = KeyOn(*t, 1);
   {
-    // A client that disconnects with a request in flight: its reply is dropped safely later.
+    // A client that disconnects with a request in flight waits for its replies (as with
+    // nutcracker: it may only have shut down its writing side), then goes.
     auto c = t->Raw();
     c->Send(Resp({"GET", stuck}) + Resp({"GET", good}));
   }
   RedisClient other = t->Client();
   EXPECT_EQ(other.Command({"SET", good, "fine"})->type, REDIS_REPLY_STATUS);
-  // Connected: `other` and the connection INFO itself uses.
+  // Connected: the departed one, `other` and the connection INFO itself uses.
+  EXPECT_EQ(InfoField(t->port, "connected_clients"), 3);
+  hang.reset();  // the server goes: the stuck request fails, and its client can close
   EXPECT_TRUE(WaitFor([&] { return InfoField(t->port, "connected_clients") == 2; }));
 }
 

@@ -259,5 +259,36 @@ TEST(RandomDistributionTest, EveryRequestDrawsAServer) {
   }
 }
 
+// A client that sends its requests and then shuts down its writing side (`printf ... | nc`)
+// gets every reply, then the close, as from Redis and nutcracker; so does one whose pipeline
+// holds a transaction (later requests wait in the proxy meanwhile).
+TEST_F(ProxyRoutingTest, HalfClosedClientGetsEveryReply) {
+  for (int count : {1, 10, 1000}) {
+    auto raw = t_->Raw();
+    ASSERT_TRUE(raw);
+    std::string bytes;
+    for (int i = 0; i < count; ++i) {
+      bytes += Resp({"SET", "half:" + std::to_string(i), std::to_string(i)});
+      bytes += Resp({"GET", "half:" + std::to_string(i)});
+    }
+    ASSERT_TRUE(raw->Send(bytes));
+    raw->ShutdownWrite();
+    std::string expected;
+    for (int i = 0; i < count; ++i) {
+      std::string v = std::to_string(i);
+      expected += "+OK\r\n$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+    }
+    EXPECT_EQ(raw->ReadToEof(), expected) << count;
+    EXPECT_TRUE(raw->closed()) << count;
+  }
+  auto raw = t_->Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Send(Resp({"SET", "half:a", "1"}) + Resp({"MULTI"}) + Resp({"INCR", "half:a"}) +
+                        Resp({"EXEC"}) + Resp({"GET", "half:a"})));
+  raw->ShutdownWrite();
+  EXPECT_EQ(raw->ReadToEof(), "+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n:2\r\n$1\r\n2\r\n");
+  EXPECT_TRUE(raw->closed());
+}
+
 }  // namespace
 }  // namespace rl::testing
