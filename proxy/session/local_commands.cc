@@ -34,12 +34,18 @@ bool ValidName(std::string_view s) {
   return true;
 }
 
-// AUTH against the pool's password. Returns the error reply, or empty on success.
-std::string_view CheckPassword(PoolRouter* pool, std::string_view user, std::string_view pass) {
+// AUTH and HELLO AUTH against the pool's password. Returns the error reply, or empty on
+// success (the caller then marks `st` authenticated). A wrong password leaves a client with
+// ringleader's own client_auth as it was, as Redis 7 keeps an earlier AUTH; but when the
+// password is the pool's redis_auth (no client_auth), it logs the client out: nutcracker 0.5.0
+// drops a connection's authentication on a failed AUTH, and a drop-in replacement must not keep
+// open a door that nutcracker shuts.
+std::string_view CheckPassword(PoolRouter* pool, ClientState* st, std::string_view user,
+                               std::string_view pass) {
   const std::string& password = pool->client_password();
-  if (user != "default") return kWrongPass;
-  if (!password.empty() && pass != password) return kWrongPass;
-  return {};
+  if (user == "default" && (password.empty() || pass == password)) return {};
+  if (!password.empty() && pool->conf().client_auth.empty()) st->authenticated = false;
+  return kWrongPass;
 }
 
 void Hello(PoolRouter* pool, ClientConn* client, std::string* out,
@@ -81,7 +87,7 @@ void Hello(PoolRouter* pool, ClientConn* client, std::string* out,
   }
   ClientState& st = client->state();
   if (has_auth) {
-    if (std::string_view err = CheckPassword(pool, user, pass); !err.empty()) {
+    if (std::string_view err = CheckPassword(pool, &st, user, pass); !err.empty()) {
       out->append(err);
       return;
     }
@@ -423,7 +429,7 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
                     "user. Are you sure your configuration is correct?");
       } else {
         std::string_view user = argv.size() == 3 ? argv[1] : "default";
-        std::string_view err = CheckPassword(pool, user, argv.back());
+        std::string_view err = CheckPassword(pool, &st, user, argv.back());
         if (err.empty()) {
           st.authenticated = true;
           AppendStatus(out, "OK");

@@ -37,10 +37,11 @@ def wait_for_port(port, proc, bound=10.0):
 
 
 class Cluster:
-    def __init__(self, binary, servers=3, pool_extra=""):
+    def __init__(self, binary, servers=3, pool_extra="", redis_args=()):
         self.binary = binary
         self.nservers = servers
         self.pool_extra = pool_extra
+        self.redis_args = list(redis_args)  # e.g. ["--requirepass", "pw"], for every server
         self.procs = []
         self.dir = None
 
@@ -63,7 +64,7 @@ class Cluster:
                 port = free_port()
                 self._spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no", "--dir", self.dir,
-                             "--dbfilename", f"dump{i}.rdb"],
+                             "--dbfilename", f"dump{i}.rdb"] + self.redis_args,
                             os.path.join(self.dir, f"redis{i}.log"), port)
                 self.backend_ports.append(port)
             self.port = free_port()
