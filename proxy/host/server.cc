@@ -266,7 +266,20 @@ std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> 
   return {};
 }
 
+namespace {
+
+// The signals whose default action would stop (TTIN, TTOU) or end (USR1, USR2, HUP) a serving
+// process although nutcracker only logs them or acts on its log: ignored while the control loop
+// does not handle them (before its handlers are installed, and after Quit closes them, which
+// gives the default back), so that none kills or freezes the process in those windows either.
+void IgnoreLoggedSignals() {
+  for (int signum : {SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU, SIGHUP}) signal(signum, SIG_IGN);
+}
+
+}  // namespace
+
 int Serve(const conf::Config& config, const ServeOptions& options) {
+  IgnoreLoggedSignals();
   if (std::string error = InitLog(options.log_level, options.log_file); !error.empty()) {
     std::fprintf(stderr, "ringleader: %s\n", error.c_str());
     return 1;
@@ -295,6 +308,7 @@ int Serve(const conf::Config& config, const ServeOptions& options) {
   }
   // The main thread is the control loop's until every worker has drained.
   (*proxy)->RunControlLoop();
+  IgnoreLoggedSignals();
   (*proxy)->Wait();
   proxy->reset();
   if (!options.pid_file.empty()) unlink(options.pid_file.c_str());

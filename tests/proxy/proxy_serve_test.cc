@@ -228,6 +228,30 @@ TEST(ServeTest, NutcrackerSignalsAreHandledAsNutcrackerDoes) {
   EXPECT_TRUE(alive());
 }
 
+// The top of the scale: from -v 10, TTIN raises to 11 (nutcracker's LOG_PVERB) and no further;
+// the second TTIN only logs the signal. A SIGUSR1 sent after the second TTIN's line is the marker:
+// signals are served one at a time on the control loop, so once its line is there the TTIN's
+// handler has written everything it will.
+TEST(ServeTest, SignalsRaiseTheLogLevelNoHigherThanEleven) {
+  auto s = Serve("", {"-v", "10"});
+  ASSERT_TRUE(s);
+  auto count = [&](const std::string& what) { return Count(ReadFile(s->log), what); };
+  const std::string up = "signal 21 (SIGTTIN) received, up logging level";
+  s->proxy->Signal(SIGTTIN);
+  ASSERT_TRUE(WaitFor([&] { return count("up log level to 11") == 1; }));
+  s->proxy->Signal(SIGTTIN);
+  ASSERT_TRUE(WaitFor([&] { return count(up) == 2; }));
+  s->proxy->Signal(SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] { return count("signal 10 (SIGUSR1) received") == 1; }));
+  std::string log = ReadFile(s->log);
+  EXPECT_EQ(Count(log, "up log level to"), 1u) << log;
+  EXPECT_EQ(log.find("up log level to 12"), std::string::npos) << log;
+  auto c = RawConn::Connect(s->port);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Send("PING\r\n"));
+  EXPECT_EQ(c->ReadReply(), "+PONG\r\n");
+}
+
 TEST(ServeTest, StartFailureExitsNonZero) {
   // The port is taken: bind fails, the process says so and exits 1.
   auto s = Serve();
