@@ -1,9 +1,9 @@
 #include "proxy/host/server.h"
 
+#include <execinfo.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <execinfo.h>
 #include <uv.h>
 
 #include <algorithm>
