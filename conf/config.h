@@ -103,8 +103,8 @@ struct RingleaderSettings {
   std::chrono::milliseconds shutdown_grace{5000};
   // Back-off after a failed connect to a server: doubles from min to max. 1..2147483647 ms each,
   // min <= max.
-  std::chrono::milliseconds reconnect_backoff_min{50};
-  std::chrono::milliseconds reconnect_backoff_max{1000};
+  std::chrono::milliseconds reconnect_backoff_min{5};
+  std::chrono::milliseconds reconnect_backoff_max{25};
   // Request limits, Redis's names and defaults. Bytes of one argument: 1048576..2147483647.
   uint64_t proto_max_bulk_len = 512ull << 20;
   // Arguments of one request: 1024..2147483647 (ringleader's name: Redis has no setting).

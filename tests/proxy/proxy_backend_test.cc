@@ -158,6 +158,34 @@ TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
   }));
 }
 
+// A dead server under auto_eject_hosts costs at most server_failure_limit errors per retry
+// period, as in nutcracker: requests failed fast during the reconnect back-off count as
+// failures too (they used to fail unseen by the limit, thousands per period).
+TEST(EjectionTest, ADeadServerCostsAtMostTheFailureLimitPerRetryPeriod) {
+  RefusingPort refusing;
+  auto t = ProxyUnderTest::StartYaml(
+      Yaml("  auto_eject_hosts: true\n  server_failure_limit: 2\n  server_retry_timeout: 100\n",
+           {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 r2", refusing.port())}),
+      1);
+  std::string key = KeyOn(*t, 1);
+  RedisClient c = t->Client();
+  long long errors = 0, served = 0;
+  // Requests back to back until the server has been ejected (and readmitted) four times.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (int i = 0; i < 50; ++i) {
+          auto r = c.Command({"GET", key});
+          if (!r) return false;
+          (r->type == REDIS_REPLY_ERROR ? errors : served) += 1;
+        }
+        return InfoField(t->port, "backend_ejections") >= 4;
+      },
+      std::chrono::seconds(30)));
+  long long ejections = InfoField(t->port, "backend_ejections");
+  EXPECT_LE(errors, 2 * (ejections + 1)) << errors << " errors, " << ejections << " ejections";
+  EXPECT_GT(served, 0);  // while ejected, its keys went to r1
+}
+
 TEST(EjectionTest, WithoutEjectionDeadServersKeysGetErrorsNeverAnotherServer) {
   RefusingPort refusing;  // a dead server's port, which nothing else can take meanwhile
   uint16_t dead = refusing.port();
