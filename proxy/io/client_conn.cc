@@ -108,6 +108,17 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
     c->Close();
     return nullptr;
   }
+  if (options.process_clients != nullptr) {
+    c->process_clients_ = options.process_clients;
+    uint32_t before = options.process_clients->fetch_add(1, std::memory_order_relaxed);
+    if (options.max_process_clients != 0 && before >= options.max_process_clients) {
+      Add(worker->stats().rejected_connections);
+      Log(kLogInfo, "client {} ({}): refused, {} clients open (the open-file limit's share)",
+          st.id, st.address, before);
+      c->Refuse("ERR max number of clients reached");
+      return c;
+    }
+  }
   if (options.pool_clients != nullptr) {
     c->pool_clients_ = options.pool_clients;
     uint32_t before = options.pool_clients->fetch_add(1, std::memory_order_relaxed);
@@ -429,6 +440,7 @@ void ClientConn::OnClosed(uv_handle_t* h) {
   c->worker_->RemoveClient(c);
   Add(c->worker_->stats().connected_clients, int64_t{-1});
   if (c->pool_clients_ != nullptr) c->pool_clients_->fetch_sub(1, std::memory_order_relaxed);
+  if (c->process_clients_ != nullptr) c->process_clients_->fetch_sub(1, std::memory_order_relaxed);
   delete c;
 }
 

@@ -102,6 +102,9 @@ class ClientConn {
     // Redis's "-ERR max number of clients reached" and is closed.
     std::atomic<uint32_t>* pool_clients = nullptr;
     uint32_t max_clients = 0;
+    // The same over the whole process (SharedState::clients and max_clients).
+    std::atomic<uint32_t>* process_clients = nullptr;
+    uint32_t max_process_clients = 0;
   };
   // Accepts one pending connection on `listener`; its requests go to `handler`. `pool` is the
   // pool the connection belongs to (its sessions' servers), or nullptr for a connection that
@@ -166,7 +169,8 @@ class ClientConn {
   Worker* worker_;
   RequestHandler* handler_;
   PoolRouter* pool_;  // nullptr: not a pool's connection
-  std::atomic<uint32_t>* pool_clients_ = nullptr;  // counts this connection while it is open
+  std::atomic<uint32_t>* pool_clients_ = nullptr;  // count this connection while it is open
+  std::atomic<uint32_t>* process_clients_ = nullptr;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;

@@ -45,7 +45,9 @@ std::expected<void, std::string> PoolRouter::Init() {
                                                           .unix_path = conf().listen.path,
                                                           .tcpkeepalive = conf().tcpkeepalive,
                                                           .pool_clients = setup_.clients.get(),
-                                                          .max_clients = conf().client_connections});
+                                                          .max_clients = conf().client_connections,
+                                                          .process_clients = &worker_->shared().clients,
+                                                          .max_process_clients = worker_->shared().max_clients});
                                     });
     if (!listener) {
       return std::unexpected(
