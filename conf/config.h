@@ -71,6 +71,10 @@ struct Pool {
   // Serve the commands that act on every key of every server (FLUSHDB, FLUSHALL); refused
   // with an error naming this key otherwise.
   bool admin_commands = false;
+  // Closes a client idle (nothing to answer, nothing read) for longer than this, and one whose
+  // request has been arriving for longer (slowloris); subscribed and blocked clients are exempt,
+  // as from Redis's `timeout`. none = never (the default).
+  std::optional<std::chrono::milliseconds> client_timeout;
 
   // Where the pool and its listen value were written (1-based), for messages from later checks
   // such as the proxy's name resolution of the listen host.

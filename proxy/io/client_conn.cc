@@ -7,6 +7,7 @@
 #include "proxy/base/log.h"
 #include "proxy/host/worker.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
@@ -87,7 +88,7 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
   ClientState& st = c->state_;
   st.id = worker->shared().next_client_id.fetch_add(1, std::memory_order_relaxed);
   st.authenticated = !options.needs_auth;
-  st.created_ms = st.last_command_ms = worker->now_ms();
+  st.created_ms = st.last_command_ms = c->last_read_ms_ = worker->now_ms();
   if (is_unix) {
     st.address = std::string(options.unix_path) + ":0";
     st.local_address = st.address;
@@ -160,6 +161,7 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* c = static_cast<ClientConn*>(s->data);
   if (nread > 0) {
     Add(c->worker_->stats().net_input_bytes, static_cast<uint64_t>(nread));
+    c->last_read_ms_ = c->worker_->now_ms();
     c->Process(c->reader_.Commit(static_cast<size_t>(nread)));
     return;
   }
@@ -172,6 +174,27 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   // dropped when they arrive.
   Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
   c->Close();
+}
+
+void ClientConn::CloseIfTimedOut(uint64_t now_ms) {
+  if (closed_ || pool_ == nullptr) return;
+  const auto& timeout = pool_->conf().client_timeout;
+  if (!timeout) return;
+  if (head_ != nullptr || writing_ ||
+      (session_ != nullptr && (session_->subscribed() || session_->blocked()))) {
+    last_read_ms_ = now_ms;  // busy, or exempt: its idle time starts when that ends
+    return;
+  }
+  const auto limit = static_cast<uint64_t>(timeout->count());
+  if (partial_since_ms_ != 0 && now_ms - partial_since_ms_ > limit) {
+    Log(kLogInfo, "client {} ({}): a request arriving for over {} ms (client_timeout); closing",
+        state_.id, state_.address, limit);
+    Close();
+  } else if (partial_since_ms_ == 0 && now_ms - last_read_ms_ > limit) {
+    Log(kLogInfo, "client {} ({}): idle for over {} ms (client_timeout); closing", state_.id,
+        state_.address, limit);
+    Close();
+  }
 }
 
 void ClientConn::OnPeerShutdown() {
@@ -209,6 +232,11 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
     return;
   }
   reader_.Keep(worker_->chunks(), region, pos, parser_.needed());
+  if (!reader_.has_partial()) {
+    partial_since_ms_ = 0;
+  } else if (partial_since_ms_ == 0 || pos > region.begin) {
+    partial_since_ms_ = worker_->now_ms();  // a new request began in this read
+  }
   if (paused_ && reader_.kept_size() > kPausedReadLimit) {
     read_stalled_ = true;
     StopReading();

@@ -112,6 +112,11 @@ class ClientConn {
   static ClientConn* Accept(Worker* worker, RequestHandler* handler, PoolRouter* pool,
                             uv_stream_t* listener, bool is_unix, const AcceptOptions& options);
 
+  // The pool's client_timeout: closes the client when it has been idle (nothing to answer,
+  // nothing read) or has had a partial request for longer. Subscribed and blocked clients,
+  // and those waiting for a server, are left alone.
+  void CloseIfTimedOut(uint64_t now_ms);
+
   // The reply of `r` (a request of this client) is final.
   void OnReplyReady(Request* r);
   // Writes the replies ready at the head of the out queue.
@@ -181,6 +186,8 @@ class ClientConn {
   bool draining_ = false;
   bool no_more_requests_ = false;  // after QUIT or a protocol error
   bool peer_shut_down_ = false;    // EOF read: close once every request read is answered
+  uint64_t last_read_ms_ = 0;      // when bytes last arrived, or the client was last busy
+  uint64_t partial_since_ms_ = 0;  // when the request still incomplete began to arrive; 0: none
   bool writing_ = false;
   bool close_when_written_ = false;
   bool paused_ = false;          // see Pause()
