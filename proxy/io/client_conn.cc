@@ -264,6 +264,7 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
   argv.clear();
   for (size_t i = 0; i < parser_.args().size(); ++i) argv.push_back(parser_.ArgView(data, i));
   Request* r = NewRequest();
+  r->silent = std::exchange(state_.skip_next_reply, false) || state_.replies_off;
   Add(worker_->stats().commands_processed);
   state_.last_command_ms = worker_->now_ms();
   ParsedRequest req{chunk,
@@ -325,6 +326,7 @@ void ClientConn::ProtocolError() {
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
   if (session_ != nullptr) session_->OnReplyReady(r);
+  if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();
   if (queued_bytes_ + overflow_bytes() > worker_->options().client_output_limit) {
     Add(worker_->stats().output_limit_closes);
@@ -354,7 +356,8 @@ void ClientConn::Flush() {
       batch.Add(r->reply.data(), r->reply.size());
       ++replies;
     }
-    int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
+    // Every reply of the batch may be silent (CLIENT REPLY OFF): nothing to write then.
+    int n = batch.iov_count() == 0 ? 0 : uv_try_write(stream(), batch.iov(), batch.iov_count());
     if (n < 0 && n != UV_EAGAIN) {
       Log(kLogInfo, "client {}: write: {}", state_.id, uv_strerror(n));
       Close();

@@ -88,6 +88,9 @@ struct ClientState {
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
   uint32_t last_write_server = UINT32_MAX;  // server id (ServerId) of the last write, for WAIT
+  // CLIENT REPLY: OFF silences every reply until ON; SKIP silences the next request's.
+  bool replies_off = false;
+  bool skip_next_reply = false;
 };
 
 class ClientConn {
