@@ -328,7 +328,12 @@ void ClientConn::OnReplyReady(Request* r) {
   if (session_ != nullptr) session_->OnReplyReady(r);
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();
-  if (queued_bytes_ + overflow_bytes() > worker_->options().client_output_limit) {
+  // The limit bounds the backlog behind the reply being written, not one reply by itself: a
+  // value larger than the limit can still be read (Redis has no limit for normal clients).
+  size_t streaming = std::max({overflow_bytes(), r->reply.size(),
+                               head_ != nullptr && head_->done ? head_->reply.size() : size_t{0}});
+  size_t backlog = queued_bytes_ + overflow_bytes() - streaming;
+  if (backlog > worker_->options().client_output_limit) {
     Add(worker_->stats().output_limit_closes);
     Log(kLogNotice, "client {} ({}): {} bytes of replies not read; closing", state_.id,
         state_.address, queued_bytes_ + overflow_bytes());

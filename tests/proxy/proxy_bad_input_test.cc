@@ -124,6 +124,20 @@ TEST_F(BadInputTest, UnterminatedRequestThenClose) {
   EXPECT_TRUE(c->closed());
 }
 
+// The output limit (1 MiB here) bounds the backlog, not one reply: a 3 MiB value is written and
+// read back whole, and so are several of them asked one at a time.
+TEST_F(BadInputTest, AReplyLargerThanTheOutputLimitIsDelivered) {
+  RedisClient c = t_->Client();
+  std::string big(3 << 20, 'b');
+  ASSERT_STREQ(c.Command({"SET", "over-limit", big})->str, "OK");
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Command({"GET", "over-limit"});
+    ASSERT_TRUE(r) << "closed on read " << i;
+    ASSERT_EQ(r->type, REDIS_REPLY_STRING);
+    EXPECT_EQ(std::string(r->str, r->len), big);
+  }
+}
+
 TEST_F(BadInputTest, HugePipelineNeverReadIsClosed) {
   RedisClient setup = t_->Client();
   std::string big(64 * 1024, 'v');
