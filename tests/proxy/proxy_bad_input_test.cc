@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/proxy/proxy_fixture.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::testing {
 namespace {
@@ -98,9 +99,8 @@ TEST_F(BadInputTest, OneMegabyteOfInlineGarbage) {
             "-ERR Protocol error: too big inline request\r\n");
   EXPECT_TRUE(closed);
   // Random bytes (with newlines): error replies and/or a protocol-error close, never a hang.
-  uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(SeedNote());
+  std::mt19937 rng(TestSeed());
   std::string garbage(1 << 20, '\0');
   for (char& ch : garbage) ch = static_cast<char>(rng());
   garbage[0] = 'x';  // inline, not multibulk
