@@ -81,9 +81,9 @@ struct ProxyUnderTest {
                                                const std::vector<std::string>& redis_args = {});
   // The proxy over an explicit YAML file text (with PORT replaced by a free port, and $1..$N by
   // the redis ports).
-  static std::unique_ptr<ProxyUnderTest> StartYaml(
-      const std::string& yaml, int servers, proxy::ProxyOptions options = {},
-      const std::vector<std::string>& redis_args = {});
+  static std::unique_ptr<ProxyUnderTest> StartYaml(const std::string& yaml, int servers,
+                                                   proxy::ProxyOptions options = {},
+                                                   const std::vector<std::string>& redis_args = {});
 
   RedisClient Client() const;
   std::unique_ptr<RawConn> Raw() const { return RawConn::Connect(port); }
@@ -102,6 +102,30 @@ bool WaitFor(const std::function<bool()>& condition,
 
 // INFO field of the proxy (a number), or -1.
 long long InfoField(uint16_t port, const std::string& field);
+
+// Counts the bytes the proxy has read from its clients (INFO total_net_input_bytes), less those
+// of the INFO requests the counter sends itself: a marker that the proxy holds requests whose
+// replies cannot come yet. With one worker (the fixture's default) and one server connection
+// per server, a request sent through the proxy after Wait(n) returned is handled after those n
+// bytes were read: it reaches each server after whatever they sent there. Other connections'
+// bytes count too: keep them out of the window between construction and Wait.
+class InputCounter {
+ public:
+  explicit InputCounter(uint16_t port);
+  // Bytes read since construction, other than this counter's INFOs (-1: INFO failed).
+  long long Bytes();
+  // Waits (bounded) until Bytes() >= n.
+  bool Wait(size_t n, std::chrono::milliseconds bound = std::chrono::seconds(10));
+
+ private:
+  uint16_t port_;
+  long long base_ = 0;
+  long long infos_ = 0;
+};
+
+// The number of calls of `command` (lower case, e.g. "blpop") that a redis-server has run
+// (INFO commandstats), 0 when none, -1 when INFO failed.
+long long RedisCalls(RedisClient& c, const std::string& command);
 
 // Redis's bytes for argv as one multibulk request.
 std::string Resp(const std::vector<std::string>& argv);
