@@ -91,15 +91,6 @@ std::string RawConn::ReadToEof(std::chrono::milliseconds bound) {
   return std::exchange(pending_, {});
 }
 
-std::string RawConn::ReadQuiet(std::chrono::milliseconds quiet, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  for (;;) {
-    auto next = std::min(deadline, std::chrono::steady_clock::now() + quiet);
-    if (!ReadMore(next)) break;
-  }
-  return std::exchange(pending_, {});
-}
-
 std::string RawConn::ReadReply(std::chrono::milliseconds bound) {
   auto deadline = std::chrono::steady_clock::now() + bound;
   for (;;) {

@@ -31,9 +31,6 @@ class RawConn {
   std::string ReadN(size_t n, std::chrono::milliseconds bound = std::chrono::seconds(5));
   // Reads until the peer closes (or `bound` passed; then closed() stays false).
   std::string ReadToEof(std::chrono::milliseconds bound = std::chrono::seconds(5));
-  // Reads whatever arrives until nothing came for `quiet` (bounded by `bound`).
-  std::string ReadQuiet(std::chrono::milliseconds quiet = std::chrono::milliseconds(200),
-                        std::chrono::milliseconds bound = std::chrono::seconds(5));
   // Reads one complete reply (RESP2), or "" on time-out/EOF.
   std::string ReadReply(std::chrono::milliseconds bound = std::chrono::seconds(5));
   bool closed() const { return eof_; }
