@@ -1,6 +1,6 @@
 // Seeded random operation sequences against the MemoryStorage model: on the real file system
 // with process restarts, and on the simulated disk with power failures at random write points.
-// Every failure names its seed; RL_STORAGE_SEED=S replays seed S alone, RL_STORAGE_SEEDS=N runs
+// Every failure names its seed; RL_TEST_SEED=S replays seed S alone, RL_STORAGE_SEEDS=N runs
 // N seeds.
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include "tests/raft/storage_crash_oracle.h"
 #include "tests/raft/storage_test_util.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::raft {
 namespace {
@@ -86,16 +87,17 @@ class OpGenerator {
   Term term_ = 1;
 };
 
+// The seeds to run: `count` seeds from `first`, or the one in RL_TEST_SEED alone (a replay).
 std::vector<uint64_t> Seeds(uint64_t first, uint64_t count) {
-  if (const char* s = std::getenv("RL_STORAGE_SEED"); s != nullptr && *s != 0) {
-    std::printf("replaying seed %s\n", s);
-    return {std::strtoull(s, nullptr, 10)};
+  if (rl::testing::TestSeedIsReplay()) {
+    std::printf("replaying seed %u\n", rl::testing::TestSeed());
+    return {rl::testing::TestSeed()};
   }
   // RL_STORAGE_SEEDS=N runs N seeds instead (a longer soak).
   if (const char* n = std::getenv("RL_STORAGE_SEEDS"); n != nullptr && *n != 0) {
     count = std::strtoull(n, nullptr, 10);
   }
-  std::printf("seeds %llu..%llu (replay one with RL_STORAGE_SEED=S)\n",
+  std::printf("seeds %llu..%llu (replay one with RL_TEST_SEED=S)\n",
               static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(first + count - 1));
   std::vector<uint64_t> seeds;
@@ -112,8 +114,7 @@ DurableState WithoutWarnings(DurableState s) {
 // a Sync or without one (then only the hard state of the last Sync survives).
 TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
   for (uint64_t seed : Seeds(1000, 20)) {
-    SCOPED_TRACE(::testing::Message()
-                 << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
+    SCOPED_TRACE(::testing::Message() << "RL_TEST_SEED=" << seed);
     rl::testing::TempDir tmp;
     const FileStorageOptions options{.segment_bytes = 512};
     OpGenerator gen(seed);
@@ -138,8 +139,8 @@ TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
       ApplyOp(*storage, model, op);
       if (op.call == Call::kSync) synced = model.state().hard_state;
       if (HasFailure()) {
-        std::printf("failed with seed %llu at step %d\n", static_cast<unsigned long long>(seed),
-                    step);
+        std::printf("failed with RL_TEST_SEED=%llu at step %d\n",
+                    static_cast<unsigned long long>(seed), step);
         return;
       }
     }
@@ -157,8 +158,7 @@ TEST(StorageRandom, FaultStorageKeepsTheContractThroughRandomCrashes) {
   int crashes = 0, crashes_in_load = 0;
   const auto seeds = Seeds(1, 300);
   for (uint64_t seed : seeds) {
-    SCOPED_TRACE(::testing::Message()
-                 << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
+    SCOPED_TRACE(::testing::Message() << "RL_TEST_SEED=" << seed);
     OpGenerator gen(seed);
     FaultStorage storage(seed, {.segment_bytes = 400});
     MemoryStorage model;
@@ -192,8 +192,8 @@ TEST(StorageRandom, FaultStorageKeepsTheContractThroughRandomCrashes) {
         oracle.Reset(*state);
       }
       if (HasFailure()) {
-        std::printf("failed with seed %llu at step %d\n", static_cast<unsigned long long>(seed),
-                    step);
+        std::printf("failed with RL_TEST_SEED=%llu at step %d\n",
+                    static_cast<unsigned long long>(seed), step);
         return;
       }
     }

@@ -18,7 +18,7 @@
 
 #include "gtest/gtest.h"
 #include "ring/ring.h"
-#include "tests/ring/test_seed.h"
+#include "tests/support/test_seed.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
@@ -285,8 +285,8 @@ class NutcrackerDiffTest : public ::testing::Test {
 };
 
 TEST_F(NutcrackerDiffTest, EveryBackendHoldsExactlyTheKeysTheRingAssignsIt) {
-  const uint32_t seed = testing::TestSeed("NutcrackerDiffTest");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
 
   std::vector<Ring> rings;
   std::vector<uint16_t> listen_ports;
