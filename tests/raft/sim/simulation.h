@@ -42,7 +42,8 @@ struct SimNode {
   std::unique_ptr<NodeStorage> storage;
   std::optional<Core> core;  // empty while down
   uint64_t incarnation = 0;
-  bool busy = false;  // a Ready is being written
+  bool busy = false;      // a Ready is being written
+  Term durable_term = 0;  // of the hard state on its disk (as of the last completed write)
   Ready in_flight;
   Index sm_index = 0;  // the state machine: index applied and a digest of everything applied
   uint64_t sm_digest = 0;
