@@ -4,9 +4,9 @@
 // N seeds.
 #include <gtest/gtest.h>
 
-#include "raft/fault_storage.h"
 #include "raft/file_storage.h"
 #include "raft/memory_storage.h"
+#include "tests/raft/fault_storage.h"
 #include "tests/raft/storage_crash_oracle.h"
 #include "tests/raft/storage_test_util.h"
 #include "tests/support/temp_dir.h"
@@ -23,20 +23,15 @@ using testing::MakeSnapshot;
 using testing::Op;
 using testing::SameState;
 
-// SplitMix64: the same sequence everywhere, so a seed replays on any machine.
+// raft/splitmix64.h: the same sequence everywhere, so a seed replays on any machine.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Uniform(uint64_t n) { return Next() % n; }  // [0, n)
+  explicit Rng(uint64_t seed) : mix_(seed) {}
+  uint64_t Next() { return mix_.Next(); }
+  uint64_t Uniform(uint64_t n) { return mix_.Next() % n; }  // [0, n)
 
  private:
-  uint64_t state_;
+  SplitMix64 mix_;
 };
 
 // Calls a Raft node could make: appends at the end, conflicting appends above the commit index,
