@@ -71,6 +71,10 @@ struct Pool {
   // Serve the commands that act on every key of every server (FLUSHDB, FLUSHALL); refused
   // with an error naming this key otherwise.
   bool admin_commands = false;
+  // Closes a client idle (nothing to answer, nothing read) for longer than this, and one whose
+  // request has been arriving for longer (slowloris); subscribed and blocked clients are exempt,
+  // as from Redis's `timeout`. none = never (the default).
+  std::optional<std::chrono::milliseconds> client_timeout;
 
   // Where the pool and its listen value were written (1-based), for messages from later checks
   // such as the proxy's name resolution of the listen host.
@@ -103,8 +107,8 @@ struct RingleaderSettings {
   std::chrono::milliseconds shutdown_grace{5000};
   // Back-off after a failed connect to a server: doubles from min to max. 1..2147483647 ms each,
   // min <= max.
-  std::chrono::milliseconds reconnect_backoff_min{50};
-  std::chrono::milliseconds reconnect_backoff_max{1000};
+  std::chrono::milliseconds reconnect_backoff_min{5};
+  std::chrono::milliseconds reconnect_backoff_max{25};
   // Request limits, Redis's names and defaults. Bytes of one argument: 1048576..2147483647.
   uint64_t proto_max_bulk_len = 512ull << 20;
   // Arguments of one request: 1024..2147483647 (ringleader's name: Redis has no setting).

@@ -28,7 +28,7 @@ constexpr std::string_view kPoolKeys[] = {
     "redis_auth",     "redis_db",  "server_connections", "auto_eject_hosts",
     "tcpkeepalive",   "reuseport", "client_connections", "server_retry_timeout",
     "servers",        "workers",   "client_auth",        "server_failure_limit",
-    "admin_commands",
+    "admin_commands", "client_timeout",
 };
 
 constexpr int kMaxWorkers = 1024;
@@ -242,6 +242,10 @@ void PoolReader::Key(Pool& pool, const std::string& owner, const YamlNode& key,
     if (auto b = checker_.Bool(owner, key, value)) pool.tcpkeepalive = *b;
   } else if (name == "reuseport") {
     if (auto b = checker_.Bool(owner, key, value)) pool.reuseport = *b;
+  } else if (name == "client_timeout") {
+    if (auto n = checker_.Number(owner, key, value, 0)) {
+      if (*n > 0) pool.client_timeout = std::chrono::milliseconds(*n);
+    }
   } else if (name == "admin_commands") {
     if (auto b = checker_.Bool(owner, key, value)) pool.admin_commands = *b;
   } else if (name == "redis_auth") {

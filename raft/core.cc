@@ -60,25 +60,17 @@ std::expected<Core, std::string> Core::Create(const Config& config, const LogSou
 
 Core::Core(const Config& config, RaftLog log, HardState hard_state)
     : config_(config), log_(std::move(log)), persisted_hard_state_(hard_state) {
-  // splitmix64 needs a non-zero odd-ish state only for quality, not correctness; mixing in the
-  // id keeps nodes that were given the same seed from timing out in lockstep.
-  rng_state_ = config_.random_seed ^ (config_.id * 0x9e3779b97f4a7c15ULL);
+  // Mixing in the id keeps nodes that were given the same seed from timing out in lockstep.
+  rng_ = SplitMix64(config_.random_seed ^ (config_.id * 0x9e3779b97f4a7c15ULL));
   conf_ = log_.snapshot().meta.conf;
   SyncProgress();
   BecomeFollower(hard_state.term, kNoNode);
   vote_ = hard_state.vote;
 }
 
-uint64_t Core::NextRandom() {
-  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 void Core::ResetRandomizedElectionTimeout() {
   const auto span = static_cast<uint64_t>(config_.election_ticks);
-  randomized_election_timeout_ = config_.election_ticks + static_cast<int>(NextRandom() % span);
+  randomized_election_timeout_ = config_.election_ticks + static_cast<int>(rng_.Below(span));
 }
 
 void Core::Send(Message m) {

@@ -21,6 +21,7 @@
 #include "raft/message.h"
 #include "raft/progress.h"
 #include "raft/ready.h"
+#include "raft/splitmix64.h"
 #include "raft/types.h"
 
 namespace rl::raft {
@@ -109,7 +110,6 @@ class Core {
   void BecomeLeader();
   bool Promotable() const;
   void ResetRandomizedElectionTimeout();
-  uint64_t NextRandom();
   void Send(Message message);
 
   // Elections and the follower side (core_step.cc).
@@ -159,7 +159,7 @@ class Core {
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
-  uint64_t rng_state_ = 0;
+  SplitMix64 rng_;
 
   NodeId lead_transferee_ = kNoNode;
   Index pending_conf_index_ = 0;  // a conf change at or below this index may be unapplied

@@ -195,7 +195,9 @@ bool Core::MaybeCommit() {
   for (Index i = log_.committed() + 1; i <= log_.LastIndex(); ++i) {
     uncommitted_bytes_ += log_.At(i).data.size();
   }
-  if (!held_reads_.empty()) {
+  // Held reads wait for an entry of this term, not just any commit: the commit rule above makes
+  // the two the same, but the read guard must not rest on it (each guard stands on its own).
+  if (!held_reads_.empty() && CommittedInCurrentTerm()) {
     std::vector<std::string> held = std::move(held_reads_);
     held_reads_.clear();
     for (std::string& context : held) AddPendingRead(std::move(context));

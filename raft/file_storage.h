@@ -1,5 +1,5 @@
 // Storage on files: the durable store of a real Raft node (raft/node) and, over a simulated disk,
-// of the cluster simulator's nodes (raft/fault_storage.h). Thread safety: none; one owner.
+// of the cluster simulator's nodes (tests/raft/fault_storage.h). Thread safety: none; one owner.
 //
 // Layout of `dir`:
 //   00000000000000000001.log …  log segments, each named by its first index (segment.h has the

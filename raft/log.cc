@@ -1,19 +1,10 @@
 #include "raft/log.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+
+#include "raft/invariant.h"
 
 namespace rl::raft {
-namespace {
-
-[[noreturn]] void Fatal(const char* what, Index a, Index b) {
-  std::fprintf(stderr, "raft log invariant broken: %s (%llu, %llu)\n", what,
-               static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
-  std::abort();
-}
-
-}  // namespace
 
 RaftLog::RaftLog(Snapshot snapshot, std::vector<Entry> entries, Index committed)
     : snapshot_(std::move(snapshot)), entries_(std::move(entries)) {
@@ -38,7 +29,8 @@ bool RaftLog::MatchTerm(Index index, Term term) const {
 }
 
 const Entry& RaftLog::At(Index index) const {
-  if (index < FirstIndex() || index > LastIndex()) Fatal("entry out of range", index, LastIndex());
+  RL_RAFT_CHECK(index >= FirstIndex() && index <= LastIndex(), "entry {} out of range [{}, {}]",
+                index, FirstIndex(), LastIndex());
   return entries_[index - FirstIndex()];
 }
 
@@ -52,7 +44,8 @@ std::optional<Index> RaftLog::MaybeAppend(Index prev_index, Term prev_term, Inde
   const Index last_new = prev_index + entries.size();
   const Index conflict = FindConflict(entries);
   if (conflict != 0) {
-    if (conflict <= committed_) Fatal("conflict with a committed entry", conflict, committed_);
+    RL_RAFT_CHECK(conflict > committed_, "conflict at {} with a committed entry (commit {})",
+                  conflict, committed_);
     Append(entries.subspan(conflict - prev_index - 1));
   }
   CommitTo(std::min(commit, last_new));
@@ -62,8 +55,9 @@ std::optional<Index> RaftLog::MaybeAppend(Index prev_index, Term prev_term, Inde
 Index RaftLog::Append(std::span<const Entry> entries) {
   if (entries.empty()) return LastIndex();
   const Index first = entries.front().index;
-  if (first <= committed_) Fatal("append would overwrite committed entries", first, committed_);
-  if (first > LastIndex() + 1) Fatal("append leaves a gap", first, LastIndex());
+  RL_RAFT_CHECK(first > committed_, "append at {} would overwrite committed entries (commit {})",
+                first, committed_);
+  RL_RAFT_CHECK(first <= LastIndex() + 1, "append at {} leaves a gap after {}", first, LastIndex());
   entries_.resize(first - FirstIndex());
   stable_ = std::min(stable_, first - 1);
   entries_.insert(entries_.end(), entries.begin(), entries.end());
@@ -110,7 +104,7 @@ bool RaftLog::MaybeCommit(Index index, Term term) {
 
 void RaftLog::CommitTo(Index index) {
   if (index <= committed_) return;
-  if (index > LastIndex()) Fatal("commit past the last index", index, LastIndex());
+  RL_RAFT_CHECK(index <= LastIndex(), "commit {} past the last index {}", index, LastIndex());
   committed_ = index;
 }
 
@@ -124,7 +118,8 @@ void RaftLog::Restore(Snapshot snapshot) {
 
 void RaftLog::Compact(Snapshot snapshot) {
   const Index index = snapshot.meta.index;
-  if (index < FirstIndex() || index > applied_) Fatal("compaction out of range", index, applied_);
+  RL_RAFT_CHECK(index >= FirstIndex() && index <= applied_,
+                "compaction at {} out of range [{}, {}]", index, FirstIndex(), applied_);
   entries_.erase(entries_.begin(),
                  entries_.begin() + static_cast<std::ptrdiff_t>(index + 1 - FirstIndex()));
   snapshot_ = std::move(snapshot);
@@ -157,9 +152,8 @@ bool RaftLog::HasNextCommittedEntries() const {
 }
 
 void RaftLog::AppliedTo(Index index) {
-  if (index < applied_ || index > committed_) {
-    Fatal("applied out of range", index, committed_);
-  }
+  RL_RAFT_CHECK(index >= applied_ && index <= committed_, "applied {} out of range [{}, {}]", index,
+                applied_, committed_);
   applied_ = index;
 }
 

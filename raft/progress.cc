@@ -1,7 +1,8 @@
 #include "raft/progress.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "raft/invariant.h"
 
 namespace rl::raft {
 
@@ -18,7 +19,7 @@ std::string_view ProgressStateName(ProgressState state) {
 }
 
 void Inflights::Add(Index last) {
-  assert(!Full());
+  RL_RAFT_CHECK(!Full(), "inflight window full ({} appends)", Count());
   buffer_.push_back(last);
 }
 

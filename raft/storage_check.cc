@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include "raft/invariant.h"
 
 namespace rl::raft {
 
@@ -17,12 +16,10 @@ StorageError IoError(std::string message) { return {StorageError::Code::kIo, std
 
 void MustSync(const StorageResult<>& result) {
   if (result) return;
-  std::fprintf(stderr,
-               "FATAL: %s; the durable state of the file is unknown after a failed "
-               "fsync, refusing to continue\n",
-               result.error().message.c_str());
-  std::fflush(stderr);
-  std::abort();
+  InvariantFailed(__FILE__, __LINE__,
+                  result.error().message +
+                      "; the durable state of the file is unknown after a failed fsync, refusing "
+                      "to continue");
 }
 
 StorageResult<> CheckAppend(const LogBounds& log, std::span<const Entry> entries,

@@ -85,6 +85,7 @@ enum class Handler : uint8_t {
   kClientGetname,
   kClientSetname,
   kClientSetinfo,
+  kClientReply,  // CLIENT REPLY ON|OFF|SKIP
   kClientInfo,
   kInfo,
   kConfigGet,
@@ -140,6 +141,7 @@ constexpr std::optional<Route> HandlerRoute(Handler handler) {
     case Handler::kClientGetname:
     case Handler::kClientSetname:
     case Handler::kClientSetinfo:
+    case Handler::kClientReply:
     case Handler::kClientInfo:
     case Handler::kInfo:
     case Handler::kConfigGet:

@@ -24,8 +24,8 @@ struct ProxyOptions {
   // On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut.
   std::chrono::milliseconds shutdown_grace{5000};
   // Reconnect back-off after a failed connect to a backend: doubles from min to max.
-  std::chrono::milliseconds reconnect_min{50};
-  std::chrono::milliseconds reconnect_max{1000};
+  std::chrono::milliseconds reconnect_min{5};
+  std::chrono::milliseconds reconnect_max{25};
 };
 
 }  // namespace rl::proxy

@@ -2,6 +2,7 @@
 
 #include <execinfo.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -30,6 +31,32 @@ std::string RandomRunId() {
   std::string id;
   for (int i = 0; i < 40; ++i) id += "0123456789abcdef"[rd() % 16];
   return id;
+}
+
+// Raises the soft open-file limit to the hard one (as Redis does for maxclients) and returns
+// how many clients the process may then hold: the limit less the descriptors its server
+// connections, listeners and loops need.
+uint32_t ClientCapacity(const conf::Config& config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      Log(kLogNotice, "raised the open-file limit from {} to {}", before, limit.rlim_cur);
+    } else {
+      getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return 0;
+  uint64_t reserved = 64;  // the log, loops, mailboxes, signal pipes, stdio, resolver
+  for (const conf::Pool& pool : config.pools) {
+    uint64_t workers = static_cast<uint64_t>(std::max(1, pool.workers));
+    reserved += workers * (1 + pool.servers.size() *
+                                   static_cast<uint64_t>(std::max(1, pool.server_connections)));
+  }
+  uint64_t capacity = limit.rlim_cur > reserved ? limit.rlim_cur - reserved : 16;
+  return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(capacity, 16), UINT32_MAX));
 }
 
 // nutcracker's fatal-signal handler: the stack to the log, then the default action (a core).
@@ -109,6 +136,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   shared.config = &proxy->config_;
   shared.options = options;
   shared.run_id = RandomRunId();
+  shared.max_clients = ClientCapacity(proxy->config_);
   if (auto ok = proxy->control_.Init(); !ok) return std::unexpected(ok.error());
   // Installed before the workers exist, so that no signal is missed.
   if (start.handle_signals) proxy->HandleSignals();

@@ -21,6 +21,12 @@ struct SharedState {
   ProxyOptions options;
   std::vector<std::unique_ptr<WorkerStats>> stats;  // one per worker
   std::atomic<uint64_t> next_client_id{1};
+  // Client connections open in the whole process, and the most it admits before refusing with
+  // "max number of clients reached" (0: no limit): the open-file limit less what the server
+  // connections and listeners need, so that a client is refused with a reply rather than
+  // dropped by a failed accept (Redis sizes maxclients the same way).
+  std::atomic<uint32_t> clients{0};
+  uint32_t max_clients = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string run_id;  // 40 hex characters, as Redis's
 };

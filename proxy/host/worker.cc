@@ -111,6 +111,23 @@ void Worker::MaybeFinish(bool force) {
   check_.Close();
   prepare_.Close();
   grace_timer_.Close();
+  sweep_timer_.Close();
+}
+
+void Worker::EnsureClientSweep() {
+  if (sweep_timer_ || finished_) return;
+  sweep_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(&loop_, t); }, this);
+  uv_timer_start(sweep_timer_.get(), OnClientSweep, kClientSweepMs, kClientSweepMs);
+}
+
+void Worker::OnClientSweep(uv_timer_t* h) {
+  auto* w = static_cast<Worker*>(h->data);
+  uint64_t now = w->now_ms();
+  for (ClientConn* c = w->client_list_; c != nullptr;) {
+    ClientConn* next = c->next;  // CloseIfTimedOut may close c (it stays listed until closed)
+    c->CloseIfTimedOut(now);
+    c = next;
+  }
 }
 
 void Worker::MarkDirty(ClientConn* c) {

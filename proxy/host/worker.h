@@ -91,6 +91,10 @@ class Worker {
 
   void AddClient(ClientConn* c);
   void RemoveClient(ClientConn* c);  // from the close callback
+  // A pool has a client_timeout: from now on every client is checked every kClientSweepMs
+  // (ClientConn::CloseIfTimedOut). Idempotent.
+  void EnsureClientSweep();
+  static constexpr uint64_t kClientSweepMs = 100;
   size_t client_count() const { return clients_; }
 
   // A request's reply is final: deliver it to its client, or merge it into its parent, or drop
@@ -102,6 +106,7 @@ class Worker {
   static void OnFlush(uv_check_t* h);
   static void OnPrepare(uv_prepare_t* h);
   static void OnGraceTimer(uv_timer_t* h);
+  static void OnClientSweep(uv_timer_t* h);
   void FlushAll();
   void BeginDrain();
   // Ends the loop once every client is gone (or at once when `force`).
@@ -120,6 +125,7 @@ class Worker {
   UvHandle<uv_check_t> check_;
   UvHandle<uv_prepare_t> prepare_;
   UvHandle<uv_timer_t> grace_timer_;
+  UvHandle<uv_timer_t> sweep_timer_;  // see EnsureClientSweep
   std::vector<ClientConn*> dirty_clients_;
   std::vector<ServerConn*> dirty_servers_;
   WriteBatch write_batch_;

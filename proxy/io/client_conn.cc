@@ -7,6 +7,7 @@
 #include "proxy/base/log.h"
 #include "proxy/host/worker.h"
 #include "proxy/resp/reply_writer.h"
+#include "proxy/route/pool_router.h"
 
 namespace rl::proxy {
 
@@ -87,7 +88,7 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
   ClientState& st = c->state_;
   st.id = worker->shared().next_client_id.fetch_add(1, std::memory_order_relaxed);
   st.authenticated = !options.needs_auth;
-  st.created_ms = st.last_command_ms = worker->now_ms();
+  st.created_ms = st.last_command_ms = c->last_read_ms_ = worker->now_ms();
   if (is_unix) {
     st.address = std::string(options.unix_path) + ":0";
     st.local_address = st.address;
@@ -107,6 +108,17 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
   if (worker->stopping()) {
     c->Close();
     return nullptr;
+  }
+  if (options.process_clients != nullptr) {
+    c->process_clients_ = options.process_clients;
+    uint32_t before = options.process_clients->fetch_add(1, std::memory_order_relaxed);
+    if (options.max_process_clients != 0 && before >= options.max_process_clients) {
+      Add(worker->stats().rejected_connections);
+      Log(kLogInfo, "client {} ({}): refused, {} clients open (the open-file limit's share)",
+          st.id, st.address, before);
+      c->Refuse("ERR max number of clients reached");
+      return c;
+    }
   }
   if (options.pool_clients != nullptr) {
     c->pool_clients_ = options.pool_clients;
@@ -149,6 +161,7 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* c = static_cast<ClientConn*>(s->data);
   if (nread > 0) {
     Add(c->worker_->stats().net_input_bytes, static_cast<uint64_t>(nread));
+    c->last_read_ms_ = c->worker_->now_ms();
     c->Process(c->reader_.Commit(static_cast<size_t>(nread)));
     return;
   }
@@ -161,6 +174,27 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   // dropped when they arrive.
   Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
   c->Close();
+}
+
+void ClientConn::CloseIfTimedOut(uint64_t now_ms) {
+  if (closed_ || pool_ == nullptr) return;
+  const auto& timeout = pool_->conf().client_timeout;
+  if (!timeout) return;
+  if (head_ != nullptr || writing_ ||
+      (session_ != nullptr && (session_->subscribed() || session_->blocked()))) {
+    last_read_ms_ = now_ms;  // busy, or exempt: its idle time starts when that ends
+    return;
+  }
+  const auto limit = static_cast<uint64_t>(timeout->count());
+  if (partial_since_ms_ != 0 && now_ms - partial_since_ms_ > limit) {
+    Log(kLogInfo, "client {} ({}): a request arriving for over {} ms (client_timeout); closing",
+        state_.id, state_.address, limit);
+    Close();
+  } else if (partial_since_ms_ == 0 && now_ms - last_read_ms_ > limit) {
+    Log(kLogInfo, "client {} ({}): idle for over {} ms (client_timeout); closing", state_.id,
+        state_.address, limit);
+    Close();
+  }
 }
 
 void ClientConn::OnPeerShutdown() {
@@ -198,6 +232,11 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
     return;
   }
   reader_.Keep(worker_->chunks(), region, pos, parser_.needed());
+  if (!reader_.has_partial()) {
+    partial_since_ms_ = 0;
+  } else if (partial_since_ms_ == 0 || pos > region.begin) {
+    partial_since_ms_ = worker_->now_ms();  // a new request began in this read
+  }
   if (paused_ && reader_.kept_size() > kPausedReadLimit) {
     read_stalled_ = true;
     StopReading();
@@ -225,6 +264,7 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
   argv.clear();
   for (size_t i = 0; i < parser_.args().size(); ++i) argv.push_back(parser_.ArgView(data, i));
   Request* r = NewRequest();
+  r->silent = std::exchange(state_.skip_next_reply, false) || state_.replies_off;
   Add(worker_->stats().commands_processed);
   state_.last_command_ms = worker_->now_ms();
   ParsedRequest req{chunk,
@@ -286,8 +326,14 @@ void ClientConn::ProtocolError() {
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
   if (session_ != nullptr) session_->OnReplyReady(r);
+  if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();
-  if (queued_bytes_ + overflow_bytes() > worker_->options().client_output_limit) {
+  // The limit bounds the backlog behind the reply being written, not one reply by itself: a
+  // value larger than the limit can still be read (Redis has no limit for normal clients).
+  size_t streaming = std::max({overflow_bytes(), r->reply.size(),
+                               head_ != nullptr && head_->done ? head_->reply.size() : size_t{0}});
+  size_t backlog = queued_bytes_ + overflow_bytes() - streaming;
+  if (backlog > worker_->options().client_output_limit) {
     Add(worker_->stats().output_limit_closes);
     Log(kLogNotice, "client {} ({}): {} bytes of replies not read; closing", state_.id,
         state_.address, queued_bytes_ + overflow_bytes());
@@ -315,7 +361,8 @@ void ClientConn::Flush() {
       batch.Add(r->reply.data(), r->reply.size());
       ++replies;
     }
-    int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
+    // Every reply of the batch may be silent (CLIENT REPLY OFF): nothing to write then.
+    int n = batch.iov_count() == 0 ? 0 : uv_try_write(stream(), batch.iov(), batch.iov_count());
     if (n < 0 && n != UV_EAGAIN) {
       Log(kLogInfo, "client {}: write: {}", state_.id, uv_strerror(n));
       Close();
@@ -429,6 +476,7 @@ void ClientConn::OnClosed(uv_handle_t* h) {
   c->worker_->RemoveClient(c);
   Add(c->worker_->stats().connected_clients, int64_t{-1});
   if (c->pool_clients_ != nullptr) c->pool_clients_->fetch_sub(1, std::memory_order_relaxed);
+  if (c->process_clients_ != nullptr) c->process_clients_->fetch_sub(1, std::memory_order_relaxed);
   delete c;
 }
 

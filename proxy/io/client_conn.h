@@ -88,6 +88,9 @@ struct ClientState {
   uint64_t created_ms = 0;
   uint64_t last_command_ms = 0;
   uint32_t last_write_server = UINT32_MAX;  // server id (ServerId) of the last write, for WAIT
+  // CLIENT REPLY: OFF silences every reply until ON; SKIP silences the next request's.
+  bool replies_off = false;
+  bool skip_next_reply = false;
 };
 
 class ClientConn {
@@ -102,12 +105,20 @@ class ClientConn {
     // Redis's "-ERR max number of clients reached" and is closed.
     std::atomic<uint32_t>* pool_clients = nullptr;
     uint32_t max_clients = 0;
+    // The same over the whole process (SharedState::clients and max_clients).
+    std::atomic<uint32_t>* process_clients = nullptr;
+    uint32_t max_process_clients = 0;
   };
   // Accepts one pending connection on `listener`; its requests go to `handler`. `pool` is the
   // pool the connection belongs to (its sessions' servers), or nullptr for a connection that
   // serves no pool. Returns nullptr (and logs) on failure.
   static ClientConn* Accept(Worker* worker, RequestHandler* handler, PoolRouter* pool,
                             uv_stream_t* listener, bool is_unix, const AcceptOptions& options);
+
+  // The pool's client_timeout: closes the client when it has been idle (nothing to answer,
+  // nothing read) or has had a partial request for longer. Subscribed and blocked clients,
+  // and those waiting for a server, are left alone.
+  void CloseIfTimedOut(uint64_t now_ms);
 
   // The reply of `r` (a request of this client) is final.
   void OnReplyReady(Request* r);
@@ -166,7 +177,8 @@ class ClientConn {
   Worker* worker_;
   RequestHandler* handler_;
   PoolRouter* pool_;  // nullptr: not a pool's connection
-  std::atomic<uint32_t>* pool_clients_ = nullptr;  // counts this connection while it is open
+  std::atomic<uint32_t>* pool_clients_ = nullptr;  // count this connection while it is open
+  std::atomic<uint32_t>* process_clients_ = nullptr;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -177,6 +189,8 @@ class ClientConn {
   bool draining_ = false;
   bool no_more_requests_ = false;  // after QUIT or a protocol error
   bool peer_shut_down_ = false;    // EOF read: close once every request read is answered
+  uint64_t last_read_ms_ = 0;      // when bytes last arrived, or the client was last busy
+  uint64_t partial_since_ms_ = 0;  // when the request still incomplete began to arrive; 0: none
   bool writing_ = false;
   bool close_when_written_ = false;
   bool paused_ = false;          // see Pause()

@@ -33,6 +33,7 @@ struct Request {
   Kind kind = Kind::kClient;
   bool done = false;         // `reply` is final
   bool close_after = false;  // close the client once this reply is written (QUIT, protocol error)
+  bool silent = false;       // CLIENT REPLY OFF/SKIP: the reply is dropped, not written
   uint8_t merge = 0;         // a split request: how fragment replies combine (proxy::Merge)
 
   ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)

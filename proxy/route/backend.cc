@@ -41,7 +41,7 @@ void Backend::Send(Request* r, uint64_t affinity) {
   ServerConn*& slot = conns_[affinity % conns_.size()];
   if (slot == nullptr) {
     if (worker_->now_ms() < reconnect_at_ms_) {
-      Fail(r, last_error_);
+      FailFast(r);
       return;
     }
     ServerConn* conn = ServerConn::Connect(worker_, this);
@@ -64,7 +64,7 @@ void Backend::SendAlone(Request* r) {
     return;
   }
   if (worker_->now_ms() < reconnect_at_ms_) {
-    Fail(r, last_error_);
+    FailFast(r);
     return;
   }
   ServerConn* conn = ServerConn::Connect(worker_, this, /*one_shot=*/true);
@@ -175,13 +175,23 @@ void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
     uint64_t delay = min << std::min<uint32_t>(connect_failures_ - 1, 20);
     reconnect_at_ms_ = now + std::min(delay, max);
   }
+  CountFailure();
+}
+
+void Backend::FailFast(Request* r) {
+  Fail(r, last_error_);
+  CountFailure();
+}
+
+void Backend::CountFailure() {
   // nutcracker: every failure counts; at server_failure_limit consecutive ones, an
   // auto_eject_hosts pool takes the server out of the ring until server_retry_timeout passes.
+  // So a dead server costs at most server_failure_limit errors per retry period (per worker).
   const conf::Pool& pool = pool_->conf();
   if (++failure_count_ < pool.server_failure_limit || !pool.auto_eject_hosts || ejected_) return;
   failure_count_ = 0;
   ejected_ = true;
-  retry_at_ms_ = now + static_cast<uint64_t>(pool.server_retry_timeout.count());
+  retry_at_ms_ = worker_->now_ms() + static_cast<uint64_t>(pool.server_retry_timeout.count());
   Add(worker_->stats().ejections);
   Log(kLogNotice, "pool '{}': ejecting backend {} for {} ms", pool.name, label_,
       pool.server_retry_timeout.count());

@@ -71,6 +71,11 @@ class Backend {
  private:
   // Lets every shared connection finish what it holds and close; new requests open new ones.
   void DrainShared();
+  // A request failed during the connect back-off: it fails fast, and counts as one of
+  // nutcracker's failures (there every such request would have tried, and failed, to connect).
+  void FailFast(Request* r);
+  // One failure towards server_failure_limit; ejects at the limit in an auto_eject_hosts pool.
+  void CountFailure();
 
   Worker* worker_;
   PoolRouter* pool_;

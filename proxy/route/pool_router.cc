@@ -34,6 +34,7 @@ std::expected<void, std::string> PoolRouter::Init() {
     backends_[server.id] = std::make_unique<Backend>(worker_, this, server);
   }
   random_.seed(std::random_device{}());
+  if (pool.client_timeout) worker_->EnsureClientSweep();
   RebuildRing();
   if (setup_.listen_fd >= 0) {
     int fd = std::exchange(setup_.listen_fd, -1);
@@ -45,7 +46,9 @@ std::expected<void, std::string> PoolRouter::Init() {
                                                           .unix_path = conf().listen.path,
                                                           .tcpkeepalive = conf().tcpkeepalive,
                                                           .pool_clients = setup_.clients.get(),
-                                                          .max_clients = conf().client_connections});
+                                                          .max_clients = conf().client_connections,
+                                                          .process_clients = &worker_->shared().clients,
+                                                          .max_process_clients = worker_->shared().max_clients});
                                     });
     if (!listener) {
       return std::unexpected(
@@ -75,6 +78,7 @@ void PoolRouter::Shutdown() {
 
 void PoolRouter::Apply(std::shared_ptr<const Topology> topology) {
   std::shared_ptr<const Topology> old = std::exchange(topology_, std::move(topology));
+  if (conf().client_timeout) worker_->EnsureClientSweep();
   if (backends_.size() < topology_->id_limit()) backends_.resize(topology_->id_limit());
   for (const TopologyServer& server : topology_->servers()) {
     std::unique_ptr<Backend>& b = backends_[server.id];

@@ -169,6 +169,22 @@ void Client(ClientConn* client, std::string* out, const CommandInfo& info,
     }
     (lib_name ? st.lib_name : st.lib_version).assign(argv[3]);
     AppendStatus(out, "OK");
+  } else if (sub == Handler::kClientReply) {
+    // As Redis: OFF and SKIP are not answered themselves, ON answers +OK (even right after a
+    // SKIP), a bad argument gets an error (heard only if replies are on and not skipped).
+    // RunLocalCommand sets the request's silence from the new state.
+    if (EqualsIgnoreCase(argv[2], "on")) {
+      st.replies_off = st.skip_next_reply = false;
+      AppendStatus(out, "OK");
+    } else if (EqualsIgnoreCase(argv[2], "off")) {
+      st.replies_off = true;
+      AppendStatus(out, "OK");
+    } else if (EqualsIgnoreCase(argv[2], "skip")) {
+      if (!st.replies_off) st.skip_next_reply = true;
+      AppendStatus(out, "OK");
+    } else {
+      AppendError(out, "ERR syntax error");
+    }
   } else if (sub == Handler::kClientInfo) {
     AppendBulk(out, ClientInfoLine(client));
   } else {
@@ -457,6 +473,14 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
     case Handler::kClientSetinfo:
     case Handler::kClientInfo:
       Client(client, out, info, argv);
+      break;
+    case Handler::kClientReply:
+      Client(client, out, info, argv);
+      if (EqualsIgnoreCase(argv[2], "on")) {
+        r->silent = false;  // ON is heard even when an earlier SKIP meant this request
+      } else if (EqualsIgnoreCase(argv[2], "off") || EqualsIgnoreCase(argv[2], "skip")) {
+        r->silent = true;
+      }
       break;
     case Handler::kInfo: {
       std::string text;

@@ -9,6 +9,7 @@ As a launcher:  cluster.py --binary build/proxy/ringleader -- CMD ARGS...
 """
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,16 +24,41 @@ def free_port():
         return s.getsockname()[1]
 
 
+# A chosen port can be taken by another process between free_port() and the server's bind:
+# the server then exits (or another process answers), and the cluster retries on a new port.
+PORT_TRIES = 5
+
+
+def pid_at(port):
+    """The process_id that the Redis-speaking server on port gives in INFO server; "auth" when
+    it wants AUTH first (a pool_extra with a password); None when nothing answers."""
+    data = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"INFO server\r\n")
+            while not re.search(rb"process_id:(\d+)\r\n", data) and not data.startswith(b"-"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    return None
+                data += chunk
+    except OSError:
+        return None
+    if data.startswith(b"-"):
+        return "auth" if b"NOAUTH" in data else None
+    return int(re.search(rb"process_id:(\d+)\r\n", data).group(1))
+
+
 def wait_for_port(port, proc, bound=10.0):
+    """True once proc itself answers on port (its pid in INFO), False if it exits or the bound
+    passes."""
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.01)  # polling interval of a bounded wait for listen()
+        answer = pid_at(port)
+        if answer == proc.pid or (answer == "auth" and proc.poll() is None):
+            return True
+        time.sleep(0.01)  # polling interval of a bounded wait for listen()
     return False
 
 
@@ -45,39 +71,59 @@ class Cluster:
         self.procs = []
         self.dir = None
 
-    def _spawn(self, argv, log, port):
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
-        self.procs.append(proc)
-        if not wait_for_port(port, proc):
-            with open(log, "rb") as f:
-                sys.stderr.write(f.read().decode(errors="replace"))
-            raise RuntimeError(f"{argv[0]} did not listen on {port}")
-        return proc
+    def _spawn(self, make_argv, log):
+        """Starts make_argv(port) on a free port, and on a new one when that port turns out
+        taken (the process exits or is not the one answering); returns (proc, port)."""
+        for attempt in range(PORT_TRIES):
+            port = free_port()
+            argv = make_argv(port)
+            with open(log, "ab") as out:
+                proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+            self.procs.append(proc)
+            if wait_for_port(port, proc):
+                return proc, port
+            self._stop(proc)
+            sys.stderr.write(f"cluster.py: {argv[0]} did not listen on {port} "
+                             f"(try {attempt + 1} of {PORT_TRIES})\n")
+        with open(log, "rb") as f:
+            sys.stderr.write(f.read().decode(errors="replace"))
+        raise RuntimeError(f"{argv[0]} did not listen on any of {PORT_TRIES} ports")
+
+    @staticmethod
+    def _stop(proc):
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="ringleader-clients-")
         self.backend_ports = []
         try:
             for i in range(self.nservers):
-                port = free_port()
-                self._spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", self.dir,
-                             "--dbfilename", f"dump{i}.rdb"] + self.redis_args,
-                            os.path.join(self.dir, f"redis{i}.log"), port)
+                _, port = self._spawn(
+                    lambda port, i=i: ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                       "--save", "", "--appendonly", "no", "--dir", self.dir,
+                                       "--dbfilename", f"dump{i}.rdb"] + self.redis_args,
+                    os.path.join(self.dir, f"redis{i}.log"))
                 self.backend_ports.append(port)
-            self.port = free_port()
             self.conf = os.path.join(self.dir, "ringleader.yml")
             servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n"
                               for i, p in enumerate(self.backend_ports))
-            with open(self.conf, "w") as f:
-                f.write(f"clients:\n  listen: 127.0.0.1:{self.port}\n  hash: murmur\n"
-                        f"  distribution: ketama\n  redis: true\n  timeout: 2000\n"
-                        f"{self.pool_extra}  servers:\n{servers}")
             self.log = os.path.join(self.dir, "ringleader.log")
-            self.proxy = self._spawn([self.binary, "-c", self.conf, "-o", self.log],
-                                     self.log, self.port)
+
+            def ringleader_argv(port):
+                with open(self.conf, "w") as f:
+                    f.write(f"clients:\n  listen: 127.0.0.1:{port}\n  hash: murmur\n"
+                            f"  distribution: ketama\n  redis: true\n  timeout: 2000\n"
+                            f"{self.pool_extra}  servers:\n{servers}")
+                return [self.binary, "-c", self.conf, "-o", self.log]
+
+            self.proxy, self.port = self._spawn(ringleader_argv, self.log)
         except Exception:
             self.__exit__(None, None, None)
             raise
@@ -85,13 +131,7 @@ class Cluster:
 
     def __exit__(self, *exc):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            self._stop(proc)
         self.procs = []
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -87,18 +87,25 @@ class RedisPyFamiliesTest(ClusterTestCase):
         key = "py:queue"
         self.assertIsNone(self.r.blpop(key, timeout=0.2))
 
+        blocked = []
+
+        def blocked_on_servers():
+            return sum(b.info("clients")["blocked_clients"] for b in self.backends)
+
         def push():
-            # Once the pop is blocked on a server (bounded wait), push.
+            # Once the pop is blocked on a server (bounded wait), push; whether it was blocked
+            # is checked below, so a pop that never blocked fails instead of passing.
             deadline = time.monotonic() + 5
-            while (sum(b.info("clients")["blocked_clients"] for b in self.backends) == 0 and
-                   time.monotonic() < deadline):
+            while blocked_on_servers() == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)  # polling interval
+            blocked.append(blocked_on_servers())
             redis.Redis(host="127.0.0.1", port=self.cluster.port).rpush(key, "job")
 
         pusher = threading.Thread(target=push)
         pusher.start()
         self.assertEqual(self.r.blpop(key, timeout=5), (key.encode(), b"job"))
         pusher.join()
+        self.assertEqual(blocked, [1], "the pop was not blocked on a server before the push")
 
     def read_messages(self, p, n, bound=5.0):
         got, deadline = [], time.monotonic() + bound

@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, free_port, wait_for_port  # noqa: E402
+from cluster import PORT_TRIES, Cluster, free_port  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 PASSWORD = "s3cret"
@@ -58,28 +59,55 @@ class RedisAuthTest(unittest.TestCase):
     def setUpClass(cls):
         cls.cluster = Cluster(BINARY, servers=2, pool_extra=f"  redis_auth: {PASSWORD}\n",
                               redis_args=["--requirepass", PASSWORD]).__enter__()
-        # nutcracker over the same two servers, for the side-by-side cases.
+        # nutcracker over the same two servers, for the side-by-side cases; on a new port when
+        # the chosen one turns out taken (nutcracker then exits).
         cls.nc_dir = tempfile.mkdtemp(prefix="ringleader-nc-")
-        cls.nc_port = free_port()
         servers = "".join(f"    - 127.0.0.1:{p}:1 r{i + 1}\n"
                           for i, p in enumerate(cls.cluster.backend_ports))
         conf = os.path.join(cls.nc_dir, "nc.yml")
-        with open(conf, "w") as f:
-            f.write(f"pool:\n  listen: 127.0.0.1:{cls.nc_port}\n  hash: murmur\n"
-                    f"  distribution: ketama\n  redis: true\n  redis_auth: {PASSWORD}\n"
-                    f"  servers:\n{servers}")
-        cls.nc = subprocess.Popen(["nutcracker", "-c", conf, "-s", str(free_port()),
-                                   "-a", "127.0.0.1", "-o", os.path.join(cls.nc_dir, "nc.log")],
-                                  stdin=subprocess.DEVNULL)
-        if not wait_for_port(cls.nc_port, cls.nc):
-            cls.tearDownClass()
-            raise RuntimeError("nutcracker did not listen")
+        cls.nc = None
+        for _ in range(PORT_TRIES):
+            if cls.nc is not None:
+                cls.stop_nutcracker()
+            cls.nc_port = free_port()
+            with open(conf, "w") as f:
+                f.write(f"pool:\n  listen: 127.0.0.1:{cls.nc_port}\n  hash: murmur\n"
+                        f"  distribution: ketama\n  redis: true\n  redis_auth: {PASSWORD}\n"
+                        f"  servers:\n{servers}")
+            cls.nc = subprocess.Popen(["nutcracker", "-c", conf, "-s", str(free_port()),
+                                       "-a", "127.0.0.1", "-o",
+                                       os.path.join(cls.nc_dir, "nc.log")],
+                                      stdin=subprocess.DEVNULL)
+            if cls.nutcracker_answers():
+                return
+        cls.tearDownClass()
+        raise RuntimeError("nutcracker did not listen")
 
     @classmethod
-    def tearDownClass(cls):
+    def nutcracker_answers(cls, bound=10.0):
+        """True once nutcracker (still running) answers a PING on nc_port, with -NOAUTH as a
+        pool with redis_auth does; nutcracker speaks no inline INFO, so cluster.py's check of
+        the pid does not apply."""
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline and cls.nc.poll() is None:
+            try:
+                if replies(cls.nc_port, [("PING",)])[0].startswith(b"-NOAUTH"):
+                    return cls.nc.poll() is None
+            except (OSError, EOFError):
+                pass
+            time.sleep(0.01)  # polling interval of a bounded wait for listen()
+        return False
+
+    @classmethod
+    def stop_nutcracker(cls):
         if cls.nc.poll() is None:
             cls.nc.terminate()
             cls.nc.wait(timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.nc is not None:
+            cls.stop_nutcracker()
         shutil.rmtree(cls.nc_dir, ignore_errors=True)
         cls.cluster.__exit__(None, None, None)
 

@@ -64,8 +64,8 @@ TEST(RingleaderSectionTest, DefaultsWhenAbsent) {
   EXPECT_EQ(s.client_output_limit, 268435456u);
   EXPECT_EQ(s.client_max_inflight, 16384u);
   EXPECT_EQ(s.shutdown_grace, milliseconds(5000));
-  EXPECT_EQ(s.reconnect_backoff_min, milliseconds(50));
-  EXPECT_EQ(s.reconnect_backoff_max, milliseconds(1000));
+  EXPECT_EQ(s.reconnect_backoff_min, milliseconds(5));
+  EXPECT_EQ(s.reconnect_backoff_max, milliseconds(25));
   EXPECT_EQ(s.proto_max_bulk_len, 536870912u);
   EXPECT_EQ(s.proto_max_multibulk_len, 1048576u);
   EXPECT_EQ(s.client_query_buffer_limit, 1073741824u);
@@ -190,14 +190,14 @@ TEST(RingleaderSectionTest, BackoffMinIsAtMostMax) {
                      kPool),
               ElementsAre("t.yml:3:26: section 'ringleader': reconnect_backoff_max (400) must be "
                           "at least reconnect_backoff_min (500)"));
-  // Against the other key's default (min 50, max 1000).
+  // Against the other key's default (min 5, max 25).
   EXPECT_THAT(Errors("ringleader:\n  reconnect_backoff_min: 5000\n" + kPool),
               ElementsAre("t.yml:2:26: section 'ringleader': reconnect_backoff_min (5000) must be "
-                          "at most reconnect_backoff_max (1000, the default): set "
+                          "at most reconnect_backoff_max (25, the default): set "
                           "reconnect_backoff_max too"));
-  EXPECT_THAT(Errors("ringleader:\n  reconnect_backoff_max: 20\n" + kPool),
-              ElementsAre("t.yml:2:26: section 'ringleader': reconnect_backoff_max (20) must be "
-                          "at least reconnect_backoff_min (50, the default)"));
+  EXPECT_THAT(Errors("ringleader:\n  reconnect_backoff_max: 2\n" + kPool),
+              ElementsAre("t.yml:2:26: section 'ringleader': reconnect_backoff_max (2) must be "
+                          "at least reconnect_backoff_min (5, the default)"));
   // Equal is fine: a constant delay.
   RingleaderSettings s = MustParse(
                              "ringleader:\n"

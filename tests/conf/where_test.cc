@@ -19,6 +19,7 @@
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::testing {
 namespace {
@@ -48,9 +49,8 @@ std::vector<std::string> MakeKeys(const std::string& prefix, std::mt19937& rng) 
 }
 
 TEST(WhereCommandTest, AgreesWithNutcrackerPlacement) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE(fmt::format("seed {}", seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(SeedNote());
+  std::mt19937 rng(TestSeed());
   TempDir dir;
 
   std::vector<std::unique_ptr<RedisServer>> tcp;

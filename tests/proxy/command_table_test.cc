@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "proxy/commands/command_doc.h"
 #include "proxy/commands/command_replies.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::proxy {
 namespace {
@@ -307,12 +308,8 @@ TEST(ExtractKeysTest, ReportsAShortOutputSpan) {
 // Random requests for every command: whatever the arguments, the keys are in range, strictly
 // ascending, and an error comes with a reason. Run under ASan this also checks bounds.
 TEST(ExtractKeysTest, RandomRequestsStayInBounds) {
-  const char* env = std::getenv("RL_TEST_SEED");
-  const uint32_t seed =
-      env != nullptr ? static_cast<uint32_t>(std::stoul(env)) : std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed) +
-               " (replay with RL_TEST_SEED=" + std::to_string(seed) + ")");
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(rl::testing::SeedNote());
+  std::mt19937 rng(rl::testing::TestSeed());
   const std::string_view words[] = {
       "0",    "1",       "2",       "3",     "-1",        "x",
       "",     "STREAMS", "streams", "STORE", "storedist", "KEYS",

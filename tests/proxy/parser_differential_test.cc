@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::testing {
 namespace {
@@ -18,9 +19,8 @@ std::string Encode(const std::vector<std::string>& args) {
 }
 
 TEST(ParserDifferentialTest, AgreesWithHiredisOnMutatedStreams) {
-  uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(rl::testing::SeedNote());
+  std::mt19937 rng(rl::testing::TestSeed());
   const char kInteresting[] = "*$\r\n-0123456789+: ";
   for (int round = 0; round < 20000; ++round) {
     std::string input;

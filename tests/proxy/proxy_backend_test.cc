@@ -75,14 +75,12 @@ TEST(BackendFailureTest, TimeoutFailsRequestsOfAPausedBackend) {
   ASSERT_STREQ(c.Command({"SET", key1, "v"})->str, "OK");
   kill(t->redis[1]->pid(), SIGSTOP);
   auto raw = t->Raw();
-  auto start = std::chrono::steady_clock::now();
   raw->Send(Resp({"GET", key1}) + Resp({"GET", key0}));
+  // Only the time-out can answer: r2 stays stopped until after the reply. (How long the proxy
+  // waited is not checked: that needs a clock the test does not control.)
   std::string first = raw->ReadReply();
-  auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(first, fmt::format("-ERR backend r2 (127.0.0.1:{}): Connection timed out\r\n",
                                t->redis[1]->port()));
-  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
-  EXPECT_LT(elapsed, std::chrono::seconds(3));
   EXPECT_EQ(raw->ReadReply(), "$-1\r\n");  // r1 answered, in order after r2's error
   // r1 keeps serving while r2 is paused.
   EXPECT_EQ(c.Command({"SET", key0, "w"})->type, REDIS_REPLY_STATUS);
@@ -129,12 +127,14 @@ TEST(BackendFailureTest, HangingBackendWithoutTimeoutHoldsOnlyItsClients) {
   EXPECT_TRUE(WaitFor([&] { return InfoField(t->port, "connected_clients") == 2; }));
 }
 
-TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
+// server_retry_timeout is far longer than the test: the second SET is sure to find r3 ejected
+// however slowly it runs.
+TEST(EjectionTest, EjectedServerLeavesTheRing) {
   RefusingPort refusing;  // a dead server's port, which nothing else can take meanwhile
   uint16_t dead = refusing.port();
   auto t = ProxyUnderTest::StartYaml(
       Yaml("  auto_eject_hosts: true\n  server_failure_limit: 1\n"
-           "  server_retry_timeout: 600\n",
+           "  server_retry_timeout: 3600000\n",
            {"127.0.0.1:$1:1 r1", "127.0.0.1:$2:1 r2", fmt::format("127.0.0.1:{}:1 r3", dead)}),
       2);
   std::string key = KeyOn(*t, 2);
@@ -150,12 +150,60 @@ TEST(EjectionTest, EjectedServerLeavesTheRingUntilRetry) {
   long long found = 0;
   for (size_t i = 0; i < 2; ++i) found += t->Direct(i).Command({"EXISTS", key})->integer;
   EXPECT_EQ(found, 1);
+  EXPECT_EQ(InfoField(t->port, "backend_ejections"), 1);
+}
+
+// After server_retry_timeout the server is back in the ring, fails again, and is ejected again:
+// the second ejection is the event waited for (bounded), so no step depends on how fast the
+// test runs.
+TEST(EjectionTest, EjectedServerReturnsAfterTheRetryTimeout) {
+  RefusingPort refusing;
+  uint16_t dead = refusing.port();
+  auto t = ProxyUnderTest::StartYaml(
+      Yaml("  auto_eject_hosts: true\n  server_failure_limit: 1\n"
+           "  server_retry_timeout: 200\n",
+           {"127.0.0.1:$1:1 r1", "127.0.0.1:$2:1 r2", fmt::format("127.0.0.1:{}:1 r3", dead)}),
+      2);
+  std::string key = KeyOn(*t, 2);
+  RedisClient c = t->Client();
+  auto first = c.Command({"SET", key, "v"});
+  ASSERT_TRUE(first) << "no reply";
+  ASSERT_EQ(first->type, REDIS_REPLY_ERROR);
   EXPECT_GE(InfoField(t->port, "backend_ejections"), 1);
-  // After server_retry_timeout it is back in the ring, fails again, and is ejected again.
   EXPECT_TRUE(WaitFor([&] {
     auto r = c.Command({"GET", key});
-    return r && r->type == REDIS_REPLY_ERROR;
+    return r && r->type == REDIS_REPLY_ERROR &&
+           std::string(r->str).find("backend r3") != std::string::npos &&
+           InfoField(t->port, "backend_ejections") >= 2;
   }));
+}
+
+// A dead server under auto_eject_hosts costs at most server_failure_limit errors per retry
+// period, as in nutcracker: requests failed fast during the reconnect back-off count as
+// failures too (they used to fail unseen by the limit, thousands per period).
+TEST(EjectionTest, ADeadServerCostsAtMostTheFailureLimitPerRetryPeriod) {
+  RefusingPort refusing;
+  auto t = ProxyUnderTest::StartYaml(
+      Yaml("  auto_eject_hosts: true\n  server_failure_limit: 2\n  server_retry_timeout: 100\n",
+           {"127.0.0.1:$1:1 r1", fmt::format("127.0.0.1:{}:1 r2", refusing.port())}),
+      1);
+  std::string key = KeyOn(*t, 1);
+  RedisClient c = t->Client();
+  long long errors = 0, served = 0;
+  // Requests back to back until the server has been ejected (and readmitted) four times.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (int i = 0; i < 50; ++i) {
+          auto r = c.Command({"GET", key});
+          if (!r) return false;
+          (r->type == REDIS_REPLY_ERROR ? errors : served) += 1;
+        }
+        return InfoField(t->port, "backend_ejections") >= 4;
+      },
+      std::chrono::seconds(30)));
+  long long ejections = InfoField(t->port, "backend_ejections");
+  EXPECT_LE(errors, 2 * (ejections + 1)) << errors << " errors, " << ejections << " ejections";
+  EXPECT_GT(served, 0);  // while ejected, its keys went to r1
 }
 
 TEST(EjectionTest, WithoutEjectionDeadServersKeysGetErrorsNeverAnotherServer) {
@@ -230,7 +278,7 @@ TEST(BackendAuthTest, ClientsMustAuthWithRedisAuthAsInNutcracker) {
   ASSERT_TRUE(nc) << nc.error();
   ASSERT_TRUE(WaitForPort(nc_port)) << "nutcracker did not listen";
   const std::vector<std::vector<std::string>> requests = {
-      {"PING"}, {"GET", "a"}, {"AUTH", "wrong"}, {"SET", "a", "1"},
+      {"PING"},       {"GET", "a"},      {"AUTH", "wrong"}, {"SET", "a", "1"},
       {"AUTH", "pw"}, {"SET", "a", "1"}, {"GET", "a"}};
   std::string bytes;
   for (const auto& argv : requests) bytes += Resp(argv);
@@ -253,8 +301,11 @@ TEST(BackendAuthTest, ClientsMustAuthWithRedisAuthAsInNutcracker) {
   for (size_t i : {4, 5, 6}) EXPECT_EQ(ours[i], theirs[i]) << i;
   EXPECT_EQ(ours[6], "$1\r\n1\r\n");
   // client_auth, when given, is the password instead of redis_auth.
-  auto own = ProxyUnderTest::StartYaml("pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n"
-                                       "  redis_auth: pw\n  client_auth: other\n" + servers, 0);
+  auto own = ProxyUnderTest::StartYaml(
+      "pool:\n  listen: 127.0.0.1:PORT\n  redis: true\n"
+      "  redis_auth: pw\n  client_auth: other\n" +
+          servers,
+      0);
   auto conn = RawConn::Connect(own->port);
   ASSERT_TRUE(conn);
   conn->Send(Resp({"AUTH", "pw"}) + Resp({"AUTH", "other"}) + Resp({"GET", "a"}));

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/proxy/proxy_fixture.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::testing {
 namespace {
@@ -98,16 +99,20 @@ TEST_F(BadInputTest, OneMegabyteOfInlineGarbage) {
             "-ERR Protocol error: too big inline request\r\n");
   EXPECT_TRUE(closed);
   // Random bytes (with newlines): error replies and/or a protocol-error close, never a hang.
-  uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(SeedNote());
+  std::mt19937 rng(TestSeed());
   std::string garbage(1 << 20, '\0');
   for (char& ch : garbage) ch = static_cast<char>(rng());
   garbage[0] = 'x';  // inline, not multibulk
   auto c = t_->Raw();
   c->Send(garbage);
-  std::string out = c->ReadQuiet(std::chrono::milliseconds(500), std::chrono::seconds(20));
+  // Then end of input: the proxy must close the connection (the event that shows it is not
+  // stuck), having written error replies or nothing.
+  c->ShutdownWrite();
+  std::string out = c->ReadToEof(std::chrono::seconds(20));
+  EXPECT_TRUE(c->closed()) << "still open 20 s after the end of input";
   EXPECT_TRUE(out.empty() || out[0] == '-') << out.substr(0, 100);
+  EXPECT_EQ(Str(t_->Client().Command({"PING"})), "PONG");  // and serves the next client
 }
 
 TEST_F(BadInputTest, ZeroArgumentMultibulkIsIgnored) {
@@ -122,6 +127,20 @@ TEST_F(BadInputTest, UnterminatedRequestThenClose) {
   c->ShutdownWrite();
   EXPECT_EQ(c->ReadToEof(), "");
   EXPECT_TRUE(c->closed());
+}
+
+// The output limit (1 MiB here) bounds the backlog, not one reply: a 3 MiB value is written and
+// read back whole, and so are several of them asked one at a time.
+TEST_F(BadInputTest, AReplyLargerThanTheOutputLimitIsDelivered) {
+  RedisClient c = t_->Client();
+  std::string big(3 << 20, 'b');
+  ASSERT_STREQ(c.Command({"SET", "over-limit", big})->str, "OK");
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Command({"GET", "over-limit"});
+    ASSERT_TRUE(r) << "closed on read " << i;
+    ASSERT_EQ(r->type, REDIS_REPLY_STRING);
+    EXPECT_EQ(std::string(r->str, r->len), big);
+  }
 }
 
 TEST_F(BadInputTest, HugePipelineNeverReadIsClosed) {

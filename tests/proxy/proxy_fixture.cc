@@ -91,15 +91,6 @@ std::string RawConn::ReadToEof(std::chrono::milliseconds bound) {
   return std::exchange(pending_, {});
 }
 
-std::string RawConn::ReadQuiet(std::chrono::milliseconds quiet, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  for (;;) {
-    auto next = std::min(deadline, std::chrono::steady_clock::now() + quiet);
-    if (!ReadMore(next)) break;
-  }
-  return std::exchange(pending_, {});
-}
-
 std::string RawConn::ReadReply(std::chrono::milliseconds bound) {
   auto deadline = std::chrono::steady_clock::now() + bound;
   for (;;) {
@@ -112,6 +103,35 @@ std::string RawConn::ReadReply(std::chrono::milliseconds bound) {
     }
     if (!ReadMore(deadline)) return "";
   }
+}
+
+// InfoField's request, "INFO\r\n".
+constexpr long long kInfoRequestBytes = 6;
+
+InputCounter::InputCounter(uint16_t port) : port_(port) {
+  base_ = InfoField(port_, "total_net_input_bytes");  // counts this INFO itself
+  infos_ = 1;
+}
+
+long long InputCounter::Bytes() {
+  long long now = InfoField(port_, "total_net_input_bytes");
+  if (now < 0 || base_ < 0) return -1;
+  ++infos_;
+  return now - base_ - (infos_ - 1) * kInfoRequestBytes;
+}
+
+bool InputCounter::Wait(size_t n, std::chrono::milliseconds bound) {
+  return WaitFor([&] { return Bytes() >= static_cast<long long>(n); }, bound);
+}
+
+long long RedisCalls(RedisClient& c, const std::string& command) {
+  auto reply = c.Command({"INFO", "commandstats"});
+  if (!reply || reply->type != REDIS_REPLY_STRING) return -1;
+  std::string info(reply->str, reply->len);
+  std::string field = "cmdstat_" + command + ":calls=";
+  size_t at = info.find(field);
+  if (at == std::string::npos) return 0;
+  return std::atoll(info.c_str() + at + field.size());
 }
 
 std::string Resp(const std::vector<std::string>& argv) {

@@ -31,9 +31,6 @@ class RawConn {
   std::string ReadN(size_t n, std::chrono::milliseconds bound = std::chrono::seconds(5));
   // Reads until the peer closes (or `bound` passed; then closed() stays false).
   std::string ReadToEof(std::chrono::milliseconds bound = std::chrono::seconds(5));
-  // Reads whatever arrives until nothing came for `quiet` (bounded by `bound`).
-  std::string ReadQuiet(std::chrono::milliseconds quiet = std::chrono::milliseconds(200),
-                        std::chrono::milliseconds bound = std::chrono::seconds(5));
   // Reads one complete reply (RESP2), or "" on time-out/EOF.
   std::string ReadReply(std::chrono::milliseconds bound = std::chrono::seconds(5));
   bool closed() const { return eof_; }
@@ -81,9 +78,9 @@ struct ProxyUnderTest {
                                                const std::vector<std::string>& redis_args = {});
   // The proxy over an explicit YAML file text (with PORT replaced by a free port, and $1..$N by
   // the redis ports).
-  static std::unique_ptr<ProxyUnderTest> StartYaml(
-      const std::string& yaml, int servers, proxy::ProxyOptions options = {},
-      const std::vector<std::string>& redis_args = {});
+  static std::unique_ptr<ProxyUnderTest> StartYaml(const std::string& yaml, int servers,
+                                                   proxy::ProxyOptions options = {},
+                                                   const std::vector<std::string>& redis_args = {});
 
   RedisClient Client() const;
   std::unique_ptr<RawConn> Raw() const { return RawConn::Connect(port); }
@@ -102,6 +99,30 @@ bool WaitFor(const std::function<bool()>& condition,
 
 // INFO field of the proxy (a number), or -1.
 long long InfoField(uint16_t port, const std::string& field);
+
+// Counts the bytes the proxy has read from its clients (INFO total_net_input_bytes), less those
+// of the INFO requests the counter sends itself: a marker that the proxy holds requests whose
+// replies cannot come yet. With one worker (the fixture's default) and one server connection
+// per server, a request sent through the proxy after Wait(n) returned is handled after those n
+// bytes were read: it reaches each server after whatever they sent there. Other connections'
+// bytes count too: keep them out of the window between construction and Wait.
+class InputCounter {
+ public:
+  explicit InputCounter(uint16_t port);
+  // Bytes read since construction, other than this counter's INFOs (-1: INFO failed).
+  long long Bytes();
+  // Waits (bounded) until Bytes() >= n.
+  bool Wait(size_t n, std::chrono::milliseconds bound = std::chrono::seconds(10));
+
+ private:
+  uint16_t port_;
+  long long base_ = 0;
+  long long infos_ = 0;
+};
+
+// The number of calls of `command` (lower case, e.g. "blpop") that a redis-server has run
+// (INFO commandstats), 0 when none, -1 when INFO failed.
+long long RedisCalls(RedisClient& c, const std::string& command);
 
 // Redis's bytes for argv as one multibulk request.
 std::string Resp(const std::vector<std::string>& argv);

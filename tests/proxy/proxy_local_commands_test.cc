@@ -83,6 +83,35 @@ TEST_F(LocalCommandsTest, SameBytesAsRedis) {
   }
 }
 
+// CLIENT REPLY OFF/ON/SKIP (fire-and-forget clients): the same bytes as from Redis, over one
+// connection ended by QUIT; commands sent while replies are off still run.
+TEST_F(LocalCommandsTest, ClientReplySameBytesAsRedis) {
+  std::string bytes;
+  for (const std::vector<std::string>& argv :
+       std::vector<std::vector<std::string>>{{"CLIENT", "REPLY", "OFF"},
+                                             {"SET", "cr:a", "1"},
+                                             {"INCR", "cr:a"},
+                                             {"CLIENT", "REPLY", "bogus"},
+                                             {"CLIENT", "REPLY", "SKIP"},
+                                             {"CLIENT", "REPLY", "ON"},
+                                             {"GET", "cr:a"},
+                                             {"CLIENT", "REPLY", "SKIP"},
+                                             {"GET", "cr:a"},
+                                             {"PING"},
+                                             {"CLIENT", "REPLY", "SKIP"},
+                                             {"CLIENT", "REPLY", "ON"},
+                                             {"CLIENT", "REPLY", "bogus"},
+                                             {"QUIT"}}) {
+    bytes += Resp(argv);
+  }
+  auto redis = RedisServer::Start();
+  ASSERT_TRUE(redis);
+  std::string theirs = Exchange((*redis)->port(), bytes, /*until_close=*/true);
+  // ON is heard even right after a SKIP; OFF, SKIP and what they silence are not.
+  EXPECT_EQ(theirs, "+OK\r\n$1\r\n2\r\n+PONG\r\n+OK\r\n-ERR syntax error\r\n+OK\r\n");
+  EXPECT_EQ(Exchange(t_->port, bytes, /*until_close=*/true), theirs);
+}
+
 TEST_F(LocalCommandsTest, ProtocolErrorsCloseLikeRedis) {
   const std::vector<std::string> requests = {
       "*abc\r\n",

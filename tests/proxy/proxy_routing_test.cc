@@ -1,8 +1,10 @@
 // The data path end to end: a Proxy in front of three real redis-servers. Keys land where the
 // ring puts them, split commands merge in the client's key order, colocation is enforced,
 // pipelines keep their order, and replies are byte-exact.
+#include <atomic>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -288,6 +290,43 @@ TEST_F(ProxyRoutingTest, HalfClosedClientGetsEveryReply) {
   raw->ShutdownWrite();
   EXPECT_EQ(raw->ReadToEof(), "+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n:2\r\n$1\r\n2\r\n");
   EXPECT_TRUE(raw->closed());
+}
+
+// client_timeout closes idle clients and slowloris requests; subscribed and blocked clients are
+// exempt (as from Redis's `timeout`). Order is proven without timing: the exempt clients connect
+// before the idle one, so by the time it is closed they have been idle longer.
+TEST(ClientTimeoutTest, IdleAndSlowClientsAreClosedExemptOnesAreNot) {
+  auto t = ProxyUnderTest::Start(1, "  client_timeout: 300\n");
+  ASSERT_NE(t, nullptr);
+  auto subscriber = t->Raw();
+  auto blocked = t->Raw();
+  ASSERT_TRUE(subscriber && blocked);
+  subscriber->Send(Resp({"SUBSCRIBE", "ct"}));
+  EXPECT_EQ(subscriber->ReadReply(), "*3\r\n$9\r\nsubscribe\r\n$2\r\nct\r\n:1\r\n");
+  blocked->Send(Resp({"BLPOP", "ct:list", "0"}));
+  auto idle = t->Raw();
+  ASSERT_TRUE(idle);
+  // A slowloris: a request that never completes, though a byte arrives every 50 ms.
+  auto slow = t->Raw();
+  ASSERT_TRUE(slow);
+  slow->Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n");
+  std::atomic<bool> slow_closed = false;
+  std::thread trickle([&] {
+    for (int i = 0; i < 1000 && slow->Send("x"); ++i) {
+      if (!slow->ReadToEof(std::chrono::milliseconds(50)).empty() || slow->closed()) break;
+    }
+    slow_closed = slow->closed();
+  });
+  EXPECT_EQ(idle->ReadToEof(std::chrono::seconds(10)), "");
+  EXPECT_TRUE(idle->closed());
+  trickle.join();
+  EXPECT_TRUE(slow_closed);
+  // The exempt ones are still served.
+  RedisClient c = t->Client();
+  EXPECT_EQ(Str(c.Command({"PUBLISH", "ct", "hi"})), "1");
+  EXPECT_EQ(subscriber->ReadReply(), "*3\r\n$7\r\nmessage\r\n$2\r\nct\r\n$2\r\nhi\r\n");
+  EXPECT_EQ(Str(c.Command({"LPUSH", "ct:list", "v"})), "1");
+  EXPECT_EQ(blocked->ReadReply(), "*2\r\n$7\r\nct:list\r\n$1\r\nv\r\n");
 }
 
 }  // namespace

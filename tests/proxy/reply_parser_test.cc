@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_seed.h"
+
 namespace rl::proxy {
 namespace {
 
@@ -361,11 +363,8 @@ RespReply Random(std::mt19937_64& rng, int depth) {
 }
 
 TEST(ReplyParserTest, SeededRandomRepliesInRandomPieces) {
-  const char* env = std::getenv("RL_TEST_SEED");
-  uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("RL_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
-  SCOPED_TRACE("RL_TEST_SEED=" + std::to_string(seed));
-  std::mt19937_64 rng(seed);
+  SCOPED_TRACE(rl::testing::SeedNote());
+  std::mt19937_64 rng(rl::testing::TestSeed());
   for (int round = 0; round < 200; ++round) {
     std::vector<RespReply> replies;
     std::string bytes;

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "proxy/resp/reply_writer.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::proxy {
 namespace {
@@ -97,9 +98,8 @@ TEST(ReplyScannerTest, DepthLimit) {
 }
 
 TEST(ReplyScannerTest, RandomNestedReplies) {
-  uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(rl::testing::SeedNote());
+  std::mt19937 rng(rl::testing::TestSeed());
   std::function<std::string(int)> gen = [&](int depth) -> std::string {
     switch (rng() % (depth < 4 ? 6 : 5)) {
       case 0:

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "proxy/base/decimal.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::proxy {
 namespace {
@@ -227,9 +228,8 @@ TEST(RespParserTest, TenThousandPipelinedRequests) {
 }
 
 TEST(RespParserTest, RandomStreamsSplitAnywhere) {
-  uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937 rng(seed);
+  SCOPED_TRACE(rl::testing::SeedNote());
+  std::mt19937 rng(rl::testing::TestSeed());
   for (int round = 0; round < 200; ++round) {
     std::vector<std::vector<std::string>> expected;
     std::string input;

@@ -1,6 +1,6 @@
 // SimDisk and FaultStorage: the simulated disk loses exactly what was not synced, and FileStorage
 // recovers a valid state after a power failure at every write point of a workload.
-#include "raft/fault_storage.h"
+#include "tests/raft/fault_storage.h"
 
 #include <gtest/gtest.h>
 

@@ -27,6 +27,14 @@ TEST(InflightsTest, BoundedFifo) {
   EXPECT_EQ(in.Count(), 0u);
 }
 
+// The window check is an invariant (raft/invariant.h), so it aborts in this release build too
+// (RelWithDebInfo defines NDEBUG, which used to remove it along with assert()).
+TEST(InflightsTest, AddingToAFullWindowAbortsInEveryBuild) {
+  Inflights in(1);
+  in.Add(5);
+  EXPECT_DEATH(in.Add(6), "raft invariant broken: .*inflight window full");
+}
+
 TEST(ProgressTest, ProbePausesUntilAnswered) {
   Progress pr(4);
   pr.next = 5;

@@ -1,15 +1,16 @@
 // Seeded random operation sequences against the MemoryStorage model: on the real file system
 // with process restarts, and on the simulated disk with power failures at random write points.
-// Every failure names its seed; RL_STORAGE_SEED=S replays seed S alone, RL_STORAGE_SEEDS=N runs
+// Every failure names its seed; RL_TEST_SEED=S replays seed S alone, RL_STORAGE_SEEDS=N runs
 // N seeds.
 #include <gtest/gtest.h>
 
-#include "raft/fault_storage.h"
 #include "raft/file_storage.h"
 #include "raft/memory_storage.h"
+#include "tests/raft/fault_storage.h"
 #include "tests/raft/storage_crash_oracle.h"
 #include "tests/raft/storage_test_util.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::raft {
 namespace {
@@ -22,20 +23,15 @@ using testing::MakeSnapshot;
 using testing::Op;
 using testing::SameState;
 
-// SplitMix64: the same sequence everywhere, so a seed replays on any machine.
+// raft/splitmix64.h: the same sequence everywhere, so a seed replays on any machine.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Uniform(uint64_t n) { return Next() % n; }  // [0, n)
+  explicit Rng(uint64_t seed) : mix_(seed) {}
+  uint64_t Next() { return mix_.Next(); }
+  uint64_t Uniform(uint64_t n) { return mix_.Next() % n; }  // [0, n)
 
  private:
-  uint64_t state_;
+  SplitMix64 mix_;
 };
 
 // Calls a Raft node could make: appends at the end, conflicting appends above the commit index,
@@ -86,16 +82,17 @@ class OpGenerator {
   Term term_ = 1;
 };
 
+// The seeds to run: `count` seeds from `first`, or the one in RL_TEST_SEED alone (a replay).
 std::vector<uint64_t> Seeds(uint64_t first, uint64_t count) {
-  if (const char* s = std::getenv("RL_STORAGE_SEED"); s != nullptr && *s != 0) {
-    std::printf("replaying seed %s\n", s);
-    return {std::strtoull(s, nullptr, 10)};
+  if (rl::testing::TestSeedIsReplay()) {
+    std::printf("replaying seed %u\n", rl::testing::TestSeed());
+    return {rl::testing::TestSeed()};
   }
   // RL_STORAGE_SEEDS=N runs N seeds instead (a longer soak).
   if (const char* n = std::getenv("RL_STORAGE_SEEDS"); n != nullptr && *n != 0) {
     count = std::strtoull(n, nullptr, 10);
   }
-  std::printf("seeds %llu..%llu (replay one with RL_STORAGE_SEED=S)\n",
+  std::printf("seeds %llu..%llu (replay one with RL_TEST_SEED=S)\n",
               static_cast<unsigned long long>(first),
               static_cast<unsigned long long>(first + count - 1));
   std::vector<uint64_t> seeds;
@@ -112,8 +109,7 @@ DurableState WithoutWarnings(DurableState s) {
 // a Sync or without one (then only the hard state of the last Sync survives).
 TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
   for (uint64_t seed : Seeds(1000, 20)) {
-    SCOPED_TRACE(::testing::Message()
-                 << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
+    SCOPED_TRACE(::testing::Message() << "RL_TEST_SEED=" << seed);
     rl::testing::TempDir tmp;
     const FileStorageOptions options{.segment_bytes = 512};
     OpGenerator gen(seed);
@@ -138,8 +134,8 @@ TEST(StorageRandom, FileStorageMatchesTheModelAcrossRestarts) {
       ApplyOp(*storage, model, op);
       if (op.call == Call::kSync) synced = model.state().hard_state;
       if (HasFailure()) {
-        std::printf("failed with seed %llu at step %d\n", static_cast<unsigned long long>(seed),
-                    step);
+        std::printf("failed with RL_TEST_SEED=%llu at step %d\n",
+                    static_cast<unsigned long long>(seed), step);
         return;
       }
     }
@@ -157,8 +153,7 @@ TEST(StorageRandom, FaultStorageKeepsTheContractThroughRandomCrashes) {
   int crashes = 0, crashes_in_load = 0;
   const auto seeds = Seeds(1, 300);
   for (uint64_t seed : seeds) {
-    SCOPED_TRACE(::testing::Message()
-                 << "seed " << seed << " (replay: RL_STORAGE_SEED=" << seed << ")");
+    SCOPED_TRACE(::testing::Message() << "RL_TEST_SEED=" << seed);
     OpGenerator gen(seed);
     FaultStorage storage(seed, {.segment_bytes = 400});
     MemoryStorage model;
@@ -192,8 +187,8 @@ TEST(StorageRandom, FaultStorageKeepsTheContractThroughRandomCrashes) {
         oracle.Reset(*state);
       }
       if (HasFailure()) {
-        std::printf("failed with seed %llu at step %d\n", static_cast<unsigned long long>(seed),
-                    step);
+        std::printf("failed with RL_TEST_SEED=%llu at step %d\n",
+                    static_cast<unsigned long long>(seed), step);
         return;
       }
     }

@@ -86,10 +86,4 @@ inline void WriteBytes(const std::string& path, const std::string& bytes) {
   }
 }
 
-// The seed for a randomized test: RL_STORAGE_SEED when set (to replay a failure), else `fallback`.
-inline uint64_t SeedFromEnv(uint64_t fallback) {
-  const char* s = std::getenv("RL_STORAGE_SEED");
-  return s != nullptr && *s != 0 ? std::strtoull(s, nullptr, 10) : fallback;
-}
-
 }  // namespace rl::raft::testing

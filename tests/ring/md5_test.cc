@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tests/ring/test_seed.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::ring {
 namespace {
@@ -54,8 +54,8 @@ TEST(Md5Test, EveryLengthAroundBlockBoundariesMatchesOpenSsl) {
 }
 
 TEST(Md5Test, RandomInputsMatchOpenSsl) {
-  const uint32_t seed = testing::TestSeed("Md5Test.RandomInputsMatchOpenSsl");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
   std::mt19937 rng(seed);
   for (int i = 0; i < 500; ++i) {
     std::string data(rng() % 3000, '\0');

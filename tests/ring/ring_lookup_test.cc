@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "ring/ring.h"
-#include "tests/ring/test_seed.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::ring {
 namespace {
@@ -34,10 +34,10 @@ Ring KetamaRing(int servers, std::mt19937& rng) {
 }
 
 TEST(RingLookupTest, BucketIndexGivesTheFirstPointAtOrAboveTheHash) {
-  const uint32_t seed = testing::TestSeed("BucketIndexGivesTheFirstPointAtOrAboveTheHash");
+  const uint32_t seed = rl::testing::TestSeed();
   std::mt19937 rng(seed);
   for (int servers : {1, 2, 3, 16, 128, 1000}) {
-    SCOPED_TRACE("servers " + std::to_string(servers) + ", seed " + std::to_string(seed));
+    SCOPED_TRACE("servers " + std::to_string(servers) + ", " + rl::testing::SeedNote());
     const Ring ring = KetamaRing(servers, rng);
     ASSERT_FALSE(ring.point_values().empty());
     std::vector<uint32_t> hashes = {0, 1, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu};
@@ -68,7 +68,7 @@ std::string RandomKey(std::mt19937& rng) {
 }
 
 TEST(RingLookupTest, LookupManyAgreesWithLookupKeyByKey) {
-  const uint32_t seed = testing::TestSeed("LookupManyAgreesWithLookupKeyByKey");
+  const uint32_t seed = rl::testing::TestSeed();
   std::mt19937 rng(seed);
   for (int h = 0; h < kHashKindCount; ++h) {
     for (Distribution d : {Distribution::kKetama, Distribution::kModula, Distribution::kRandom}) {
@@ -81,7 +81,7 @@ TEST(RingLookupTest, LookupManyAgreesWithLookupKeyByKey) {
           const Ring ring = Ring::Build(std::move(members), {static_cast<HashKind>(h), d, tag});
           SCOPED_TRACE(std::string(HashKindName(static_cast<HashKind>(h))) + " " +
                        std::string(DistributionName(d)) + " tag '" + tag + "' servers " +
-                       std::to_string(servers) + ", seed " + std::to_string(seed));
+                       std::to_string(servers) + ", " + rl::testing::SeedNote());
           for (int round = 0; round < 40; ++round) {
             // Every count from 0 to 13 covers whole groups of four and each kind of tail; keys
             // of one length (as redis-benchmark sends) and of mixed lengths.

@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "ring/ring.h"
-#include "tests/ring/test_seed.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::ring {
 namespace {
@@ -52,8 +52,8 @@ bool StablePoints(uint32_t n) {
 }
 
 TEST(RingPropertyTest, AddingOneServerMovesAboutOneInNPlusOneOntoIt) {
-  const uint32_t seed = testing::TestSeed("AddingOneServerMovesAboutOneInNPlusOneOntoIt");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
   std::mt19937 rng(seed);
   const auto keys = RandomKeys(rng, 20000);
   for (int round = 0; round < 12; ++round) {
@@ -104,8 +104,8 @@ TEST(RingPropertyTest, AtTwentyFiveServersTwemproxyShrinksEveryServerToo) {
 }
 
 TEST(RingPropertyTest, RemovingOneServerMovesOnlyItsKeys) {
-  const uint32_t seed = testing::TestSeed("RemovingOneServerMovesOnlyItsKeys");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
   std::mt19937 rng(seed);
   const auto keys = RandomKeys(rng, 20000);
   for (int round = 0; round < 12; ++round) {
@@ -175,8 +175,8 @@ std::vector<Member> Mutate(std::mt19937& rng, std::vector<Member> members) {
 }
 
 TEST(RingPropertyTest, DiffAgreesWithLookups) {
-  const uint32_t seed = testing::TestSeed("DiffAgreesWithLookups");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
   std::mt19937 rng(seed);
   const auto keys = RandomKeys(rng, 3000);
   for (int round = 0; round < 40; ++round) {
@@ -230,8 +230,8 @@ TEST(RingPropertyTest, DiffAgreesWithLookups) {
 }
 
 TEST(RingPropertyTest, ModulaDiffIsEmptyOrWholeCircleAndAgrees) {
-  const uint32_t seed = testing::TestSeed("ModulaDiffIsEmptyOrWholeCircleAndAgrees");
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t seed = rl::testing::TestSeed();
+  SCOPED_TRACE(rl::testing::SeedNote());
   std::mt19937 rng(seed);
   const auto keys = RandomKeys(rng, 2000);
   for (int round = 0; round < 30; ++round) {

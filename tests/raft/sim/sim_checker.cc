@@ -59,7 +59,7 @@ void Checker::Check(const std::vector<NodeView>& nodes) {
     const RaftLog& log = core.log();
     PerNode& pn = nodes_[v.id];
 
-    if (core.role() == Role::kLeader) {
+    if (core.role() == Role::kLeader && v.durable_term.value_or(core.term()) >= core.term()) {
       auto [it, inserted] = leaders_.emplace(core.term(), v.id);
       if (!inserted && it->second != v.id) {
         Fail(fmt::format("election safety: nodes {} and {} both lead term {}", it->second, v.id,

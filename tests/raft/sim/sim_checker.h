@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,11 @@ uint64_t MixEntry(uint64_t digest, const Entry& e);
 struct NodeView {
   NodeId id = kNoNode;
   const Core* core = nullptr;  // null while the node is down
+  // The term of the hard state the node has made durable (unset: take the core's term). A
+  // leader counts for election safety only once its term is durable: until then it has sent,
+  // committed and answered nothing (a Ready's effects leave only after it is durable), and a
+  // crash erases it; a single voter elects itself before its first Ready.
+  std::optional<Term> durable_term = std::nullopt;
 };
 
 class Checker {

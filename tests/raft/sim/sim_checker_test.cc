@@ -37,6 +37,23 @@ TEST(SimCheckerTest, DetectsTwoLeadersInOneTerm) {
   EXPECT_NE(c.failure().find("election safety"), std::string::npos) << c.failure();
 }
 
+// 3-node seed 10776: a single voter made leader of term 9 by kTimeoutNow crashed before its
+// term and vote were durable, restarted in term 8 and voted for another node in term 9. Its
+// leadership never left memory (it sent, committed and answered nothing), so it is no second
+// leader; once its term is durable it is one.
+TEST(SimCheckerTest, LeadershipThatNeverLeftMemoryIsNoSecondLeader) {
+  Core a = Follower(1, {}, {.term = 0});
+  Core b = Follower(2, {}, {.term = 0});
+  test::ElectByVotes(a);
+  test::ElectByVotes(b);
+  ASSERT_EQ(a.term(), b.term());
+  Checker c;
+  c.Check({{1, &a, a.term() - 1}, {2, &b, b.term()}});  // a's term is not durable yet
+  EXPECT_FALSE(c.failed()) << c.failure();
+  c.Check({{1, &a, a.term()}, {2, &b, b.term()}});  // now it is
+  EXPECT_NE(c.failure().find("election safety"), std::string::npos) << c.failure();
+}
+
 TEST(SimCheckerTest, DetectsLogMismatch) {
   Core a = Follower(1, {E(1, 1, "x"), E(2, 2, "y")}, {.term = 2});
   Core b = Follower(2, {E(1, 1, "z"), E(2, 2, "y")}, {.term = 2});

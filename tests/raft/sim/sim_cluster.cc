@@ -86,6 +86,7 @@ void Simulation::StartNode(SimNode& n) {
     return;
   }
   n.core.emplace(std::move(*core));
+  n.durable_term = durable->hard_state.term;
   ++n.incarnation;
   n.busy = false;
   n.sm_index = 0;
@@ -155,6 +156,7 @@ void Simulation::Complete(SimNode& n) {
   Ready r = std::move(n.in_flight);
   n.in_flight = Ready{};
   n.busy = false;
+  if (r.hard_state) n.durable_term = r.hard_state->term;
   if (r.snapshot) {
     Index index = 0;
     uint64_t digest = 0;
@@ -327,7 +329,9 @@ void Simulation::Dispatch(const Event& e) {
 void Simulation::CheckInvariants() {
   std::vector<NodeView> views;
   views.reserve(nodes_.size());
-  for (auto& [id, n] : nodes_) views.push_back({id, n.core ? &*n.core : nullptr});
+  for (auto& [id, n] : nodes_) {
+    views.push_back({id, n.core ? &*n.core : nullptr, n.durable_term});
+  }
   checker_.Check(views);
 }
 

@@ -3,7 +3,7 @@
 #include <array>
 
 #include "raft/durable_source.h"
-#include "raft/fault_storage.h"
+#include "tests/raft/fault_storage.h"
 #include "tests/raft/sim/sim_disk.h"
 
 namespace rl::raft::sim {

@@ -1,7 +1,7 @@
 // A simulated node's durable storage, behind one small interface with two implementations: the
 // simulator's own model of the storage contract (sim_disk.h: fast, used by most seeds) and
 // raft/storage's real FileStorage code running on its fault-injecting simulated disk
-// (raft/fault_storage.h), whose power the simulator can also cut at an arbitrary write point.
+// (tests/raft/fault_storage.h), whose power the simulator can also cut at an arbitrary write point.
 // Used by sim_cluster.cc. Thread safety: none.
 #pragma once
 

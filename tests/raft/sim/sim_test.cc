@@ -1,5 +1,7 @@
 // Runs the deterministic cluster simulator over many seeds (3- and 5-node clusters).
-//   RL_RAFT_SEED=S        replay one seed (with an event trace on failure)
+//   RL_RAFT_SEED=S        replay one seed (with an event trace on failure); RL_TEST_SEED=S, the
+//                         project-wide seed variable, does the same
+
 //   RL_RAFT_SEEDS=N       how many seeds (default: 3000 + 2000; 200 + 120 under sanitizers)
 //   RL_RAFT_SEED_START=S  first seed of the range (default 1); scripts/raft-soak splits ranges
 //   RL_RAFT_FILE_STORAGE_PCT=P  share of seeds run on raft/storage's FileStorage (default 25)
@@ -34,7 +36,8 @@ std::optional<uint64_t> EnvNumber(const char* name) {
 void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
   uint64_t first = EnvNumber("RL_RAFT_SEED_START").value_or(1);
   uint64_t count = EnvNumber("RL_RAFT_SEEDS").value_or(default_count);
-  if (auto one = EnvNumber("RL_RAFT_SEED")) {
+  if (auto one =
+          EnvNumber("RL_RAFT_SEED") ? EnvNumber("RL_RAFT_SEED") : EnvNumber("RL_TEST_SEED")) {
     first = *one;
     count = 1;
   }
@@ -65,8 +68,9 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
       }
       failures.push_back("seed " + std::to_string(seed) + " (" + std::to_string(nodes) +
                          " nodes) failed: " + r.failure +
-                         "\nreplay: RL_RAFT_SEED=" + std::to_string(seed) +
-                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." + test_name);
+                         "\nreplay: RL_TEST_SEED=" + std::to_string(seed) +
+                         " build/tests/raft/raft_sim_test --gtest_filter=RaftSimTest." + test_name +
+                         " (or RL_RAFT_SEED=" + std::to_string(seed) + ")");
       std::cerr << failures.back() << "\n";
       // Keep going to show how common it is, up to a point.
       if (failures.size() >= EnvNumber("RL_RAFT_MAX_FAILURES").value_or(10)) break;
@@ -109,6 +113,24 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
     EXPECT_GT(total.conf_changes, 0u);
     EXPECT_GT(total.transfers, 0u);
     EXPECT_GT(total.snapshots_installed, 0u);
+  }
+}
+
+// Seeds that once failed, run whatever range the other tests cover.
+//   3-node 10776: a single voter elected by kTimeoutNow crashed before its term was durable and
+//   voted for another node in the same term after restarting (not a second leader: see
+//   SimCheckerTest.LeadershipThatNeverLeftMemoryIsNoSecondLeader).
+TEST(RaftSimTest, PinnedSeeds) {
+  struct Pinned {
+    int nodes;
+    uint64_t seed;
+  };
+  for (const Pinned& p : {Pinned{3, 10776}}) {
+    SimOptions options;
+    options.seed = p.seed;
+    options.nodes = p.nodes;
+    SimResult r = RunSimulation(options);
+    EXPECT_TRUE(r.ok) << p.nodes << "-node seed " << p.seed << ": " << r.failure;
   }
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "raft/core.h"
+#include "raft/splitmix64.h"
 #include "tests/raft/sim/sim_checker.h"
 #include "tests/raft/sim/sim_cluster.h"
 #include "tests/raft/sim/sim_storage.h"
@@ -23,21 +24,16 @@ namespace rl::raft::sim {
 using Time = uint64_t;
 constexpr Time kTick = 100;  // simulated time units per Raft tick
 
-// splitmix64: the one source of randomness; everything derives from the seed.
+// The one source of randomness (raft/splitmix64.h); everything derives from the seed.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
+  explicit Rng(uint64_t seed) : mix_(seed) {}
+  uint64_t Next() { return mix_.Next(); }
+  uint64_t Below(uint64_t n) { return mix_.Below(n); }
   bool Percent(uint64_t p) { return Below(100) < p; }
 
  private:
-  uint64_t state_;
+  SplitMix64 mix_;
 };
 
 struct SimNode {
@@ -46,7 +42,8 @@ struct SimNode {
   std::unique_ptr<NodeStorage> storage;
   std::optional<Core> core;  // empty while down
   uint64_t incarnation = 0;
-  bool busy = false;  // a Ready is being written
+  bool busy = false;      // a Ready is being written
+  Term durable_term = 0;  // of the hard state on its disk (as of the last completed write)
   Ready in_flight;
   Index sm_index = 0;  // the state machine: index applied and a digest of everything applied
   uint64_t sm_digest = 0;

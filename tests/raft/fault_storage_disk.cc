@@ -1,4 +1,4 @@
-#include "raft/fault_storage_disk.h"
+#include "tests/raft/fault_storage_disk.h"
 
 #include <fmt/format.h>
 
@@ -44,16 +44,10 @@ class SimDisk::File final : public FsFile {
   uint64_t epoch_;
 };
 
-SimDisk::SimDisk(uint64_t seed) : rng_state_(seed) {}
+SimDisk::SimDisk(uint64_t seed) : rng_(seed) {}
 SimDisk::~SimDisk() = default;
 
-uint64_t SimDisk::Random(uint64_t n) {
-  // SplitMix64: tiny, and the same sequence on every platform and standard library.
-  uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (z ^ (z >> 31)) % n;
-}
+uint64_t SimDisk::Random(uint64_t n) { return rng_.Next() % n; }
 
 SimDisk::DataOp SimDisk::TruncateOp(uint64_t size) {
   DataOp op;

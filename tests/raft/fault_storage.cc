@@ -1,4 +1,4 @@
-#include "raft/fault_storage.h"
+#include "tests/raft/fault_storage.h"
 
 #include "raft/storage_check.h"
 

@@ -11,8 +11,8 @@
 
 #include <memory>
 
-#include "raft/fault_storage_disk.h"
 #include "raft/file_storage.h"
+#include "tests/raft/fault_storage_disk.h"
 
 namespace rl::raft {
 

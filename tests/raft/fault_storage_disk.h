@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "raft/splitmix64.h"
 #include "raft/storage_fs.h"
 
 namespace rl::raft {
@@ -94,7 +95,7 @@ class SimDisk final : public Fs {
   static void ApplyDir(std::map<std::string, uint64_t>* names, const DirOp& op);
   uint64_t Random(uint64_t n);  // uniform-ish in [0, n), n > 0
 
-  uint64_t rng_state_;
+  SplitMix64 rng_;
   bool powered_ = true;
   uint64_t epoch_ = 0;  // bumped by every crash: older file handles are dead
   uint64_t mutations_ = 0;
