@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "tests", "clients"))
-from cluster import free_port, wait_for_port  # noqa: E402
+from cluster import free_port  # noqa: E402
 
 MGET_KEYS = 100
 PIPELINES = (1, 16)
@@ -45,6 +45,21 @@ def select_workloads(only):
     prefixes = [p.strip().lower() for p in only.split(",") if p.strip()]
     return [w for w in workloads()
             if not prefixes or any(w[0].lower().startswith(p) for p in prefixes)]
+
+
+def wait_for_port(port, proc, bound=10.0):
+    """True once something accepts on port while proc runs (nutcracker answers no INFO, so
+    cluster.py's pid check cannot be used), False if proc exits or the bound passes."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.01)  # polling interval of a bounded wait for listen()
+    return False
 
 
 class Procs:
