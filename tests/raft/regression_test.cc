@@ -260,3 +260,76 @@ TEST(RegressionTest, RemovedNodeWithLongerLogHandsOverToSurvivor) {
 
 }  // namespace
 }  // namespace rl::raft
+
+namespace rl::raft {
+namespace {
+
+void AnswerHeartbeats(Core& leader, const std::vector<Message>& msgs) {
+  for (const Message& m : msgs) {
+    if (m.type != MessageType::kHeartbeat) continue;
+    Message r = test::Msg(MessageType::kHeartbeatResp, m.to, m.from, m.term);
+    r.context = m.context;
+    leader.Step(r);
+  }
+}
+
+// A new leader's commit index may lag entries its predecessor committed (and acknowledged): node
+// 1 holds entry 2 but knows it committed only up to 1. A read at index 1, even one a quorum
+// confirmed, would miss entry 2, so reads are held until the leader commits an entry of its term
+// (the no-op), which commits everything before it.
+TEST(RegressionTest, ReadsHeldUntilTheLeaderCommitsInItsTerm) {
+  Core c = test::MustCreate(
+      PlainConfig(1), test::Source({1, 2, 3}, {test::E(1, 1, "a"), test::E(2, 1, "b")},
+                                   {.term = 1, .commit = 1}));
+  const std::vector<Message> first = test::ElectByVotes(c);
+  ASSERT_EQ(c.log().committed(), 1u);
+  ASSERT_TRUE(c.ReadIndex("r").has_value());
+  // Every peer answers every heartbeat: leadership is confirmed, yet the read must wait.
+  for (int round = 0; round < 3; ++round) {
+    AnswerHeartbeats(c, test::TakeMessages(c));
+    c.Tick();
+  }
+  AnswerHeartbeats(c, test::TakeMessages(c));
+  EXPECT_TRUE(test::TakeReady(c).read_states.empty())
+      << "a read was released at commit index " << c.log().committed()
+      << " before the leader committed an entry of its term";
+
+  test::AckAppends(c, first);  // the no-op (index 3) commits, and entry 2 with it
+  ASSERT_EQ(c.log().committed(), 3u);
+  Ready r = test::TakeReady(c);
+  std::vector<ReadState> reads = r.read_states;
+  for (int round = 0; round < 3 && reads.empty(); ++round) {
+    AnswerHeartbeats(c, r.messages);
+    r = test::TakeReady(c);
+    reads = r.read_states;
+  }
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].context, "r");
+  EXPECT_GE(reads[0].index, 2u) << "the read would miss the predecessor's entry 2";
+}
+
+// A leader counts itself towards a quorum only for entries it has made durable. With a single
+// voter that is the whole quorum: an entry proposed while a Ready is being written must not be
+// committed when that Ready is acknowledged (a crash would lose an entry the core reported
+// committed), only once a later Ready has written it.
+TEST(RegressionTest, SingleVoterCommitsOnlyWhatItHasPersisted) {
+  Core c = test::MustCreate(PlainConfig(1), test::Source({1}));
+  c.Campaign();
+  ASSERT_EQ(c.role(), Role::kLeader);
+  Ready first = c.GetReady();  // the no-op, being written
+  ASSERT_FALSE(first.entries.empty());
+  auto index = c.Propose("x");  // appended while that write is outstanding
+  ASSERT_TRUE(index.has_value());
+  c.Advance();  // the no-op is durable; "x" is not
+  EXPECT_LE(c.log().committed(), c.log().stable()) << "committed an entry not yet on disk";
+  EXPECT_LT(c.log().committed(), *index);
+
+  Ready second = c.GetReady();
+  ASSERT_FALSE(second.entries.empty());
+  EXPECT_EQ(second.entries.back().index, *index);
+  c.Advance();  // now "x" is durable
+  EXPECT_EQ(c.log().committed(), *index);
+}
+
+}  // namespace
+}  // namespace rl::raft

@@ -125,7 +125,7 @@ void Simulation::Chaos() {
 void Simulation::Operator(SimNode& leader) {
   const ConfState conf = leader.core->conf();
   ConfChange change;
-  const uint64_t r = rng_.Below(4);
+  const uint64_t r = ShrinkMembership() ? 3 : rng_.Below(4);
   if (r <= 1) {
     if (nodes_.size() >= static_cast<size_t>(max_nodes_)) return;
     // A new server starts empty and learns everything (configuration included) from the leader.
@@ -203,6 +203,7 @@ void Simulation::Heal() {
   delay_max_ = 30;
   Trace("faults stop");
   for (auto& [id, n] : nodes_) n.storage->CrashLater(uint64_t{1} << 62, 0);  // disarm
+  if (split_vote_) PowerCycleAll();
   for (auto& [id, n] : nodes_) {
     if (!n.core && !n.retired) StartNode(n);
   }

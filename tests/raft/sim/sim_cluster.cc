@@ -39,7 +39,8 @@ std::string Describe(const Message& m) {
 
 SimResult RunSimulation(const SimOptions& options) { return Simulation(options).Run(); }
 
-Simulation::Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {}
+Simulation::Simulation(const SimOptions& options)
+    : options_(options), rng_(options.seed), adv_(options.seed ^ 0xad5e7a1e5eedULL) {}
 
 void Simulation::Trace(const std::string& line) {
   if (!options_.trace) return;
@@ -99,7 +100,7 @@ void Simulation::StartNode(SimNode& n) {
   checker_.OnSnapshotInstalled(n.id, n.sm_index, n.sm_digest);
   Trace(fmt::format("start node {} (incarnation {}, term {}, last {})", n.id, n.incarnation,
                     n.core->term(), n.core->log().LastIndex()));
-  Schedule({.at = now_ + 1 + rng_.Below(kTick),
+  Schedule({.at = align_ticks_ ? now_ + kTick : now_ + 1 + rng_.Below(kTick),
             .kind = EventKind::kTick,
             .node = n.id,
             .incarnation = n.incarnation});
@@ -145,7 +146,7 @@ void Simulation::Pump(SimNode& n) {
   }
   if (!StorageOk(n, n.storage->Write(r))) return;
   n.busy = true;
-  Schedule({.at = now_ + 1 + rng_.Below(20),
+  Schedule({.at = now_ + DiskDelay(n),
             .kind = EventKind::kDiskDone,
             .node = n.id,
             .incarnation = n.incarnation});
@@ -261,7 +262,9 @@ void Simulation::SendMessage(const Message& m) {
 void Simulation::Deliver(const Event& e) {
   auto it = nodes_.find(e.node);
   if (it == nodes_.end() || !it->second.core) return;
-  if (faults_on_ && blocked_.contains({e.from, e.node})) return;
+  if (faults_on_ && (blocked_.contains({e.from, e.node}) || Isolated(e.from) || Isolated(e.node))) {
+    return;
+  }
   auto m = DecodeMessage(e.bytes);
   if (!m) {
     checker_.Fail("a message failed to decode: " + m.error());
@@ -270,8 +273,11 @@ void Simulation::Deliver(const Event& e) {
   ++result_.messages_delivered;
   if (options_.trace) Trace("deliver " + Describe(*m));
   SimNode& n = it->second;
+  const Role before = n.core->role();
   n.core->Step(*m);
-  Pump(n);
+  if (before != Role::kLeader && n.core->role() == Role::kLeader) OnBecameLeader(n);
+  if (m->type == MessageType::kAppResp && !m->reject) OnAppRespDelivered(n, *m);
+  if (n.core) Pump(n);
 }
 
 void Simulation::Dispatch(const Event& e) {
@@ -287,6 +293,7 @@ void Simulation::Dispatch(const Event& e) {
       if (n.core->role() != before) {
         Trace(fmt::format("node {} tick: {} -> {} (term {})", n.id, RoleName(before),
                           RoleName(n.core->role()), n.core->term()));
+        if (n.core->role() == Role::kLeader) OnBecameLeader(n);
       }
       Pump(n);
       Schedule({.at = now_ + kTick,
@@ -348,6 +355,7 @@ SimNode* Simulation::FindLeader() {
 
 SimResult Simulation::Run() {
   base_config_ = NodeConfig(0);
+  DrawAdversaries();
   std::vector<NodeId> ids;
   for (int i = 0; i < options_.nodes; ++i) ids.push_back(next_id_++);
   max_nodes_ = options_.nodes + 6;

@@ -23,6 +23,10 @@ struct SimOptions {
   // Share of seeds (percent) whose nodes store their state with raft/storage's FileStorage on a
   // fault-injecting simulated disk instead of the simulator's own model of storage.
   int file_storage_pct = 25;
+  // Schedules aimed at known bugs (the Figure 8 isolation, slow leader disks, single-voter
+  // configurations, split votes), each on in a share of the seeds. Off: the schedules from before
+  // they existed (pinned seeds replay those).
+  bool adversaries = true;
 };
 
 struct SimResult {

@@ -116,6 +116,16 @@ class Simulation {
   bool LivenessDone();
   void Trace(const std::string& line);
 
+  // sim_adversary.cc: schedules aimed at known bugs (off unless SimOptions::adversaries).
+  void DrawAdversaries();
+  bool Isolated(NodeId id) const;
+  void Isolate(NodeId id, Time from, Time until, const char* why);
+  void OnBecameLeader(SimNode& n);
+  void OnAppRespDelivered(SimNode& leader, const Message& m);
+  Time DiskDelay(SimNode& n);
+  bool ShrinkMembership();
+  void PowerCycleAll();
+
   // sim_chaos.cc: faults, clients, the operator.
   void Chaos();
   void Operator(SimNode& leader);
@@ -140,6 +150,19 @@ class Simulation {
   int max_nodes_ = 0;
   uint64_t membership_pct_ = 12;  // share of chaos events that are membership changes
   bool file_storage_ = false;     // nodes run raft/storage's FileStorage on a simulated disk
+
+  // Adversaries, drawn from their own generator so that a seed with all of them off runs the
+  // same schedule as before they existed (sim_adversary.cc says what each does).
+  Rng adv_;
+  bool fig8_ = false;              // isolate a leader once a follower acked only older entries
+  bool slow_leader_disk_ = false;  // the leader's disk takes ticks, not a fraction of one
+  bool shrink_ = false;            // the operator mostly removes: single-voter configurations
+  bool split_vote_ = false;        // at the end of the faults, every node restarts in lockstep
+  bool align_ticks_ = false;       // nodes started now tick in phase
+  struct Isolation {
+    Time from = 0, until = 0;
+  };
+  std::map<NodeId, Isolation> isolated_;
 
   // Network faults.
   bool faults_on_ = true;
