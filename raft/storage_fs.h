@@ -1,6 +1,7 @@
 // The few file system calls FileStorage makes, behind an interface so the same storage code runs
 // on the real disk (PosixFs) and on a simulated one that can lose power (SimDisk, in
-// tests/raft/fault_storage_disk.h). Files are only ever appended to, truncated, renamed and removed.
+// tests/raft/fault_storage_disk.h). Files are only ever appended to, truncated, renamed and
+// removed.
 // Thread safety: PosixFs is stateless and may be shared; each FsFile has one user.
 #pragma once
 

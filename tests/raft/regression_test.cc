@@ -279,8 +279,8 @@ void AnswerHeartbeats(Core& leader, const std::vector<Message>& msgs) {
 // (the no-op), which commits everything before it.
 TEST(RegressionTest, ReadsHeldUntilTheLeaderCommitsInItsTerm) {
   Core c = test::MustCreate(
-      PlainConfig(1), test::Source({1, 2, 3}, {test::E(1, 1, "a"), test::E(2, 1, "b")},
-                                   {.term = 1, .commit = 1}));
+      PlainConfig(1),
+      test::Source({1, 2, 3}, {test::E(1, 1, "a"), test::E(2, 1, "b")}, {.term = 1, .commit = 1}));
   const std::vector<Message> first = test::ElectByVotes(c);
   ASSERT_EQ(c.log().committed(), 1u);
   ASSERT_TRUE(c.ReadIndex("r").has_value());
