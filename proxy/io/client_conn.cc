@@ -109,27 +109,25 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
     c->Close();
     return nullptr;
   }
-  if (options.process_clients != nullptr) {
-    c->process_clients_ = options.process_clients;
-    uint32_t before = options.process_clients->fetch_add(1, std::memory_order_relaxed);
-    if (options.max_process_clients != 0 && before >= options.max_process_clients) {
-      Add(worker->stats().rejected_connections);
-      Log(kLogInfo, "client {} ({}): refused, {} clients open (the open-file limit's share)",
-          st.id, st.address, before);
-      c->Refuse("ERR max number of clients reached");
-      return c;
-    }
-  }
-  if (options.pool_clients != nullptr) {
-    c->pool_clients_ = options.pool_clients;
-    uint32_t before = options.pool_clients->fetch_add(1, std::memory_order_relaxed);
-    if (options.max_clients != 0 && before >= options.max_clients) {
-      Add(worker->stats().rejected_connections);
-      Log(kLogInfo, "client {} ({}): refused, the pool has {} clients (client_connections)",
-          st.id, st.address, before);
-      c->Refuse("ERR max number of clients reached");
-      return c;
-    }
+  // Counted in the process's and the pool's client totals (uncounted when it closes); past
+  // either limit it gets Redis's refusal instead of a request loop.
+  auto admitted = [&](std::atomic<uint32_t>* counter, uint32_t max,
+                      std::atomic<uint32_t>*& counted_in, std::string_view limit) {
+    if (counter == nullptr) return true;
+    counted_in = counter;
+    uint32_t before = counter->fetch_add(1, std::memory_order_relaxed);
+    if (max == 0 || before < max) return true;
+    Add(worker->stats().rejected_connections);
+    Log(kLogInfo, "client {} ({}): refused, {} clients open ({})", st.id, st.address, before,
+        limit);
+    c->Refuse("ERR max number of clients reached");
+    return false;
+  };
+  if (!admitted(options.process_clients, options.max_process_clients, c->process_clients_,
+                "the open-file limit's share") ||
+      !admitted(options.pool_clients, options.max_clients, c->pool_clients_,
+                "the pool's client_connections")) {
+    return c;
   }
   c->StartReading();
   return c;
