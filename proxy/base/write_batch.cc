@@ -34,4 +34,28 @@ void WriteBatch::AppendUnwritten(size_t written, std::string* out) const {
   }
 }
 
+void WriteBatch::TakeUnwritten(size_t written, std::string* copies,
+                               std::vector<uv_buf_t>* iov) const {
+  iov->clear();
+  copies->clear();
+  copies->reserve(staged_);  // no reallocation below: the iovecs point into it
+  for (const uv_buf_t& b : iov_) {
+    if (written >= b.len) {
+      written -= b.len;
+      continue;
+    }
+    const char* from = b.base + written;
+    size_t len = b.len - written;
+    written = 0;
+    bool staged = from >= staging_.get() && from < staging_.get() + kStagingSize;
+    if (staged) {
+      char* to = copies->data() + copies->size();
+      copies->append(from, len);
+      iov->push_back(uv_buf_init(to, static_cast<unsigned>(len)));
+    } else {
+      iov->push_back(uv_buf_init(const_cast<char*>(from), static_cast<unsigned>(len)));
+    }
+  }
+}
+
 }  // namespace rl::proxy

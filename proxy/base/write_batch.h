@@ -41,6 +41,13 @@ class WriteBatch {
   size_t bytes() const { return bytes_; }
   // After a write took the first `written` bytes of the batch: appends the rest to `out`.
   void AppendUnwritten(size_t written, std::string* out) const;
+  // The same for a large remainder, without copying its large ranges: staged ranges (the
+  // staging area is reused by the next batch) are copied into `copies`, the rest are referred
+  // to, and `iov` receives the ranges to write in order. REQUIRES: the referred bytes outlive
+  // the write (the caller keeps the requests or replies they belong to).
+  void TakeUnwritten(size_t written, std::string* copies, std::vector<uv_buf_t>* iov) const;
+  // The bytes of the batch a write of `written` bytes left.
+  size_t unwritten(size_t written) const { return written >= bytes_ ? 0 : bytes_ - written; }
 
  private:
   std::vector<uv_buf_t> iov_;

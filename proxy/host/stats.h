@@ -21,6 +21,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> backend_errors{0};       // requests failed because of a backend
   std::atomic<uint64_t> backend_connections{0};  // backend connections opened
   std::atomic<uint64_t> ejections{0};            // servers ejected (auto_eject_hosts)
+  std::atomic<uint64_t> backend_timeouts{0};     // requests that timed out (the pool's timeout)
 };
 
 template <typename T>

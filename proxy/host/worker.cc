@@ -219,6 +219,7 @@ void Worker::Complete(Request* r) {
       }
       return;
     case Request::Kind::kInternal:
+    case Request::Kind::kLate:
       Release(r);
       return;
     case Request::Kind::kOwned: {

@@ -3,11 +3,11 @@
 #include <algorithm>
 
 #include "fmt/format.h"
-#include "proxy/session/client_session.h"
 #include "proxy/base/log.h"
 #include "proxy/host/worker.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/pool_router.h"
+#include "proxy/session/client_session.h"
 
 namespace rl::proxy {
 
@@ -20,6 +20,14 @@ constexpr uint32_t kPausedReadLimit = 1u << 20;
 // A batch written with one writev: bounded by IOV_MAX (WriteBatch) and by a byte count that
 // keeps one client from monopolising the loop.
 constexpr size_t kMaxBatchBytes = 4u << 20;
+
+// What the kernel did not take of a batch is copied up to this size; beyond, it is written
+// from the replies' own bytes, so a big value is not held twice.
+constexpr size_t kCopyUnwrittenMax = 256u << 10;
+
+// The reply budget (see ClientConn::OverReplyBudget).
+constexpr size_t kReplyBacklog = 64u << 20;
+constexpr uint32_t kMinInflightCap = 16;
 
 std::string FormatAddress(const sockaddr_storage& ss) {
   char ip[64] = "?";
@@ -41,7 +49,9 @@ std::string FormatAddress(const sockaddr_storage& ss) {
 ClientConn::ClientConn(Worker* worker, RequestHandler* handler, PoolRouter* pool, bool is_unix)
     : worker_(worker),
       handler_(handler),
-      pool_(pool), is_unix_(is_unix), parser_(worker->options().request_limits) {}
+      pool_(pool),
+      is_unix_(is_unix),
+      parser_(worker->options().request_limits) {}
 
 ClientConn::~ClientConn() = default;
 
@@ -65,8 +75,7 @@ uint32_t ClientConn::PendingBefore(const Request* r) const {
 }
 
 ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRouter* pool,
-                               uv_stream_t* listener, bool is_unix,
-                               const AcceptOptions& options) {
+                               uv_stream_t* listener, bool is_unix, const AcceptOptions& options) {
   auto* c = new ClientConn(worker, handler, pool, is_unix);
   int rc = is_unix ? uv_pipe_init(worker->loop(), &c->handle_.pipe, 0)
                    : uv_tcp_init(worker->loop(), &c->handle_.tcp);
@@ -209,10 +218,29 @@ void ClientConn::OnPeerShutdown() {
   if (head_ == nullptr && !writing_ && !resume_pending_) Close();
 }
 
+uint32_t ClientConn::InflightCap() const {
+  uint32_t cap = worker_->options().client_max_inflight;
+  if (typical_reply_ == 0) return cap;
+  return static_cast<uint32_t>(
+      std::clamp<size_t>(kReplyBacklog / typical_reply_, kMinInflightCap, cap));
+}
+
+bool ClientConn::OverReplyBudget() const {
+  return queued_bytes_ + overflow_bytes() >= kReplyBacklog || inflight_ >= InflightCap();
+}
+
+bool ClientConn::UnderReplyResumeMark() const {
+  return queued_bytes_ + overflow_bytes() < kReplyBacklog / 2 && inflight_ < InflightCap() / 2;
+}
+
 void ClientConn::Process(const ReadBuffer::Region& region) {
   Chunk* chunk = region.chunk;
   uint32_t pos = region.begin;
   while (pos < region.end && !no_more_requests_ && !closed_ && !paused_) {
+    if (OverReplyBudget()) {
+      throttled_ = true;  // the rest is kept, and parsed once the replies catch up
+      break;
+    }
     parser_.set_unauthenticated(!state_.authenticated);
     auto result = parser_.Parse(chunk->data() + pos, region.end - pos);
     if (result == RequestParser::Result::kIncomplete) break;
@@ -240,7 +268,10 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
     StopReading();
   }
   // Backpressure: a client far ahead of its replies is not read until they catch up.
-  if (inflight_ >= worker_->options().client_max_inflight) StopReading();
+  if (throttled_ || OverReplyBudget()) {
+    throttled_ = true;
+    StopReading();
+  }
 }
 
 Request* ClientConn::NewRequest() {
@@ -326,6 +357,8 @@ void ClientConn::OnReplyReady(Request* r) {
   if (session_ != nullptr) session_->OnReplyReady(r);
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();
+  auto size = static_cast<int64_t>(std::min<size_t>(r->reply.size(), UINT32_MAX));
+  typical_reply_ = static_cast<uint32_t>(typical_reply_ + (size - int64_t{typical_reply_}) / 8);
   // The limit bounds the backlog behind the reply being written, not one reply by itself: a
   // value larger than the limit can still be read (Redis has no limit for normal clients).
   size_t streaming = std::max({overflow_bytes(), r->reply.size(),
@@ -368,14 +401,26 @@ void ClientConn::Flush() {
     }
     size_t written = n > 0 ? static_cast<size_t>(n) : 0;
     Add(worker_->stats().net_output_bytes, written);
+    size_t rest = batch.unwritten(written);
+    bool by_reference = rest > kCopyUnwrittenMax;
+    if (by_reference) {
+      Overflow();
+      batch.TakeUnwritten(written, &pending_write_->bytes, &pending_write_->iov);
+    }
     bool close_after = false;
-    // Every reply of the batch leaves the queue: what the kernel did not take is copied once
-    // into the pending write, so slots (and the chunks they pin) are released right away.
+    // Replies written whole leave the queue. What the kernel did not take is copied once into
+    // the pending write, so slots (and the chunks they pin) are released right away, unless
+    // it is large: then the slots stay at the head until the write is done.
     for (size_t i = 0; i < replies; ++i) {
       Request* r = head_;
+      size_t len = r->reply.size();
+      if (written < len && by_reference) {
+        pending_write_->replies = static_cast<uint32_t>(replies - i);
+        close_after |= r->close_after;
+        break;
+      }
       head_ = r->client_next;
       if (head_ == nullptr) tail_ = nullptr;
-      size_t len = r->reply.size();
       if (written >= len) {
         written -= len;
       } else {
@@ -388,12 +433,15 @@ void ClientConn::Flush() {
       worker_->Release(r);
       if (close_after) break;  // nothing after QUIT or a protocol error is sent
     }
-    if (overflow_bytes() > 0) {
+    if (by_reference || overflow_bytes() > 0) {
       writing_ = true;
       close_when_written_ = close_after;
-      std::string& bytes = pending_write_->bytes;
-      uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
-      int rc = uv_write(&pending_write_->req, stream(), &buf, 1, OnWrite);
+      PendingWrite& w = *pending_write_;
+      w.unwritten = rest;
+      uv_buf_t one = uv_buf_init(w.bytes.data(), static_cast<unsigned>(w.bytes.size()));
+      uv_buf_t* bufs = by_reference ? w.iov.data() : &one;
+      auto count = static_cast<unsigned>(by_reference ? w.iov.size() : 1);
+      int rc = uv_write(&w.req, stream(), bufs, count, OnWrite);
       if (rc < 0) {
         writing_ = false;
         Close();
@@ -406,12 +454,19 @@ void ClientConn::Flush() {
     }
   }
   if (closed_ || writing_) return;
-  if (head_ == nullptr && (draining_ || no_more_requests_ || peer_shut_down_)) {
+  if (throttled_ && UnderReplyResumeMark()) {
+    // The replies caught up: requests kept unparsed go on (and a new batch of theirs may be
+    // ready at once: MarkDirty brings this client back).
+    throttled_ = false;
+    if (reader_.has_partial()) Process(reader_.Kept());
+    if (closed_) return;
+  }
+  if (head_ == nullptr && !throttled_ && (draining_ || no_more_requests_ || peer_shut_down_)) {
     Close();
     return;
   }
   if (!reading_ && !draining_ && !no_more_requests_ && !read_stalled_ && !peer_shut_down_ &&
-      inflight_ < worker_->options().client_max_inflight / 2) {
+      !throttled_) {
     StartReading();
   }
 }
@@ -428,7 +483,16 @@ void ClientConn::OnWrite(uv_write_t* req, int status) {
   auto* c = static_cast<ClientConn*>(req->data);
   if (c->closed_) return;  // cancelled by Close(); freed with the connection
   c->writing_ = false;
-  Add(c->worker_->stats().net_output_bytes, c->overflow_bytes());
+  Add(c->worker_->stats().net_output_bytes, c->pending_write_->unwritten);
+  // Replies the write was made from (by reference) leave the queue now.
+  for (uint32_t i = 0; i < c->pending_write_->replies && c->head_ != nullptr; ++i) {
+    Request* r = c->head_;
+    c->head_ = r->client_next;
+    if (c->head_ == nullptr) c->tail_ = nullptr;
+    c->queued_bytes_ -= r->reply.size();
+    --c->inflight_;
+    c->worker_->Release(r);
+  }
   c->pending_write_.reset();  // `req` goes with it: libuv is done with it
   if (status < 0 || c->close_when_written_) {
     c->Close();

@@ -32,6 +32,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/base/chunk.h"
 #include "proxy/base/read_buffer.h"
@@ -97,8 +98,8 @@ class ClientConn {
  public:
   // How an accepted connection starts.
   struct AcceptOptions {
-    bool needs_auth = false;      // not authenticated until AUTH/HELLO AUTH
-    std::string_view unix_path;   // the listener's path (a unix listener)
+    bool needs_auth = false;     // not authenticated until AUTH/HELLO AUTH
+    std::string_view unix_path;  // the listener's path (a unix listener)
     bool tcpkeepalive = false;
     // The pool's client connections on every worker (nullptr: not counted), and the most it
     // admits (nutcracker's client_connections; 0: no limit). A connection past the limit gets
@@ -173,10 +174,17 @@ class ClientConn {
   void Refuse(std::string_view error);
   void StartReading();
   void StopReading();
+  // Replies not yet written bound how far a client may get ahead: past kReplyBacklog bytes of
+  // them, or more requests in flight than that many bytes of its typical reply, its requests
+  // wait unread (so one client that does not read cannot make a server send gigabytes through
+  // a connection other clients share). Reading resumes below half of both.
+  bool OverReplyBudget() const;
+  bool UnderReplyResumeMark() const;
+  uint32_t InflightCap() const;
 
   Worker* worker_;
   RequestHandler* handler_;
-  PoolRouter* pool_;  // nullptr: not a pool's connection
+  PoolRouter* pool_;                               // nullptr: not a pool's connection
   std::atomic<uint32_t>* pool_clients_ = nullptr;  // count this connection while it is open
   std::atomic<uint32_t>* process_clients_ = nullptr;
   union {
@@ -196,6 +204,8 @@ class ClientConn {
   bool paused_ = false;          // see Pause()
   bool resume_pending_ = false;  // Resume() called: process the kept bytes at the next flush
   bool read_stalled_ = false;    // paused with too many bytes kept: not reading until Resume()
+  bool throttled_ = false;       // over the reply budget: requests wait unread (or kept)
+  uint32_t typical_reply_ = 0;   // a moving average of this client's reply sizes
   RequestParser parser_;
   ReadBuffer reader_;
   Request* head_ = nullptr;  // out queue, in request order
@@ -204,9 +214,14 @@ class ClientConn {
   size_t queued_bytes_ = 0;  // bytes of final replies on the out queue
   // What the kernel did not take, written by one uv_write. Allocated only while such a write
   // is pending, so an idle connection holds neither the request nor a buffer.
+  // A large rest (a big value) is not copied: it is written from the replies themselves, which
+  // stay at the head of the out queue (`replies` of them) until the write completes.
   struct PendingWrite {
     uv_write_t req;
-    std::string bytes;
+    std::string bytes;          // copied bytes
+    std::vector<uv_buf_t> iov;  // by reference: what to write (into `bytes` and the replies)
+    uint32_t replies = 0;       // by reference: out-queue slots the write still refers to
+    size_t unwritten = 0;       // bytes the write carries
   };
   std::string& Overflow();
   size_t overflow_bytes() const { return pending_write_ ? pending_write_->bytes.size() : 0; }

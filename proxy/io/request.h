@@ -28,6 +28,8 @@ struct Request {
                 // queued transaction, SUBSCRIBE on a subscriber connection, CLIENT SETNAME):
                 // its reply is dropped; when `parent` is set, it is a client request waiting
                 // for `pending` such replies (see proxy/session/client_session.h)
+    kLate,      // stands in for a request that timed out on a shared server connection (its
+                // client got the timeout error): the reply, if it ever comes, is dropped
   };
 
   Kind kind = Kind::kClient;
@@ -43,7 +45,9 @@ struct Request {
   uint32_t pending = 0;       // a split request: fragments still waiting for a reply; kOwned
                               // on a subscriber connection: replies it still expects
   uint64_t merge_arg = 0;     // what a merge needs besides the replies (SCAN: proxy/route/scan.h)
-  uint64_t deadline_ms = 0;   // 0: none (uv_now scale)
+  uint64_t deadline_ms = 0;   // 0: none (uv_now scale). On a server connection: counted from
+                              // when the request was completely written (see ServerConn)
+  uint32_t timeout_ms = 0;    // on a server connection: how long a written request may wait
   uint64_t epoch = 0;         // the topology epoch it was routed with (route/topology.h)
 
   // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.

@@ -1,5 +1,6 @@
 #include "proxy/io/server_conn.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -15,6 +16,9 @@ namespace rl::proxy {
 namespace {
 
 constexpr size_t kMaxBatchBytes = 4u << 20;
+// An unwritten rest of a batch up to this size is copied (its requests' bytes may go at once);
+// a larger one is written from the requests' own bytes, so a big value is never held twice.
+constexpr size_t kCopyUnwrittenMax = 256u << 10;
 
 // "Connection refused", as strerror() words it (libuv's own texts are lower case).
 std::string ErrorText(int uv_error) {
@@ -59,6 +63,7 @@ void ServerConn::StartConnect() {
   connect_req_.data = this;
   write_req_.data = this;
   Add(worker_->stats().backend_connections);
+  progress_ms_ = last_read_ms_ = worker_->now_ms();
   if (addr.is_unix) {
     uv_pipe_connect(&connect_req_, &handle_.pipe, addr.path.c_str(), OnConnect);
     return;
@@ -115,6 +120,12 @@ void ServerConn::SendInternal(std::string_view command) {
 }
 
 void ServerConn::Enqueue(Request* r) {
+  // Callers give a deadline; it becomes a duration that starts once `r` is written.
+  if (r->deadline_ms != 0) {
+    uint64_t now = worker_->now_ms();
+    r->timeout_ms = static_cast<uint32_t>(r->deadline_ms > now ? r->deadline_ms - now : 1);
+    r->deadline_ms = 0;
+  }
   r->server_next = nullptr;
   if (send_tail_ != nullptr) {
     send_tail_->server_next = r;
@@ -123,43 +134,101 @@ void ServerConn::Enqueue(Request* r) {
   }
   send_tail_ = r;
   ++queued_;
-  if (r->deadline_ms != 0 && !timer_armed_) ArmTimer();
+  if (!timer_armed_ && !connected_ && timeout_ms() != 0) ArmTimer();  // the connect's watchdog
   if (connected_) worker_->MarkDirty(this);
 }
 
+uint64_t ServerConn::timeout_ms() const {
+  const auto& timeout = backend_->pool()->conf().timeout;
+  return timeout && timeout->count() > 0 ? static_cast<uint64_t>(timeout->count()) : 0;
+}
+
+void ServerConn::StartDeadline(Request* r, uint64_t now) {
+  if (r->timeout_ms == 0) return;
+  r->deadline_ms = now + r->timeout_ms;
+  if (!timer_armed_) ArmTimer();
+}
+
+Request* ServerConn::NextDeadline(Request** before) const {
+  *before = nullptr;
+  for (Request* r = reply_head_; r != nullptr; r = r->server_next) {
+    if (r->deadline_ms != 0) return r;
+    *before = r;
+  }
+  return nullptr;
+}
+
 void ServerConn::ArmTimer() {
-  Request* oldest = Oldest();
-  while (oldest != nullptr && oldest->deadline_ms == 0) oldest = oldest->server_next;
-  if (oldest == nullptr) {
+  Request* before;
+  Request* next = NextDeadline(&before);
+  uint64_t at = next != nullptr ? next->deadline_ms : UINT64_MAX;
+  // A connect, or a write, that makes no progress for the pool's timeout while requests wait.
+  if (uint64_t limit = timeout_ms(); limit != 0 && queued_ > 0 && (!connected_ || writing_)) {
+    at = std::min(at, progress_ms_ + limit);
+  }
+  if (at == UINT64_MAX) {
     if (timer_armed_) uv_timer_stop(&timer_);
     timer_armed_ = false;
     return;
   }
   uint64_t now = worker_->now_ms();
-  uint64_t delay = oldest->deadline_ms > now ? oldest->deadline_ms - now : 0;
-  uv_timer_start(&timer_, OnTimer, delay, 0);
+  uv_timer_start(&timer_, OnTimer, at > now ? at - now : 0, 0);
   timer_armed_ = true;
 }
 
 void ServerConn::OnTimer(uv_timer_t* t) {
   auto* s = static_cast<ServerConn*>(t->data);
   s->timer_armed_ = false;
-  Request* oldest = s->Oldest();
   uv_update_time(s->worker_->loop());
-  if (oldest != nullptr && oldest->deadline_ms != 0 &&
-      oldest->deadline_ms <= s->worker_->now_ms()) {
-    // As nutcracker does: a request that timed out takes its connection down with it (the
-    // connection is presumed broken), failing everything it holds.
-    s->Close(ErrorText(UV_ETIMEDOUT));
-    return;
+  uint64_t now = s->worker_->now_ms();
+  uint64_t limit = s->timeout_ms();
+  if (limit != 0 && s->queued_ > 0 && (!s->connected_ || s->writing_)) {
+    size_t unwritten = s->writing_ ? uv_stream_get_write_queue_size(s->stream()) : 0;
+    if (s->writing_ && unwritten != s->write_queue_seen_) {
+      s->write_queue_seen_ = unwritten;
+      s->progress_ms_ = now;
+    } else if (now >= s->progress_ms_ + limit) {
+      s->Close(ErrorText(UV_ETIMEDOUT));  // the server stopped taking bytes, or never answered
+      return;
+    }
   }
-  s->ArmTimer();  // the timer is re-armed lazily: only when the oldest request changed
+  Request* before;
+  Request* late = s->NextDeadline(&before);
+  if (late != nullptr && late->deadline_ms <= now) {
+    if (s->reader_.has_partial() && s->last_read_ms_ + limit > now) {
+      // The reply is arriving (a big value): not late while its bytes keep coming.
+      late->deadline_ms = s->last_read_ms_ + limit;
+    } else if (late->kind == Request::Kind::kLate || s->owner_ != nullptr) {
+      // No reply for a further timeout after a request was already late (or a dedicated
+      // connection, whose one client has nothing else on it): the server is presumed gone.
+      s->Close(ErrorText(UV_ETIMEDOUT));
+      return;
+    } else {
+      s->Abandon(before, late);
+      if (s->closed_) return;
+    }
+  }
+  s->ArmTimer();
+}
+
+void ServerConn::Abandon(Request* before, Request* late) {
+  Request* stand_in = worker_->requests().New(Request::Kind::kLate);
+  stand_in->deadline_ms = late->deadline_ms + late->timeout_ms;
+  stand_in->server_next = late->server_next;
+  (before != nullptr ? before->server_next : reply_head_) = stand_in;
+  if (reply_tail_ == late) reply_tail_ = stand_in;
+  late->server_next = nullptr;
+  late->deadline_ms = 0;
+  Add(worker_->stats().backend_timeouts);
+  backend_->Fail(late, ErrorText(UV_ETIMEDOUT));
+  backend_->OnTimedOut();
 }
 
 void ServerConn::Flush() {
   while (connected_ && !closed_ && !writing_ && send_head_ != nullptr) {
     WriteBatch& batch = worker_->write_batch();
     batch.Clear();
+    Request* first = send_head_;
     Request* last = nullptr;
     // Move a batch from the send queue to the reply queue, gathering its pieces.
     while (send_head_ != nullptr && batch.HasRoomFor(send_head_->pieces.size()) &&
@@ -190,23 +259,49 @@ void ServerConn::Flush() {
         reply_head_ = r;
       }
       reply_tail_ = r;
+      unsent_from_ = r;
     } else {
       int n = uv_try_write(stream(), batch.iov(), batch.iov_count());
       if (n < 0 && n != UV_EAGAIN) {
         Close(ErrorText(n));
         return;
       }
-      // Copy what the kernel did not take, so request slots may go as soon as replies arrive.
-      batch.AppendUnwritten(n > 0 ? static_cast<size_t>(n) : 0, &overflow_);
+      size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+      // Requests written whole start their time-outs; the rest start theirs in OnWrite.
+      uint64_t now = worker_->now_ms();
+      size_t done = 0;
+      unsent_from_ = nullptr;
+      for (Request* r = first; r != nullptr; r = r->server_next) {
+        done += r->request_bytes();
+        if (done > written) {
+          unsent_from_ = r;
+          break;
+        }
+        StartDeadline(r, now);
+      }
+      size_t rest = batch.unwritten(written);
+      if (rest > kCopyUnwrittenMax) {
+        batch.TakeUnwritten(written, &overflow_, &pending_iov_);
+        by_reference_ = true;
+      } else if (rest > 0) {
+        // Copied, so request slots may go as soon as replies arrive.
+        batch.AppendUnwritten(written, &overflow_);
+      }
     }
-    if (!overflow_.empty()) {
+    if (by_reference_ || !overflow_.empty()) {
       writing_ = true;
-      uv_buf_t buf = uv_buf_init(overflow_.data(), static_cast<unsigned>(overflow_.size()));
-      int rc = uv_write(&write_req_, stream(), &buf, 1, OnWrite);
+      progress_ms_ = worker_->now_ms();
+      uv_buf_t one = uv_buf_init(overflow_.data(), static_cast<unsigned>(overflow_.size()));
+      uv_buf_t* bufs = by_reference_ ? pending_iov_.data() : &one;
+      auto count = static_cast<unsigned>(by_reference_ ? pending_iov_.size() : 1);
+      int rc = uv_write(&write_req_, stream(), bufs, count, OnWrite);
       if (rc < 0) {
         writing_ = false;
         Close(ErrorText(rc));
+        return;
       }
+      write_queue_seen_ = uv_stream_get_write_queue_size(stream());
+      if (timeout_ms() != 0) ArmTimer();
       return;
     }
   }
@@ -216,6 +311,8 @@ void ServerConn::OnWrite(uv_write_t* req, int status) {
   auto* s = static_cast<ServerConn*>(req->data);
   if (s->closed_) return;
   s->writing_ = false;
+  s->by_reference_ = false;
+  s->pending_iov_.clear();
   if (s->overflow_.capacity() > (1u << 20)) {
     std::string().swap(s->overflow_);
   } else {
@@ -224,6 +321,10 @@ void ServerConn::OnWrite(uv_write_t* req, int status) {
   if (status < 0) {
     s->Close(ErrorText(status));
     return;
+  }
+  uint64_t now = s->worker_->now_ms();
+  for (Request* r = std::exchange(s->unsent_from_, nullptr); r != nullptr; r = r->server_next) {
+    s->StartDeadline(r, now);
   }
   s->Flush();
 }
@@ -237,6 +338,7 @@ void ServerConn::OnRead(uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
   auto* s = static_cast<ServerConn*>(st->data);
   if (s->closed_) return;
   if (nread > 0) {
+    s->last_read_ms_ = s->worker_->now_ms();
     s->Process(s->reader_.Commit(static_cast<size_t>(nread)));
     return;
   }
@@ -271,11 +373,24 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
     Close("unexpected reply from server");
     return false;
   }
+  if (r == unsent_from_ && by_reference_) {
+    // Redis answers before reading a whole request only to refuse it and close (a bulk over
+    // its proto-max-bulk-len); the request's bytes are still being written from, so close
+    // first (which stops the write) rather than release them under it.
+    std::string_view bytes(chunk->data() + offset, length);
+    Close(fmt::format("server replied before the request was sent: {}",
+                      bytes.substr(0, std::min<size_t>(bytes.size(), 120))));
+    return false;
+  }
   reply_head_ = r->server_next;
   if (reply_head_ == nullptr) reply_tail_ = nullptr;
   r->server_next = nullptr;
   --queued_;
   std::string_view bytes(chunk->data() + offset, length);
+  if (r->kind == Request::Kind::kLate) {  // its client already has the timeout error
+    worker_->Release(r);
+    return !CloseIfIdle();
+  }
   if (r->kind == Request::Kind::kInternal) {
     bool failed = !bytes.empty() && bytes[0] == '-';
     worker_->Release(r);
@@ -350,7 +465,7 @@ void ServerConn::Close(std::string_view reason, bool failure) {
     Request* r = failed;
     failed = r->server_next;
     r->server_next = nullptr;
-    if (r->kind == Request::Kind::kInternal) {
+    if (r->kind == Request::Kind::kInternal || r->kind == Request::Kind::kLate) {
       worker_->Release(r);
     } else {
       backend_->Fail(r, why);

@@ -2,14 +2,23 @@
 // requests wait on a send queue, go out in one writev per loop iteration, then wait on a reply
 // queue that replies are matched to in FIFO order; reply bytes are forwarded as read.
 // On connect it sends AUTH (redis_auth) and SELECT (redis_db) itself and checks their replies.
-// Any failure (refused, reset, timed out, garbage) closes it and fails every request it holds
-// with an error naming the backend. Thread safety: owned by one worker thread.
+// Any failure (refused, reset, garbage) closes it and fails every request it holds with an error
+// naming the backend.
+//
+// Time-outs (the pool's `timeout`) are per request and start once the request is completely
+// written: a 500 MB SET still being sent is not "unanswered". A request that times out on a
+// shared connection gets its error alone; a kLate slot takes its place to swallow the reply if
+// it ever comes, so the clients behind it, which were not late, keep their connection. The
+// connection itself is given up only when the server shows no sign of life for a further
+// `timeout` (a late reply that never starts, a write that stops moving, a connect that does not
+// complete). Thread safety: owned by one worker thread.
 #pragma once
 
 #include <uv.h>
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/base/read_buffer.h"
 #include "proxy/io/request.h"
@@ -85,6 +94,14 @@ class ServerConn {
   bool Deliver(Chunk* chunk, uint32_t offset, uint32_t length);
   bool DeliverPush(Chunk* chunk, std::string_view bytes);
   void SendInternal(std::string_view command);
+  // `r` is completely written: its time-out starts now.
+  void StartDeadline(Request* r, uint64_t now);
+  // The oldest written request with a deadline, and its predecessor on the reply queue.
+  Request* NextDeadline(Request** before) const;
+  // `late` (after `before` on the reply queue) timed out: fail it, keep its place.
+  void Abandon(Request* before, Request* late);
+  // The pool's timeout in ms (0: none).
+  uint64_t timeout_ms() const;
   void ArmTimer();
   // Closes (returns true) when CloseWhenIdle() was asked and nothing is queued.
   bool CloseIfIdle();
@@ -115,7 +132,16 @@ class ServerConn {
   size_t queued_ = 0;
   ReadBuffer reader_;
   ReplyScanner scanner_;
+  // The unwritten rest of a batch, written by one uv_write: a small rest is copied into
+  // overflow_; a large one (a big value) is written from the requests' own bytes through
+  // pending_iov_ (with overflow_ holding only the parts that were staged copies).
   std::string overflow_;
+  std::vector<uv_buf_t> pending_iov_;
+  bool by_reference_ = false;
+  Request* unsent_from_ = nullptr;  // the first request the pending write has not finished
+  uint64_t last_read_ms_ = 0;       // when the server last sent bytes
+  uint64_t progress_ms_ = 0;        // when connecting began, or the pending write last moved
+  size_t write_queue_seen_ = 0;     // the pending write's unwritten bytes at progress_ms_
 };
 
 }  // namespace rl::proxy

@@ -53,6 +53,8 @@ class Backend {
   // --- from ServerConn ---
   void OnConnected(ServerConn* conn);
   void OnReply() { failure_count_ = 0; }
+  // A request timed out on a connection that stays open: one failure towards ejection.
+  void OnTimedOut() { CountFailure(); }
   // `conn` closed; `failure` tells whether it counts towards ejection.
   void OnClosed(ServerConn* conn, std::string_view reason, bool failure, bool was_connected);
 

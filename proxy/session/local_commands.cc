@@ -326,7 +326,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
              EqualsIgnoreCase(section, "all") || EqualsIgnoreCase(section, "everything");
   auto want = [&](std::string_view name) { return all || EqualsIgnoreCase(section, name); };
   uint64_t received = 0, commands = 0, in = 0, out_bytes = 0, protocol = 0, limit = 0;
-  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0;
+  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0, timeouts = 0;
   int64_t connected = 0;
   for (const auto& s : shared.stats) {
     received += Read(s->connections_received);
@@ -339,6 +339,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     backend_errors += Read(s->backend_errors);
     backend_conns += Read(s->backend_connections);
     ejections += Read(s->ejections);
+    timeouts += Read(s->backend_timeouts);
     rejected += Read(s->rejected_connections);
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
@@ -394,6 +395,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     line("backend_errors", backend_errors);
     line("backend_connections_opened", backend_conns);
     line("backend_ejections", ejections);
+    line("backend_timeouts", timeouts);
   }
   if (want("replication")) {
     begin("Replication");
