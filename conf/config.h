@@ -103,6 +103,10 @@ struct RingleaderSettings {
   uint64_t client_output_limit = 256ull << 20;
   // Requests one client may have in flight before it is not read from. 2..2147483647.
   uint32_t client_max_inflight = 16384;
+  // MiB of buffers all clients may hold together before the largest are evicted (Redis's
+  // maxmemory-clients); 0: no limit; absent: half of what the process may use (the machine's
+  // memory, its cgroup's limit or its address-space limit, whichever is least).
+  std::optional<uint64_t> client_memory_limit_mb;
   // On SIGTERM/SIGINT, how long in-flight requests may take. 0..2147483647 ms.
   std::chrono::milliseconds shutdown_grace{5000};
   // Back-off after a failed connect to a server: doubles from min to max. 1..2147483647 ms each,

@@ -36,6 +36,8 @@ constexpr NumberKey kKeys[] = {
     // 1 would never resume: a paused client is read again below half the limit (client_conn.cc).
     {"client_max_inflight", 2, INT_MAX,
      [](RingleaderSettings& s, int n) { s.client_max_inflight = static_cast<uint32_t>(n); }},
+    {"client_memory_limit_mb", 0, INT_MAX,
+     [](RingleaderSettings& s, int n) { s.client_memory_limit_mb = static_cast<uint64_t>(n); }},
     {"shutdown_grace", 0, INT_MAX,
      [](RingleaderSettings& s, int n) { s.shutdown_grace = milliseconds(n); }},
     {"reconnect_backoff_min", 1, INT_MAX,

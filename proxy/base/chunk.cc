@@ -2,30 +2,35 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
 #include <cstdlib>
 #include <new>
 
 namespace rl::proxy {
 
-namespace {
-
-Chunk* Allocate(size_t capacity) {
-  void* memory = std::malloc(sizeof(Chunk) + capacity);
-  if (memory == nullptr) {
-    std::fprintf(stderr, "ringleader: out of memory allocating a %zu-byte buffer\n", capacity);
-    std::abort();
+Chunk* ChunkPool::Allocate(size_t capacity) {
+  auto* chunk = static_cast<Chunk*>(std::malloc(sizeof(Chunk) + capacity));
+  if (chunk == nullptr) return nullptr;
+  chunk->capacity = static_cast<uint32_t>(capacity);
+  allocated_ += capacity;
+  if (process_bytes_ != nullptr) {
+    process_bytes_->fetch_add(static_cast<int64_t>(capacity), std::memory_order_relaxed);
   }
-  return static_cast<Chunk*>(memory);
+  return chunk;
 }
 
-}  // namespace
+void ChunkPool::Deallocate(Chunk* chunk) {
+  allocated_ -= chunk->capacity;
+  if (process_bytes_ != nullptr) {
+    process_bytes_->fetch_sub(static_cast<int64_t>(chunk->capacity), std::memory_order_relaxed);
+  }
+  std::free(chunk);
+}
 
 ChunkPool::~ChunkPool() {
   for (Chunk*& head : free_) {
     while (head != nullptr) {
       Chunk* next = head->next_free;
-      std::free(head);
+      Deallocate(head);
       head = next;
     }
   }
@@ -35,7 +40,7 @@ ChunkRef ChunkPool::Get(size_t min_capacity) {
   Chunk* chunk;
   if (min_capacity > kMaxPooled) {
     chunk = Allocate(min_capacity);
-    chunk->capacity = static_cast<uint32_t>(min_capacity);
+    if (chunk == nullptr) return ChunkRef();
     chunk->size_class = -1;
   } else {
     size_t capacity = std::bit_ceil(std::max(min_capacity, kMinCapacity));
@@ -46,7 +51,7 @@ ChunkRef ChunkPool::Get(size_t min_capacity) {
       free_bytes_ -= capacity;
     } else {
       chunk = Allocate(capacity);
-      chunk->capacity = static_cast<uint32_t>(capacity);
+      if (chunk == nullptr) return ChunkRef();
       chunk->size_class = size_class;
     }
   }
@@ -58,10 +63,28 @@ ChunkRef ChunkPool::Get(size_t min_capacity) {
   return ChunkRef(chunk);
 }
 
+bool ChunkPool::Grow(ChunkRef& ref, size_t capacity) {
+  Chunk* old = ref.get();
+  if (capacity <= old->capacity) return true;
+  uint32_t old_capacity = old->capacity;
+  auto* grown = static_cast<Chunk*>(std::realloc(old, sizeof(Chunk) + capacity));
+  if (grown == nullptr) return false;
+  (void)ref.Release();  // `old` is gone; the reference now names `grown`
+  grown->capacity = static_cast<uint32_t>(capacity);
+  grown->size_class = -1;  // no longer a pooled size: freed when released
+  size_t added = capacity - old_capacity;
+  allocated_ += added;
+  if (process_bytes_ != nullptr) {
+    process_bytes_->fetch_add(static_cast<int64_t>(added), std::memory_order_relaxed);
+  }
+  ref = ChunkRef(grown);
+  return true;
+}
+
 void ChunkPool::Recycle(Chunk* chunk) {
   --live_;
   if (chunk->size_class < 0 || free_bytes_ + chunk->capacity > max_free_bytes_) {
-    std::free(chunk);
+    Deallocate(chunk);
     return;
   }
   chunk->next_free = free_[chunk->size_class];

@@ -4,6 +4,7 @@
 // allocates nothing. Thread safety: a pool and its chunks belong to one worker thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -47,6 +48,8 @@ class ChunkRef {
   void Reset();
 
   Chunk* get() const { return chunk_; }
+  // Gives up the reference without releasing it (ChunkPool::Grow moved the chunk).
+  [[nodiscard]] Chunk* Release() { return std::exchange(chunk_, nullptr); }
   Chunk* operator->() const { return chunk_; }
   explicit operator bool() const { return chunk_ != nullptr; }
 
@@ -62,25 +65,41 @@ class ChunkPool {
   static constexpr size_t kMaxPooled = 1u << 20;
   static constexpr int kClasses = 9;  // 4 KiB .. 1 MiB
 
-  explicit ChunkPool(size_t max_free_bytes = 64u << 20) : max_free_bytes_(max_free_bytes) {}
+  // `process_bytes` (optional) sums the bytes every pool of the process holds (the memory
+  // budget reads it; see Worker::EnforceMemoryBudget).
+  explicit ChunkPool(size_t max_free_bytes = 64u << 20,
+                     std::atomic<int64_t>* process_bytes = nullptr)
+      : max_free_bytes_(max_free_bytes), process_bytes_(process_bytes) {}
   ~ChunkPool();  // frees the free lists. REQUIRES: no chunk of this pool is still referenced.
   ChunkPool(const ChunkPool&) = delete;
   ChunkPool& operator=(const ChunkPool&) = delete;
 
-  // A chunk with capacity >= min_capacity, used = 0, one reference. Aborts on out of memory.
+  // A chunk with capacity >= min_capacity, used = 0, one reference; empty when memory is
+  // exhausted (the caller fails the connection it was for, not the process).
   ChunkRef Get(size_t min_capacity);
+  // Grows `ref`'s chunk in place or by moving it (realloc: large blocks move by remapping
+  // their pages, not by copying them), keeping its bytes. Returns false, leaving it as it was,
+  // when memory is exhausted. REQUIRES: ref holds the only reference.
+  bool Grow(ChunkRef& ref, size_t capacity);
 
   // Called by ChunkRef when the last reference goes.
   void Recycle(Chunk* chunk);
 
   size_t live_chunks() const { return live_; }
   size_t free_bytes() const { return free_bytes_; }
+  // Bytes allocated for chunks (live and pooled).
+  size_t allocated_bytes() const { return allocated_; }
 
  private:
+  Chunk* Allocate(size_t capacity);
+  void Deallocate(Chunk* chunk);
+
   Chunk* free_[kClasses] = {};
   size_t free_bytes_ = 0;
   size_t max_free_bytes_;
   size_t live_ = 0;
+  size_t allocated_ = 0;
+  std::atomic<int64_t>* process_bytes_;
 };
 
 inline void ChunkRef::Reset() {

@@ -41,12 +41,14 @@ class ReadBuffer {
 
   // Where the next read may write (for uv_alloc_cb). `needed` is the parser's lower bound on
   // the pending message's size (0 if none): a private chunk is grown to hold it at once.
+  // An empty buffer when memory is exhausted (libuv then reports UV_ENOBUFS to the read).
   uv_buf_t Prepare(SharedReadChunk& shared, ChunkPool& pool, size_t needed);
   // Accounts `n` > 0 bytes read into the last Prepare()'s buffer. Returns what to parse.
   Region Commit(size_t n);
   // After parsing `region`: bytes before `parsed_to` were consumed (complete messages); the rest
-  // is a partial message kept for the next read.
-  void Keep(ChunkPool& pool, const Region& region, uint32_t parsed_to, size_t needed);
+  // is a partial message kept for the next read. Returns false when memory for it is
+  // exhausted (the partial message is lost: the caller closes the connection).
+  [[nodiscard]] bool Keep(ChunkPool& pool, const Region& region, uint32_t parsed_to, size_t needed);
   // Drops any partial message.
   void Clear() { private_.Reset(); }
 
@@ -54,6 +56,8 @@ class ReadBuffer {
   // The bytes kept by Keep() (a paused client's unparsed requests). REQUIRES: has_partial().
   Region Kept() const { return Region{private_.get(), begin_, end_}; }
   uint32_t kept_size() const { return private_ ? end_ - begin_ : 0; }
+  // Bytes of the private buffer (what this connection's partial message costs).
+  size_t memory() const { return private_ ? private_->capacity : 0; }
 
  private:
   ChunkRef private_;  // holds a partial message at [begin_, end_)

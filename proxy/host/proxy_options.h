@@ -21,6 +21,10 @@ struct ProxyOptions {
   // A client with this many requests in flight is not read from until half of them are
   // answered (backpressure instead of unbounded queues).
   uint32_t client_max_inflight = 16384;
+  // Bytes of buffers the process's clients may hold together (their requests and replies in
+  // flight) before the largest are evicted, as Redis's maxmemory-clients; 0: no limit. The
+  // default (process_settings.h) is half the memory the process may use.
+  size_t client_memory_limit = 0;
   // On SIGTERM/SIGINT, how long in-flight requests may take before connections are cut.
   std::chrono::milliseconds shutdown_grace{5000};
   // Reconnect back-off after a failed connect to a backend: doubles from min to max.

@@ -27,6 +27,8 @@ struct SharedState {
   // dropped by a failed accept (Redis sizes maxclients the same way).
   std::atomic<uint32_t> clients{0};
   uint32_t max_clients = 0;
+  // Bytes of buffers (chunks) every worker holds: clients' requests and replies in flight.
+  std::atomic<int64_t> buffered_bytes{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string run_id;  // 40 hex characters, as Redis's
 };

@@ -15,13 +15,14 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> commands_processed{0};
   std::atomic<uint64_t> net_input_bytes{0};
   std::atomic<uint64_t> net_output_bytes{0};
-  std::atomic<uint64_t> protocol_errors{0};      // clients closed for bytes that are not RESP
-  std::atomic<uint64_t> output_limit_closes{0};  // clients closed for an overfull reply queue
-  std::atomic<uint64_t> rejected_connections{0}; // refused: the pool's client_connections reached
-  std::atomic<uint64_t> backend_errors{0};       // requests failed because of a backend
-  std::atomic<uint64_t> backend_connections{0};  // backend connections opened
-  std::atomic<uint64_t> ejections{0};            // servers ejected (auto_eject_hosts)
-  std::atomic<uint64_t> backend_timeouts{0};     // requests that timed out (the pool's timeout)
+  std::atomic<uint64_t> protocol_errors{0};       // clients closed for bytes that are not RESP
+  std::atomic<uint64_t> output_limit_closes{0};   // clients closed for an overfull reply queue
+  std::atomic<uint64_t> rejected_connections{0};  // refused: the pool's client_connections reached
+  std::atomic<uint64_t> backend_errors{0};        // requests failed because of a backend
+  std::atomic<uint64_t> backend_connections{0};   // backend connections opened
+  std::atomic<uint64_t> ejections{0};             // servers ejected (auto_eject_hosts)
+  std::atomic<uint64_t> evicted_clients{0};       // closed for the memory budget or no memory
+  std::atomic<uint64_t> backend_timeouts{0};      // requests that timed out (the pool's timeout)
 };
 
 template <typename T>

@@ -13,7 +13,38 @@
 
 namespace rl::proxy {
 
-Worker::Worker(int index, SharedState* shared) : index_(index), shared_(shared) {}
+Worker::Worker(int index, SharedState* shared)
+    : index_(index), shared_(shared), chunks_(64u << 20, &shared->buffered_bytes) {}
+
+void Worker::EnforceMemoryBudget() {
+  const size_t budget = options().client_memory_limit;
+  if (budget == 0) return;
+  // What eviction frees is counted here at once: a closed client's queued replies are released
+  // only when their writes complete, and the loop must not evict more clients for them.
+  int64_t projected = shared_->buffered_bytes.load(std::memory_order_relaxed);
+  if (projected <= static_cast<int64_t>(budget)) return;
+  // As Redis's maxmemory-clients: the largest consumers go first, until the process is back
+  // under the budget. A worker evicts among its own clients only; one holding less than a
+  // small share of the budget is never evicted for memory that others hold.
+  const size_t floor = std::max<size_t>(1u << 20, budget / 64);
+  while (projected > static_cast<int64_t>(budget)) {
+    ClientConn* largest = nullptr;
+    size_t most = floor;
+    for (ClientConn* c = client_list_; c != nullptr; c = c->next) {
+      if (c->closed()) continue;
+      if (size_t usage = c->MemoryUsage(); usage >= most) {
+        most = usage;
+        largest = c;
+      }
+    }
+    if (largest == nullptr) return;
+    largest->Evict(
+        fmt::format("the largest client ({} bytes) while clients hold {} bytes, over "
+                    "client_memory_limit ({} bytes)",
+                    most, projected, budget));
+    projected -= static_cast<int64_t>(most);
+  }
+}
 
 Worker::~Worker() {
   if (!loop_initialized_) return;

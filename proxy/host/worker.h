@@ -97,6 +97,10 @@ class Worker {
   static constexpr uint64_t kClientSweepMs = 100;
   size_t client_count() const { return clients_; }
 
+  // Over the process's client_memory_limit: evicts this worker's largest clients until it is
+  // back under (ClientConn::Evict). Cheap when under: one atomic load.
+  void EnforceMemoryBudget();
+
   // A request's reply is final: deliver it to its client, or merge it into its parent, or drop
   // it if its client went away.
   void Complete(Request* r);

@@ -170,9 +170,14 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     Add(c->worker_->stats().net_input_bytes, static_cast<uint64_t>(nread));
     c->last_read_ms_ = c->worker_->now_ms();
     c->Process(c->reader_.Commit(static_cast<size_t>(nread)));
+    c->worker_->EnforceMemoryBudget();
     return;
   }
-  if (nread == 0) return;  // EAGAIN
+  if (nread == 0) return;     // EAGAIN
+  if (nread == UV_ENOBUFS) {  // no memory for what it sends
+    c->OutOfMemory();
+    return;
+  }
   if (nread == UV_EOF) {
     c->OnPeerShutdown();
     return;
@@ -202,6 +207,20 @@ void ClientConn::CloseIfTimedOut(uint64_t now_ms) {
         state_.address, limit);
     Close();
   }
+}
+
+void ClientConn::OutOfMemory() {
+  Evict(fmt::format("no memory for its request ({} bytes buffered)", MemoryUsage()));
+}
+
+void ClientConn::Evict(std::string_view why) {
+  Add(worker_->stats().evicted_clients);
+  Log(kLogNotice, "client {} ({}): evicted: {}", state_.id, state_.address, why);
+  Close();
+}
+
+size_t ClientConn::MemoryUsage() const {
+  return reader_.memory() + queued_bytes_ + overflow_bytes();
 }
 
 void ClientConn::OnPeerShutdown() {
@@ -257,7 +276,10 @@ void ClientConn::Process(const ReadBuffer::Region& region) {
     reader_.Clear();
     return;
   }
-  reader_.Keep(worker_->chunks(), region, pos, parser_.needed());
+  if (!reader_.Keep(worker_->chunks(), region, pos, parser_.needed())) {
+    OutOfMemory();
+    return;
+  }
   if (!reader_.has_partial()) {
     partial_since_ms_ = 0;
   } else if (partial_since_ms_ == 0 || pos > region.begin) {

@@ -144,6 +144,11 @@ class ClientConn {
   // Slots before `r` on the out queue whose reply is not final yet.
   uint32_t PendingBefore(const Request* r) const;
 
+  // Bytes this client holds: its partial request's buffer and its unwritten replies.
+  size_t MemoryUsage() const;
+  // Closes it for the memory budget (or a failed allocation), counted and logged with `why`.
+  void Evict(std::string_view why);
+
   ClientState& state() { return state_; }
   PoolRouter* pool() { return pool_; }
   Worker* worker() { return worker_; }
@@ -168,6 +173,7 @@ class ClientConn {
   void Process(const ReadBuffer::Region& region);
   void DispatchParsed(Chunk* chunk, uint32_t offset);
   void ProtocolError();
+  void OutOfMemory();
   // EOF from the client (see client_conn.cc).
   void OnPeerShutdown();
   // Replies `error` (without "-" and CRLF) to a connection that may send nothing, and closes it.

@@ -340,9 +340,14 @@ void ServerConn::OnRead(uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
   if (nread > 0) {
     s->last_read_ms_ = s->worker_->now_ms();
     s->Process(s->reader_.Commit(static_cast<size_t>(nread)));
+    s->worker_->EnforceMemoryBudget();
     return;
   }
   if (nread == 0) return;
+  if (nread == UV_ENOBUFS) {
+    s->Close("out of memory for a reply");
+    return;
+  }
   s->Close(ErrorText(static_cast<int>(nread)));
 }
 
@@ -361,7 +366,9 @@ void ServerConn::Process(const ReadBuffer::Region& region) {
     if (!Deliver(chunk, pos, length)) return;
     pos += length;
   }
-  reader_.Keep(worker_->chunks(), region, pos, scanner_.needed());
+  if (!reader_.Keep(worker_->chunks(), region, pos, scanner_.needed())) {
+    Close("out of memory for a reply");
+  }
 }
 
 bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {

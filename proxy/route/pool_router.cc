@@ -38,18 +38,18 @@ std::expected<void, std::string> PoolRouter::Init() {
   RebuildRing();
   if (setup_.listen_fd >= 0) {
     int fd = std::exchange(setup_.listen_fd, -1);
-    auto listener = Listener::Start(worker_->loop(), fd, setup_.listen_unix, pool.backlog,
-                                    fmt::format("pool '{}'", pool.name),
-                                    [this](uv_stream_t* server, bool is_unix) {
-                                      ClientConn::Accept(worker_, this, this, server, is_unix,
-                                                         {.needs_auth = !client_password().empty(),
-                                                          .unix_path = conf().listen.path,
-                                                          .tcpkeepalive = conf().tcpkeepalive,
-                                                          .pool_clients = setup_.clients.get(),
-                                                          .max_clients = conf().client_connections,
-                                                          .process_clients = &worker_->shared().clients,
-                                                          .max_process_clients = worker_->shared().max_clients});
-                                    });
+    auto listener = Listener::Start(
+        worker_->loop(), fd, setup_.listen_unix, pool.backlog, fmt::format("pool '{}'", pool.name),
+        [this](uv_stream_t* server, bool is_unix) {
+          ClientConn::Accept(worker_, this, this, server, is_unix,
+                             {.needs_auth = !client_password().empty(),
+                              .unix_path = conf().listen.path,
+                              .tcpkeepalive = conf().tcpkeepalive,
+                              .pool_clients = setup_.clients.get(),
+                              .max_clients = conf().client_connections,
+                              .process_clients = &worker_->shared().clients,
+                              .max_process_clients = worker_->shared().max_clients});
+        });
     if (!listener) {
       return std::unexpected(
           fmt::format("pool '{}': {}: {}", pool.name, pool.listen.ToString(), listener.error()));
@@ -329,8 +329,8 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   }
   // The owner of every key, looked up once (Split reuses them).
   // Only the first key decides where kForwardByKey goes; every key counts for the others.
-  const bool one_server = PlaceKeys(
-      argv, info->route == Route::kForwardByKey ? keys.first(1) : keys, &owner_scratch_);
+  const bool one_server =
+      PlaceKeys(argv, info->route == Route::kForwardByKey ? keys.first(1) : keys, &owner_scratch_);
   if ((info->flags & kPatternKeys) != 0) {
     if (std::string refusal = PatternKeysRefusal(argv, owner_scratch_[0]); !refusal.empty()) {
       Reply(client, r, refusal);
@@ -348,8 +348,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
   }
 }
 
-std::string PoolRouter::PatternKeysRefusal(std::span<const std::string_view> argv,
-                                           ServerId owner) {
+std::string PoolRouter::PatternKeysRefusal(std::span<const std::string_view> argv, ServerId owner) {
   if (ring_server_.size() <= 1) return {};  // one server holds every key
   const std::string& tag = ring_->options().hash_tag;
   // Whether every key `pattern` names is on `owner` (Redis's lookupKeyByPattern: the first '*'
@@ -375,8 +374,7 @@ std::string PoolRouter::PatternKeysRefusal(std::span<const std::string_view> arg
       i += 2;
     } else if (EqualsIgnoreCase(argv[i], "store") && left >= 1) {
       ++i;
-    } else if ((EqualsIgnoreCase(argv[i], "by") || EqualsIgnoreCase(argv[i], "get")) &&
-               left >= 1) {
+    } else if ((EqualsIgnoreCase(argv[i], "by") || EqualsIgnoreCase(argv[i], "get")) && left >= 1) {
       std::string_view option = argv[i], pattern = argv[++i];
       if (!stays(pattern)) {
         return CrossSlotError(fmt::format(
@@ -478,6 +476,14 @@ void PoolRouter::Split(ClientConn* client, Request* r, const ParsedRequest& req,
   }
   ChunkRef copy;
   if (copied > 0) copy = worker_->chunks().Get(copied);
+  if (copied > 0 && !copy) {
+    // Memory is exhausted: this request fails, the process goes on (its fragments, not sent
+    // yet, are freed with it).
+    r->SetOwnReply("-ERR out of memory splitting the command\r\n");
+    r->done = true;
+    client->OnReplyReady(r);
+    return;
+  }
   size_t offset = 0;
   for (size_t f = 0; f < targets.size(); ++f) {
     Request* frag = r->fragments[f];

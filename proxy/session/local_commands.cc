@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "fmt/format.h"
@@ -327,6 +328,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
   auto want = [&](std::string_view name) { return all || EqualsIgnoreCase(section, name); };
   uint64_t received = 0, commands = 0, in = 0, out_bytes = 0, protocol = 0, limit = 0;
   uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0, timeouts = 0;
+  uint64_t evicted = 0;
   int64_t connected = 0;
   for (const auto& s : shared.stats) {
     received += Read(s->connections_received);
@@ -341,6 +343,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     ejections += Read(s->ejections);
     timeouts += Read(s->backend_timeouts);
     rejected += Read(s->rejected_connections);
+    evicted += Read(s->evicted_clients);
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                  shared.started)
@@ -379,6 +382,12 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     line("blocked_clients", 0);
     line("maxclients", 10000);
   }
+  if (want("memory")) {
+    begin("Memory");
+    int64_t buffered = shared.buffered_bytes.load(std::memory_order_relaxed);
+    line("used_memory_clients", std::max<int64_t>(buffered, 0));
+    line("maxmemory_clients", shared.options.client_memory_limit);
+  }
   if (want("persistence")) {
     begin("Persistence");
     line("loading", 0);
@@ -392,6 +401,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     line("rejected_connections", rejected);
     line("protocol_errors", protocol);
     line("client_output_limit_disconnections", limit);
+    line("evicted_clients", evicted);
     line("backend_errors", backend_errors);
     line("backend_connections_opened", backend_conns);
     line("backend_ejections", ejections);

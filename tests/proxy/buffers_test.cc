@@ -60,11 +60,11 @@ TEST(ReadBufferTest, CompleteMessagesStayInTheSharedChunk) {
   SharedReadChunk shared;
   ReadBuffer a, b;
   auto ra = Read(a, shared, pool, "PING\r\n");
-  a.Keep(pool, ra, ra.end, 0);
+  ASSERT_TRUE(a.Keep(pool, ra, ra.end, 0));
   ++ra.chunk->refs;
   ChunkRef request(ra.chunk);  // a request still points at "PING\r\n"
   auto rb = Read(b, shared, pool, "PONG\r\n");
-  b.Keep(pool, rb, rb.end, 0);
+  ASSERT_TRUE(b.Keep(pool, rb, rb.end, 0));
   EXPECT_EQ(ra.chunk, rb.chunk);  // two connections, one chunk
   EXPECT_EQ(rb.begin, ra.end);
   EXPECT_FALSE(a.has_partial());
@@ -81,12 +81,12 @@ TEST(ReadBufferTest, PartialMessageMovesToAPrivateChunkAndContinues) {
   SharedReadChunk shared;
   ReadBuffer reader;
   auto r1 = Read(reader, shared, pool, "PING\r\nGE");
-  reader.Keep(pool, r1, r1.begin + 6, 0);  // "PING\r\n" parsed, "GE" pending
+  ASSERT_TRUE(reader.Keep(pool, r1, r1.begin + 6, 0));  // "PING\r\n" parsed, "GE" pending
   ASSERT_TRUE(reader.has_partial());
   auto r2 = Read(reader, shared, pool, "T k\r\n");
   EXPECT_NE(r2.chunk, r1.chunk);
   EXPECT_EQ(std::string(r2.data(), r2.size()), "GET k\r\n");
-  reader.Keep(pool, r2, r2.end, 0);
+  ASSERT_TRUE(reader.Keep(pool, r2, r2.end, 0));
   EXPECT_FALSE(reader.has_partial());  // back to the shared chunk
   auto r3 = Read(reader, shared, pool, "X");
   EXPECT_EQ(r3.chunk, r1.chunk);
@@ -99,7 +99,7 @@ TEST(ReadBufferTest, AnnouncedSizeIsAllocatedAtOnce) {
   std::string head = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n";
   auto r1 = Read(reader, shared, pool, head);
   size_t needed = head.size() + 1000000 + 2;
-  reader.Keep(pool, r1, r1.begin, needed);
+  ASSERT_TRUE(reader.Keep(pool, r1, r1.begin, needed));
   uv_buf_t buf = reader.Prepare(shared, pool, needed);
   EXPECT_GE(buf.len + head.size(), needed);
   std::string body(1000000, 'v');
@@ -117,7 +117,7 @@ TEST(ReadBufferTest, GrowsWhenTheMessageOutgrowsItsChunk) {
   std::string all;
   ReadBuffer::Region r = Read(reader, shared, pool, "*");
   all = "*";
-  reader.Keep(pool, r, r.begin, 0);
+  ASSERT_TRUE(reader.Keep(pool, r, r.begin, 0));
   for (int i = 0; i < 100; ++i) {
     std::string piece(3000, static_cast<char>('a' + i % 26));
     uv_buf_t buf = reader.Prepare(shared, pool, 0);
@@ -126,7 +126,7 @@ TEST(ReadBufferTest, GrowsWhenTheMessageOutgrowsItsChunk) {
     r = reader.Commit(piece.size());
     all += piece;
     ASSERT_EQ(std::string(r.data(), r.size()), all);
-    reader.Keep(pool, r, r.begin, 0);
+    ASSERT_TRUE(reader.Keep(pool, r, r.begin, 0));
   }
 }
 
