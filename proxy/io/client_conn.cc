@@ -28,6 +28,9 @@ constexpr size_t kCopyUnwrittenMax = 256u << 10;
 // The reply budget (see ClientConn::OverReplyBudget).
 constexpr size_t kReplyBacklog = 64u << 20;
 constexpr uint32_t kMinInflightCap = 16;
+// Before a client's first reply its reply sizes are unknown: this many requests may be in
+// flight (at 100 KB a reply, 100 MB), not the configured cap (16,384: gigabytes).
+constexpr uint32_t kUnknownInflightCap = 1024;
 
 std::string FormatAddress(const sockaddr_storage& ss) {
   char ip[64] = "?";
@@ -239,7 +242,7 @@ void ClientConn::OnPeerShutdown() {
 
 uint32_t ClientConn::InflightCap() const {
   uint32_t cap = worker_->options().client_max_inflight;
-  if (typical_reply_ == 0) return cap;
+  if (typical_reply_ == 0) return std::min(cap, kUnknownInflightCap);
   return static_cast<uint32_t>(
       std::clamp<size_t>(kReplyBacklog / typical_reply_, kMinInflightCap, cap));
 }
@@ -380,7 +383,10 @@ void ClientConn::OnReplyReady(Request* r) {
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();
   auto size = static_cast<int64_t>(std::min<size_t>(r->reply.size(), UINT32_MAX));
-  typical_reply_ = static_cast<uint32_t>(typical_reply_ + (size - int64_t{typical_reply_}) / 8);
+  // The typical size rises at once to a larger reply and decays slowly: a client that turns
+  // from small values to big ones must not keep the in-flight cap the small ones allowed.
+  typical_reply_ =
+      static_cast<uint32_t>(std::max(size, typical_reply_ + (size - int64_t{typical_reply_}) / 8));
   // The limit bounds the backlog behind the reply being written, not one reply by itself: a
   // value larger than the limit can still be read (Redis has no limit for normal clients).
   size_t streaming = std::max({overflow_bytes(), r->reply.size(),
