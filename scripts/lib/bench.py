@@ -171,6 +171,38 @@ def rss_with_connections(pid, port, count):
             s.close()
 
 
+def peak_rss_mb(pid):
+    """The process's peak resident set (VmHWM) in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def peak_rss_with_big_set(pid, port, size):
+    """Sends one SET of a `size`-byte value and waits for its reply. Returns the peak RSS in MB of
+    `pid` before and after: what holding (and forwarding) one big value costs the process."""
+    before = peak_rss_mb(pid)
+    header = b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n" % size
+    piece = b"v" * (1 << 20)
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(header)
+        for sent in range(0, size, len(piece)):
+            s.sendall(piece[:min(len(piece), size - sent)])
+        s.sendall(b"\r\n")
+        s.settimeout(120)
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                raise RuntimeError("connection closed before the SET reply")
+            reply += chunk
+        if reply != b"+OK\r\n":
+            raise RuntimeError(f"the big SET got {reply!r}")
+    return before, peak_rss_mb(pid)
+
+
 def cpu_cells(m, proxy=True):
     """'client + redis + proxy' µs of CPU per request, for the CPU table."""
     cells = [m["cpu_client"], m["cpu_redis"]] + ([m["cpu_proxy"]] if proxy else [])
@@ -305,12 +337,18 @@ def main():
     add_run_args(ap, workers="1,2", only="")
     ap.add_argument("--connections", type=int, default=None,
                     help="connections for the RSS measurement (default 10000; 1000 with --quick)")
+    ap.add_argument("--big-value-mb", type=int, default=None,
+                    help="MiB of the one SET whose peak RSS is measured (default 512; 32 with "
+                         "--quick)")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 1
         args.seconds = 0.3
     if args.connections is None:
         args.connections = 1000 if args.quick else 10000
+    if args.big_value_mb is None:
+        args.big_value_mb = 32 if args.quick else 512
+    big_value = args.big_value_mb << 20
     worker_counts = [int(w) for w in args.workers.split(",") if w]
     loads = select_workloads(args.only)
 
@@ -341,6 +379,15 @@ def main():
             p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
             rss[f"ringleader-w{w}"] = (rss_mb(p.pid),) + rss_with_connections(
                 p.pid, port, args.connections)
+            rig.stop(p)
+        # Peak RSS around one big SET, each on a fresh process.
+        big = {}
+        nc, nc_port = rig.start_nutcracker()
+        big["nutcracker"] = peak_rss_with_big_set(nc.pid, nc_port, big_value)
+        rig.stop(nc)
+        for w in worker_counts:
+            p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
+            big[f"ringleader-w{w}"] = peak_rss_with_big_set(p.pid, port, big_value)
             rig.stop(p)
     load_after = os.getloadavg()
     elapsed = time.monotonic() - started
@@ -413,6 +460,18 @@ def main():
     ]
     for t in ["nutcracker"] + rl_names:
         lines.append(f"| {t} | {rss[t][0]:.1f} | {rss[t][1]:.1f} | {rss[t][2]:.1f} |")
+    lines += [
+        "",
+        f"Peak RSS in MB (VmHWM) of fresh processes before and after one SET of a "
+        f"{args.big_value_mb} MiB value:",
+        "",
+        "| process | peak before | peak after | growth / value size |",
+        "|---|---:|---:|---:|",
+    ]
+    for t in ["nutcracker"] + rl_names:
+        before, after = big[t]
+        lines.append(f"| {t} | {before:.1f} | {after:.1f} "
+                     f"| {(after - before) / (big_value / 1048576):.2f}× |")
     lines += ["", "Targets, per ringleader (ratios of medians; p99 and RSS must not exceed "
               "nutcracker's):", ""]
     for rl in rl_names:
@@ -465,6 +524,11 @@ def main():
         for t, (started_mb, connected_mb, busy_mb) in rss.items():
             w.writerow([t, args.connections, f"{started_mb:.1f}", f"{connected_mb:.1f}",
                         f"{busy_mb:.1f}"])
+    with open(os.path.join(args.out, "latest_big_value.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["process", "value_bytes", "peak_before_mb", "peak_after_mb"])
+        for t, (before, after) in big.items():
+            w.writerow([t, big_value, f"{before:.1f}", f"{after:.1f}"])
     dat = os.path.join(args.out, "latest.dat")
     with open(dat, "w") as f:
         for name, _ in loads:
@@ -484,7 +548,7 @@ def main():
                   f"set title 'redis-benchmark -c {args.clients}: direct Redis, nutcracker, "
                   f"ringleader ({date})'; plot {plots}")
         subprocess.run(["gnuplot", "-e", script], check=True)
-    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv and latest.png; took {elapsed:.0f} s)",
+    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv, latest_big_value.csv and latest.png; took {elapsed:.0f} s)",
           file=sys.stderr)
 
 

@@ -120,9 +120,16 @@ if set(rss) != {"nutcracker", "ringleader-w1"}:
 for name, r in rss.items():
     if not float(r["after_get_mb"]) > float(r["started_mb"]) > 0:
         failures.append(f"RSS of {name} did not grow with 200 connections: {r}")
+with open(os.path.join(out, "latest_big_value.csv")) as f:
+    big = {r["process"]: r for r in csv.DictReader(f)}
+if set(big) != {"nutcracker", "ringleader-w1"}:
+    failures.append(f"latest_big_value.csv processes: {sorted(big)}")
+for name, r in big.items():
+    if not float(r["peak_after_mb"]) >= float(r["peak_before_mb"]) > 0:
+        failures.append(f"peak RSS of {name} not measured: {r}")
 with open(os.path.join(out, "latest.md")) as f:
     table = f.read()
-for needle in ("ringleader with 1 worker", "Where the CPU went", "Targets",
+for needle in ("ringleader with 1 worker", "Where the CPU went", "Targets", "Peak RSS",
                "| GET | 16 |" if only else "| MGET (100 keys) | 16 |", "throughput targets"):
     if needle not in table:
         failures.append(f"latest.md lacks {needle!r}")
