@@ -66,19 +66,17 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
       ->capture_default_str();
   app.add_option("-o,--output", options.log_file, "log file (default: stderr)")->type_name("FILE");
   app.add_option("-p,--pid-file", options.pid_file, "pid file (default: none)")->type_name("FILE");
-  // nutcracker's stats port is not built yet: the three flags are accepted (scripts pass them)
-  // and ignored, and both -h and a warning say so.
+  // nutcracker's stats port. Unlike nutcracker it is served only when -s is given: a default
+  // listener on 0.0.0.0:22222 would expose counters, and clash between two processes.
   app.add_option("-s,--stats-port", options.stats_port,
-                 "stats port; accepted for nutcracker compatibility and ignored (no stats port "
-                 "yet)")
-      ->type_name("PORT")
-      ->capture_default_str();
-  app.add_option("-a,--stats-addr", options.stats_addr,
-                 "stats address; accepted for nutcracker compatibility and ignored")
+                 "serve nutcracker's stats JSON on PORT (only when given; nutcracker always "
+                 "serves it, on 22222 by default)")
+      ->type_name("PORT");
+  app.add_option("-a,--stats-addr", options.stats_addr, "stats address (with -s)")
       ->type_name("ADDR")
       ->capture_default_str();
   app.add_option("-i,--stats-interval", options.stats_interval_ms,
-                 "stats interval in msec; accepted for nutcracker compatibility and ignored")
+                 "how often the stats are gathered, in msec (with -s)")
       ->type_name("MS")
       ->check(CLI::PositiveNumber.description(""))
       ->capture_default_str();
@@ -119,11 +117,11 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
     err << "ringleader: --where needs at least one KEY ('-' reads them from standard input)\n";
     return std::unexpected(1);
   }
-  for (const char* flag : {"-s", "-a", "-i"}) {
-    if (app.count(flag) > 0) {
+  for (const char* flag : {"-a", "-i"}) {
+    if (app.count(flag) > 0 && !options.stats_port) {
       err << "ringleader: " << flag
-          << " is accepted for nutcracker compatibility and ignored (ringleader has no stats "
-             "port yet)\n";
+          << " has no effect without -s (ringleader serves the stats port only when -s is "
+             "given)\n";
     }
   }
   if (options.mbuf_size) {

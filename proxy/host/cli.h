@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <expected>
-#include <optional>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -27,7 +27,7 @@ struct CliOptions {
   int verbosity = 5;                            // -v, --verbose N (0..11, nutcracker's scale)
   std::string log_file;                         // -o, --output; empty = stderr
   std::string pid_file;                         // -p, --pid-file; empty = none
-  uint16_t stats_port = 22222;                  // -s, --stats-port
+  std::optional<uint16_t> stats_port;           // -s, --stats-port; none: no stats port
   std::string stats_addr = "0.0.0.0";           // -a, --stats-addr
   int stats_interval_ms = 30000;                // -i, --stats-interval
   std::optional<int> mbuf_size;                 // -m, --mbuf-size: accepted and ignored

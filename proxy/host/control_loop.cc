@@ -55,6 +55,7 @@ void ControlLoop::Quit() {
   mailbox_.Post([this] {
     mailbox_.Close();
     for (auto& s : signals_) s.Close();
+    for (auto& fn : on_quit_) fn();
   });
 }
 

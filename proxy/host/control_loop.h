@@ -43,6 +43,9 @@ class ControlLoop {
   // Thread-safe, idempotent: closes the loop's handles (closures already posted run first)
   // so that Run() returns.
   void Quit();
+  // Runs `fn` on the loop's thread when Quit() is processed, to close handles of the loop's
+  // other users (the stats port's). Before Run()/Start().
+  void OnQuit(std::function<void()> fn) { on_quit_.push_back(std::move(fn)); }
 
   uv_loop_t* loop() { return &loop_; }
 
@@ -52,6 +55,7 @@ class ControlLoop {
   Mailbox mailbox_;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::vector<std::unique_ptr<std::function<void(int)>>> signal_fns_;
+  std::vector<std::function<void()>> on_quit_;
   std::thread thread_;
 };
 

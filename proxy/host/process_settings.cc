@@ -40,6 +40,11 @@ ProxyOptions ProcessProxyOptions(const conf::RingleaderSettings& settings, const
   options.request_limits.max_request_length = settings.client_query_buffer_limit;
   // A flag is the one-off override of the file's lasting setting.
   if (cli.client_output_limit) options.client_output_limit = *cli.client_output_limit;
+  if (cli.stats_port) {
+    options.stats_port = *cli.stats_port;
+    options.stats_addr = cli.stats_addr;
+    options.stats_interval_ms = cli.stats_interval_ms;
+  }
   if (cli.shutdown_grace_ms)
     options.shutdown_grace = std::chrono::milliseconds(*cli.shutdown_grace_ms);
   return options;

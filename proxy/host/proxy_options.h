@@ -30,6 +30,10 @@ struct ProxyOptions {
   // Reconnect back-off after a failed connect to a backend: doubles from min to max.
   std::chrono::milliseconds reconnect_min{5};
   std::chrono::milliseconds reconnect_max{25};
+  // nutcracker's stats port (-s, -a, -i): served only when -s is given (stats_port != 0).
+  std::string stats_addr = "0.0.0.0";
+  uint16_t stats_port = 0;
+  int stats_interval_ms = 30000;
 };
 
 }  // namespace rl::proxy

@@ -16,6 +16,7 @@
 
 #include "fmt/format.h"
 #include "proxy/base/log.h"
+#include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/address.h"
 #include "proxy/io/listener.h"
@@ -206,6 +207,22 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       proxy->waited_ = true;
       return std::unexpected(ok.error());
     }
+  }
+  if (options.stats_port != 0) {  // bound before the workers start, so failing stops nothing
+    std::vector<Worker*> workers;
+    for (auto& worker : proxy->workers_) workers.push_back(worker.get());
+    auto port = StatsPort::Start(&proxy->control_, std::move(workers), &shared,
+                                 {.address = options.stats_addr,
+                                  .port = options.stats_port,
+                                  .interval_ms = options.stats_interval_ms});
+    if (!port) {
+      proxy->workers_.clear();
+      proxy->waited_ = true;
+      return std::unexpected(port.error());
+    }
+    proxy->stats_port_ = std::move(*port);
+    StatsPort* stats = proxy->stats_port_.get();
+    proxy->control_.OnQuit([stats] { stats->Close(); });
   }
   proxy->workers_running_ = proxy->workers_.size();
   Proxy* p = proxy.get();

@@ -22,6 +22,7 @@
 
 namespace rl::proxy {
 
+class StatsPort;
 class Topology;
 class Worker;
 
@@ -94,6 +95,8 @@ class Proxy {
   bool waited_ = false;
   // Last, so destroyed first: closures still posted to it (Stop's) may touch the members above.
   ControlLoop control_;
+  // After control_ in declaration, so destroyed before it; closed by the control loop's quit.
+  std::unique_ptr<StatsPort> stats_port_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log

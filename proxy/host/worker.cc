@@ -46,6 +46,12 @@ void Worker::EnforceMemoryBudget() {
   }
 }
 
+std::vector<PoolSample> Worker::SampleStats() const {
+  std::vector<PoolSample> samples;
+  for (const auto& pool : pools_) samples.push_back(pool->Sample());
+  return samples;
+}
+
 Worker::~Worker() {
   if (!loop_initialized_) return;
   pools_.clear();

@@ -22,6 +22,7 @@
 #include "proxy/base/write_batch.h"
 #include "proxy/host/shared_state.h"
 #include "proxy/io/request.h"
+#include "proxy/route/route_stats.h"
 
 namespace rl::proxy {
 
@@ -65,6 +66,8 @@ class Worker {
 
   // The worker's router for the pool named `name`, or nullptr when it does not serve it.
   PoolRouter* FindPool(std::string_view name);
+  // Loop thread: a sample of every pool's counters and queues, for the stats port.
+  std::vector<PoolSample> SampleStats() const;
 
   // --- for the worker's own objects (loop thread only) ---
   uv_loop_t* loop() { return &loop_; }

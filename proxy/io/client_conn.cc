@@ -1,6 +1,7 @@
 #include "proxy/io/client_conn.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "fmt/format.h"
 #include "proxy/base/log.h"
@@ -141,6 +142,10 @@ ClientConn* ClientConn::Accept(Worker* worker, RequestHandler* handler, PoolRout
                 "the pool's client_connections")) {
     return c;
   }
+  if (c->pool_ != nullptr) {
+    ++c->pool_->counters().client_connections;
+    c->in_pool_counters_ = true;
+  }
   c->StartReading();
   return c;
 }
@@ -188,6 +193,7 @@ void ClientConn::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   // An error: close at once; requests still with a backend become orphans whose replies are
   // dropped when they arrive.
   Log(kLogInfo, "client {}: {}", c->state_.id, uv_strerror(nread));
+  c->CountError();
   c->Close();
 }
 
@@ -212,12 +218,17 @@ void ClientConn::CloseIfTimedOut(uint64_t now_ms) {
   }
 }
 
+void ClientConn::CountError() {
+  if (pool_ != nullptr) ++pool_->counters().client_err;
+}
+
 void ClientConn::OutOfMemory() {
   Evict(fmt::format("no memory for its request ({} bytes buffered)", MemoryUsage()));
 }
 
 void ClientConn::Evict(std::string_view why) {
   Add(worker_->stats().evicted_clients);
+  CountError();
   Log(kLogNotice, "client {} ({}): evicted: {}", state_.id, state_.address, why);
   Close();
 }
@@ -232,6 +243,7 @@ void ClientConn::OnPeerShutdown() {
   // nutcracker, and the connection closes after the last one. A subscribed or blocked client
   // closes now, as in Redis: nothing it waits for need ever come.
   StopReading();
+  if (pool_ != nullptr) ++pool_->counters().client_eof;
   if (session_ != nullptr && (session_->subscribed() || session_->blocked())) {
     Close();
     return;
@@ -364,6 +376,7 @@ void ClientConn::Refuse(std::string_view error) {
 
 void ClientConn::ProtocolError() {
   Add(worker_->stats().protocol_errors);
+  CountError();
   Log(kLogInfo, "client {} ({}): {}; closing", state_.id, state_.address, parser_.error());
   Request* r = NewRequest();
   r->reply_own = "-ERR ";
@@ -538,6 +551,7 @@ void ClientConn::Drain() {
 void ClientConn::Close() {
   if (closed_) return;
   closed_ = true;
+  if (std::exchange(in_pool_counters_, false)) --pool_->counters().client_connections;
   worker_->ForgetDirty(this);
   StopReading();
   reader_.Clear();

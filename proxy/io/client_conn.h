@@ -146,6 +146,8 @@ class ClientConn {
 
   // Bytes this client holds: its partial request's buffer and its unwritten replies.
   size_t MemoryUsage() const;
+  // One of nutcracker's client_err (a reset, a protocol error, an eviction).
+  void CountError();
   // Closes it for the memory budget (or a failed allocation), counted and logged with `why`.
   void Evict(std::string_view why);
 
@@ -207,11 +209,12 @@ class ClientConn {
   uint64_t partial_since_ms_ = 0;  // when the request still incomplete began to arrive; 0: none
   bool writing_ = false;
   bool close_when_written_ = false;
-  bool paused_ = false;          // see Pause()
-  bool resume_pending_ = false;  // Resume() called: process the kept bytes at the next flush
-  bool read_stalled_ = false;    // paused with too many bytes kept: not reading until Resume()
-  bool throttled_ = false;       // over the reply budget: requests wait unread (or kept)
-  uint32_t typical_reply_ = 0;   // a moving average of this client's reply sizes
+  bool paused_ = false;            // see Pause()
+  bool resume_pending_ = false;    // Resume() called: process the kept bytes at the next flush
+  bool read_stalled_ = false;      // paused with too many bytes kept: not reading until Resume()
+  bool in_pool_counters_ = false;  // counted in its pool's client_connections
+  bool throttled_ = false;         // over the reply budget: requests wait unread (or kept)
+  uint32_t typical_reply_ = 0;     // a moving average of this client's reply sizes
   RequestParser parser_;
   ReadBuffer reader_;
   Request* head_ = nullptr;  // out queue, in request order

@@ -83,6 +83,7 @@ void ServerConn::OnConnect(uv_connect_t* req, int status) {
   auto* s = static_cast<ServerConn*>(req->data);
   if (s->closed_) return;  // cancelled by Close()
   if (status < 0) {
+    ++s->backend_->counters().server_err;
     s->Close(ErrorText(status));
     return;
   }
@@ -125,6 +126,11 @@ void ServerConn::Enqueue(Request* r) {
     uint64_t now = worker_->now_ms();
     r->timeout_ms = static_cast<uint32_t>(r->deadline_ms > now ? r->deadline_ms - now : 1);
     r->deadline_ms = 0;
+  }
+  if (r->kind != Request::Kind::kInternal) {
+    ServerCounters& counters = backend_->counters();
+    ++counters.requests;
+    counters.request_bytes += r->request_bytes();
   }
   r->server_next = nullptr;
   if (send_tail_ != nullptr) {
@@ -188,6 +194,7 @@ void ServerConn::OnTimer(uv_timer_t* t) {
       s->write_queue_seen_ = unwritten;
       s->progress_ms_ = now;
     } else if (now >= s->progress_ms_ + limit) {
+      ++s->backend_->counters().server_timedout;
       s->Close(ErrorText(UV_ETIMEDOUT));  // the server stopped taking bytes, or never answered
       return;
     }
@@ -201,6 +208,7 @@ void ServerConn::OnTimer(uv_timer_t* t) {
     } else if (late->kind == Request::Kind::kLate || s->owner_ != nullptr) {
       // No reply for a further timeout after a request was already late (or a dedicated
       // connection, whose one client has nothing else on it): the server is presumed gone.
+      ++s->backend_->counters().server_timedout;
       s->Close(ErrorText(UV_ETIMEDOUT));
       return;
     } else {
@@ -220,6 +228,7 @@ void ServerConn::Abandon(Request* before, Request* late) {
   late->server_next = nullptr;
   late->deadline_ms = 0;
   Add(worker_->stats().backend_timeouts);
+  ++backend_->counters().server_timedout;
   backend_->Fail(late, ErrorText(UV_ETIMEDOUT));
   backend_->OnTimedOut();
 }
@@ -348,6 +357,8 @@ void ServerConn::OnRead(uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
     s->Close("out of memory for a reply");
     return;
   }
+  ServerCounters& counters = s->backend_->counters();
+  ++(nread == UV_EOF ? counters.server_eof : counters.server_err);
   s->Close(ErrorText(static_cast<int>(nread)));
 }
 
@@ -358,6 +369,7 @@ void ServerConn::Process(const ReadBuffer::Region& region) {
     auto result = scanner_.Scan(chunk->data() + pos, region.end - pos);
     if (result == ReplyScanner::Result::kIncomplete) break;
     if (result == ReplyScanner::Result::kError) {
+      ++backend_->counters().server_err;
       Close(fmt::format("invalid reply from server ({})", scanner_.error()));
       return;
     }
@@ -408,6 +420,9 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
     }
     return !CloseIfIdle();
   }
+  ServerCounters& counters = backend_->counters();
+  ++counters.responses;
+  counters.response_bytes += length;
   ++chunk->refs;
   r->reply_chunk = ChunkRef(chunk);
   r->reply = bytes;
@@ -415,6 +430,19 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   backend_->OnReply();
   worker_->Complete(r);
   return !CloseIfIdle();
+}
+
+void ServerConn::AddQueues(ServerSample* sample) const {
+  for (const Request* r = send_head_; r != nullptr; r = r->server_next) {
+    if (r->kind == Request::Kind::kInternal) continue;
+    ++sample->in_queue;
+    sample->in_queue_bytes += r->request_bytes();
+  }
+  for (const Request* r = reply_head_; r != nullptr; r = r->server_next) {
+    if (r->kind == Request::Kind::kInternal) continue;
+    ++sample->out_queue;
+    sample->out_queue_bytes += r->request_bytes();
+  }
 }
 
 void ServerConn::CloseWhenIdle() {

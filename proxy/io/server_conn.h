@@ -27,6 +27,7 @@
 namespace rl::proxy {
 
 class Backend;
+struct ServerSample;
 class ServerConn;
 class Worker;
 
@@ -71,6 +72,8 @@ class ServerConn {
   bool closed() const { return closed_; }
   bool connected() const { return connected_; }
   size_t queued() const { return queued_; }
+  // Adds this connection's queues (unwritten; written and unanswered) to `sample`.
+  void AddQueues(ServerSample* sample) const;
   Backend* backend() const { return backend_; }
 
   bool in_dirty_list = false;

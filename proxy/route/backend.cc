@@ -1,6 +1,7 @@
 #include "proxy/route/backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "fmt/format.h"
@@ -128,6 +129,7 @@ void Backend::DrainShared() {
 }
 
 void Backend::Fail(Request* r, std::string_view reason) {
+  ++pool_->counters().forward_error;
   FailWithLabel(worker_, r, label_, reason);
 }
 
@@ -147,13 +149,26 @@ void SendOrFail(Worker* worker, Request* r, Backend* backend, uint64_t affinity)
   }
 }
 
+ServerSample Backend::Sample() const {
+  ServerSample s;
+  s.name = server_.conf.name.empty() ? label_ : server_.conf.name;
+  s.counters = counters_;
+  for (const ServerConn* conn : conns_) {
+    if (conn != nullptr) conn->AddQueues(&s);
+  }
+  for (const ServerConn* conn : alone_) conn->AddQueues(&s);
+  return s;
+}
+
 void Backend::OnConnected(ServerConn*) {
+  ++counters_.server_connections;
   connect_failures_ = 0;
   reconnect_at_ms_ = 0;
 }
 
 void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
                        bool was_connected) {
+  if (was_connected && counters_.server_connections > 0) --counters_.server_connections;
   bool shared = false;
   for (ServerConn*& slot : conns_) {
     if (slot == conn) {
@@ -193,6 +208,11 @@ void Backend::CountFailure() {
   ejected_ = true;
   retry_at_ms_ = worker_->now_ms() + static_cast<uint64_t>(pool.server_retry_timeout.count());
   Add(worker_->stats().ejections);
+  ++pool_->counters().server_ejects;
+  counters_.server_ejected_at =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   Log(kLogNotice, "pool '{}': ejecting backend {} for {} ms", pool.name, label_,
       pool.server_retry_timeout.count());
   pool_->RebuildRing();

@@ -13,6 +13,7 @@
 #include "conf/config.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/request.h"
+#include "proxy/route/route_stats.h"
 #include "proxy/route/topology.h"
 
 namespace rl::proxy {
@@ -69,6 +70,10 @@ class Backend {
   bool ejected() const { return ejected_; }
   uint64_t retry_at_ms() const { return retry_at_ms_; }
   void Readmit() { ejected_ = false; }
+  // nutcracker's counters of this server (its stats port), kept by this worker.
+  ServerCounters& counters() { return counters_; }
+  // The counters and queue depths now, under the server's name, for the stats port.
+  ServerSample Sample() const;
 
  private:
   // Lets every shared connection finish what it holds and close; new requests open new ones.
@@ -94,6 +99,7 @@ class Backend {
   int failure_count_ = 0;
   bool ejected_ = false;
   uint64_t retry_at_ms_ = 0;
+  ServerCounters counters_;
 };
 
 // Completes `r` with backend's failure reply (Backend::Fail), or, when `backend` is nullptr (a

@@ -7,8 +7,8 @@ namespace rl::proxy {
 
 std::string CrossSlotError(std::string_view detail) {
   std::string out;
-  AppendError(&out, fmt::format("CROSSSLOT Keys in request don't hash to the same server{}",
-                                detail));
+  AppendError(&out,
+              fmt::format("CROSSSLOT Keys in request don't hash to the same server{}", detail));
   return out;
 }
 

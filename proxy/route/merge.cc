@@ -280,7 +280,6 @@ void MergeSumPairs(Request* parent) {
 
 }  // namespace
 
-
 void MergeFragments(Request* parent, ChunkPool* chunks) {
   auto merge = static_cast<Merge>(parent->merge);
   if (merge == Merge::kAnySuccess || merge == Merge::kScanCursor) {

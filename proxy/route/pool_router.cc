@@ -526,11 +526,24 @@ void PoolRouter::Split(ClientConn* client, Request* r, const ParsedRequest& req,
   SendFragments(client, r, targets);
 }
 
+PoolSample PoolRouter::Sample() const {
+  PoolSample s;
+  s.name = conf().name;
+  s.counters = counters_;
+  for (const TopologyServer& server : topology_->servers()) {
+    if (server.id < backends_.size() && backends_[server.id] != nullptr) {
+      s.servers.push_back(backends_[server.id]->Sample());
+    }
+  }
+  return s;
+}
+
 void PoolRouter::SendFragments(ClientConn* client, Request* r, std::vector<Backend*>& targets) {
   // Sending can fail a fragment at once (and even eject a server, which rebuilds the ring), so
   // work from a copy of the targets and with `pending` set for all of them first.
   uint64_t affinity = client->state().id;
   size_t n = targets.size();
+  counters_.fragments += n;
   r->pending = static_cast<uint32_t>(n);
   send_scratch_.assign(targets.begin(), targets.end());
   fragment_scratch_.assign(r->fragments.begin(), r->fragments.end());

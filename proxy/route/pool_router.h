@@ -18,6 +18,7 @@
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
 #include "proxy/resp/resp_parser.h"
+#include "proxy/route/route_stats.h"
 #include "proxy/route/topology.h"
 #include "ring/ring.h"
 
@@ -91,6 +92,10 @@ class PoolRouter final : public RequestHandler {
   uint64_t epoch() const { return topology_->epoch(); }
   const std::string& client_password() const { return setup_.client_password; }
   Worker* worker() { return worker_; }
+  // nutcracker's per-pool counters (its stats port), kept by this worker.
+  PoolCounters& counters() { return counters_; }
+  // The pool's counters and each current server's, for the stats port.
+  PoolSample Sample() const;
   // One above the largest server id of the pool so far: sizes tables indexed by ServerId.
   ServerId id_limit() const { return topology_->id_limit(); }
 
@@ -135,6 +140,7 @@ class PoolRouter final : public RequestHandler {
   std::vector<Backend*> send_scratch_;
   std::vector<Request*> fragment_scratch_;
   std::vector<std::string_view> argv_scratch_;
+  PoolCounters counters_;
 };
 
 }  // namespace rl::proxy

@@ -363,7 +363,7 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     begin("Server");
     line("redis_version", kRedisVersion);
     line("redis_mode", "standalone");
-    line("ringleader_version", "0.1.0");
+    line("ringleader_version", RL_VERSION);
     line("os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
     line("arch_bits", 64);
     line("multiplexing_api", "epoll");
