@@ -53,8 +53,11 @@ uint32_t ClientCapacity(const conf::Config& config) {
   uint64_t reserved = 64;  // the log, loops, mailboxes, signal pipes, stdio, resolver
   for (const conf::Pool& pool : config.pools) {
     uint64_t workers = static_cast<uint64_t>(std::max(1, pool.workers));
-    reserved += workers * (1 + pool.servers.size() *
-                                   static_cast<uint64_t>(std::max(1, pool.server_connections)));
+    // Per worker: the listener, the shared connections and the one subscriber connection per
+    // server that every pub/sub client of the worker shares (session/pubsub_hub.h).
+    reserved +=
+        workers * (1 + pool.servers.size() *
+                           (static_cast<uint64_t>(std::max(1, pool.server_connections)) + 1));
   }
   uint64_t capacity = limit.rlim_cur > reserved ? limit.rlim_cur - reserved : 16;
   return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(capacity, 16), UINT32_MAX));

@@ -263,6 +263,12 @@ void Worker::Complete(Request* r) {
       // Answered (or failed: per-client state treats a lost connection itself). A client
       // request waiting for owned commands is ready when the last one is.
       Request* waiting = r->parent;
+      if (waiting != nullptr && r->reply_is_error && !waiting->reply_is_error) {
+        // A subscription whose server connection failed before confirming it: the client
+        // gets the error, never a confirmation of what does not listen.
+        waiting->SetOwnReply(r->reply_own);
+        waiting->reply_is_error = true;
+      }
       Release(r);
       if (waiting != nullptr && --waiting->pending == 0) {
         waiting->done = true;

@@ -15,6 +15,7 @@
 #include "proxy/route/errors.h"
 #include "proxy/session/client_session.h"
 #include "proxy/session/local_commands.h"
+#include "proxy/session/pubsub_hub.h"
 
 namespace rl::proxy {
 
@@ -68,7 +69,13 @@ void PoolRouter::StopListening() {
   if (listener_ != nullptr) std::exchange(listener_, nullptr)->Close();
 }
 
+PubsubHub* PoolRouter::pubsub_hub() {
+  if (pubsub_hub_ == nullptr) pubsub_hub_ = std::make_unique<PubsubHub>(this);
+  return pubsub_hub_.get();
+}
+
 void PoolRouter::Shutdown() {
+  if (pubsub_hub_ != nullptr) pubsub_hub_->CloseAll();
   for (auto& b : backends_) {
     if (b != nullptr) b->Shutdown();
   }

@@ -29,6 +29,8 @@ class ClientConn;
 class Listener;
 struct CommandInfo;
 
+class PubsubHub;
+
 class PoolRouter final : public RequestHandler {
  public:
   PoolRouter(Worker* worker, PoolSetup setup);
@@ -96,6 +98,8 @@ class PoolRouter final : public RequestHandler {
   PoolCounters& counters() { return counters_; }
   // The pool's counters and each current server's, for the stats port.
   PoolSample Sample() const;
+  // The subscriber connections this worker's clients of the pool share (created on first use).
+  PubsubHub* pubsub_hub();
   // One above the largest server id of the pool so far: sizes tables indexed by ServerId.
   ServerId id_limit() const { return topology_->id_limit(); }
 
@@ -141,6 +145,8 @@ class PoolRouter final : public RequestHandler {
   std::vector<Request*> fragment_scratch_;
   std::vector<std::string_view> argv_scratch_;
   PoolCounters counters_;
+  // Last: its connections close before the backends they belong to are destroyed.
+  std::unique_ptr<PubsubHub> pubsub_hub_;
 };
 
 }  // namespace rl::proxy

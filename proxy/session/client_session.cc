@@ -170,22 +170,17 @@ uint64_t ClientSession::PoolDeadline() const {
   return client_->worker()->now_ms() + static_cast<uint64_t>(timeout->count());
 }
 
-bool ClientSession::OnPush(ServerConn* conn, Chunk* chunk, std::string_view reply) {
-  uint32_t backend;
-  ReservedConns::Kind kind;
-  if (torn_down_ || !conns_.Which(conn, &backend, &kind)) return true;
-  return subscriptions_->OnPush(backend, chunk, reply);
+bool ClientSession::OnPush(ServerConn*, Chunk*, std::string_view) {
+  // Never called: the session opens command connections only (not in push mode); subscriber
+  // connections belong to the pool's PubsubHub.
+  return true;
 }
 
 void ClientSession::OnDedicatedClosed(ServerConn* conn, std::string_view reason) {
   uint32_t backend;
   ReservedConns::Kind kind;
   if (!conns_.Forget(conn, reason, &backend, &kind) || torn_down_) return;
-  if (kind == ReservedConns::Kind::kCommand) {
-    transaction_->OnConnLost(backend);
-  } else {
-    subscriptions_->OnConnLost(backend);
-  }
+  if (kind == ReservedConns::Kind::kCommand) transaction_->OnConnLost(backend);
 }
 
 std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandInfo& info,

@@ -9,9 +9,10 @@
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/backend.h"
+#include "proxy/route/errors.h"
 #include "proxy/route/pool_router.h"
 #include "proxy/session/client_session.h"
-#include "proxy/session/reserved_conn.h"
+#include "proxy/session/pubsub_hub.h"
 
 namespace rl::proxy {
 
@@ -32,17 +33,9 @@ void AppendConfirmation(std::string* out, std::string_view kind, const std::stri
 
 }  // namespace
 
-Subscriptions::Subscriptions(ClientSession* session) : session_(session) { Fit(); }
+Subscriptions::Subscriptions(ClientSession* session) : session_(session) {}
 
-void Subscriptions::Fit() {
-  size_t limit = session_->pool()->id_limit();
-  if (per_backend_.size() < limit) {
-    per_backend_.resize(limit, 0);
-    needs_resubscribe_.resize(limit, false);
-  }
-}
-
-Subscriptions::~Subscriptions() = default;
+Subscriptions::~Subscriptions() { Reset(); }
 
 void Subscriptions::Run(Request* r, const ParsedRequest& req, const CommandInfo& info) {
   Handler handler = info.handler;
@@ -79,8 +72,7 @@ void Subscriptions::Ping(Request* r, std::span<const std::string_view> argv) {
 
 void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string_view> names) {
   PoolRouter* pool = session_->pool();
-  Fit();
-  size_t backends = per_backend_.size();
+  size_t backends = pool->id_limit();
   std::vector<std::vector<std::string_view>> to_send(backends);
   std::string_view kind = type == Type::kChannel   ? "subscribe"
                           : type == Type::kPattern ? "psubscribe"
@@ -100,10 +92,7 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
         Backend* owner = pool->ChannelBackend(name);
         uint32_t b = owner == nullptr ? kAnyBackend : owner->id();
         map.emplace(name, b);
-        if (b != kAnyBackend) {
-          ++per_backend_[b];
-          to_send[b].push_back(name);
-        }
+        if (b != kAnyBackend) to_send[b].push_back(name);
       }
     }
     size_t count =
@@ -114,11 +103,29 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
   // The reply waits for every server's confirmation: once the client has it, whatever is
   // published reaches it. One pending count is ours until every command is sent.
   r->pending = 1;
-  std::string_view command = type == Type::kChannel   ? "SUBSCRIBE"
-                             : type == Type::kPattern ? "PSUBSCRIBE"
-                                                      : "SSUBSCRIBE";
+  PubsubHub* hub = pool->pubsub_hub();
+  auto hub_type = static_cast<PubsubHub::Type>(type);
+  uint32_t failed = kAnyBackend;
   for (uint32_t b = 0; b < backends; ++b) {
-    if (!to_send[b].empty()) SendCommand(b, command, to_send[b], r);
+    if (!to_send[b].empty() && !hub->Add(this, hub_type, b, to_send[b], r)) failed = b;
+  }
+  if (failed != kAnyBackend) {
+    // Never confirm what does not listen: the names this command added are left everywhere
+    // and the client gets the error instead of its confirmations.
+    std::string why = hub->last_error();
+    for (uint32_t b = 0; b < backends; ++b) {
+      if (to_send[b].empty()) continue;
+      hub->Remove(this, hub_type, b, to_send[b]);
+      for (std::string_view name : to_send[b]) {
+        if (type == Type::kPattern) {
+          patterns_.erase(std::string(name));
+        } else {
+          (type == Type::kChannel ? channels_ : shard_channels_).erase(std::string(name));
+        }
+      }
+    }
+    Backend* backend = pool->BackendById(failed);
+    out = BackendError(backend != nullptr ? std::string_view(backend->label()) : "?", why);
   }
   if (--r->pending == 0) {
     r->done = true;
@@ -127,8 +134,8 @@ void Subscriptions::Subscribe(Request* r, Type type, std::span<const std::string
 }
 
 void Subscriptions::Unsubscribe(Request* r, Type type, std::span<const std::string_view> names) {
-  Fit();
-  size_t backends = per_backend_.size();
+  PoolRouter* pool = session_->pool();
+  size_t backends = pool->id_limit();
   std::vector<std::vector<std::string>> removed(backends);
   std::string_view kind = type == Type::kChannel   ? "unsubscribe"
                           : type == Type::kPattern ? "punsubscribe"
@@ -160,10 +167,7 @@ void Subscriptions::Unsubscribe(Request* r, Type type, std::span<const std::stri
       if (it != map.end()) {
         uint32_t b = it->second;
         map.erase(it);
-        if (b != kAnyBackend) {
-          --per_backend_[b];
-          removed[b].emplace_back(name);
-        }
+        if (b != kAnyBackend && b < backends) removed[b].emplace_back(name);
       }
     }
     size_t count =
@@ -178,139 +182,45 @@ void Subscriptions::Unsubscribe(Request* r, Type type, std::span<const std::stri
   // Messages are filtered by the client's subscriptions as they arrive, so the confirmation
   // need not wait for the servers.
   session_->Reply(r, out);
-  std::string_view command = type == Type::kChannel   ? "UNSUBSCRIBE"
-                             : type == Type::kPattern ? "PUNSUBSCRIBE"
-                                                      : "SUNSUBSCRIBE";
-  ReservedConns& conns = session_->conns();
+  PubsubHub* hub = pool->pubsub_hub();
   for (uint32_t b = 0; b < backends; ++b) {
     if (removed[b].empty()) continue;
-    if (!Listens(b)) {
-      // Nothing left there: closing the connection unsubscribes it.
-      needs_resubscribe_[b] = false;
-      conns.Close(b, ReservedConns::Kind::kSubscriber);
-    } else if (conns.Find(b, ReservedConns::Kind::kSubscriber) != nullptr) {
-      std::vector<std::string_view> views(removed[b].begin(), removed[b].end());
-      SendCommand(b, command, views, nullptr);
-    }
+    std::vector<std::string_view> views(removed[b].begin(), removed[b].end());
+    hub->Remove(this, static_cast<PubsubHub::Type>(type), b, views);
   }
 }
 
-bool Subscriptions::Listens(uint32_t backend) const {
-  return (backend < per_backend_.size() && per_backend_[backend] > 0) || !patterns_.empty();
-}
-
-bool Subscriptions::SendCommand(uint32_t backend, std::string_view command,
-                                std::span<const std::string_view> names, Request* waiting) {
-  ServerConn* conn =
-      session_->conns().Get(backend, ReservedConns::Kind::kSubscriber, session_->name());
-  if (conn == nullptr) {
-    needs_resubscribe_[backend] = true;
-    ScheduleRetry();
-    return false;
-  }
-  std::vector<std::string_view> argv;
-  argv.reserve(names.size() + 1);
-  argv.push_back(command);
-  argv.insert(argv.end(), names.begin(), names.end());
-  Request* slot =
-      NewOwnedCommand(session_->worker(), argv, static_cast<uint32_t>(names.size()), waiting);
-  ReservedConns::Send(conn, slot, 0);
-  return true;
-}
-
-bool Subscriptions::OnPush(uint32_t backend, Chunk* chunk, std::string_view reply) {
-  ReplyValue top;
-  if (!ReadReplyValue(reply, &top) || top.type != '*' || top.integer < 3) return true;
-  ArrayElements elements(reply);
-  ReplyValue kind, name;
-  if (!ReadReplyValue(elements.Next(), &kind) || kind.type != '$') return true;
-  if (!ReadReplyValue(elements.Next(), &name) || name.type != '$') return true;
-  // A channel's messages count only from the server it is subscribed on.
-  auto on_backend = [&](const ChannelMap& map) {
-    auto it = map.find(name.text);
-    return it != map.end() && it->second == backend;
-  };
-  bool wanted;
-  if (kind.text == "message" && top.integer == 3) {
-    wanted = on_backend(channels_);
-  } else if (kind.text == "pmessage" && top.integer == 4) {
-    wanted = patterns_.contains(name.text);
-  } else if (kind.text == "smessage" && top.integer == 3) {
-    wanted = on_backend(shard_channels_);
-  } else {
-    retry_delay_ms_ = 0;  // a confirmation: the server is back
-    return true;          // answers the oldest command
-  }
-  if (wanted) {
-    // Forwarded as the server sent it: the bytes one Redis would send.
-    ClientConn* client = session_->client();
-    Request* m = client->NewRequest();
-    ++chunk->refs;
-    m->reply_chunk = ChunkRef(chunk);
-    m->reply = reply;
-    m->done = true;
-    client->OnReplyReady(m);
-  }
-  return false;
-}
-
-void Subscriptions::OnConnLost(uint32_t backend) {
-  if (!Listens(backend)) return;
-  needs_resubscribe_[backend] = true;
-  ScheduleRetry();
-}
-
-void Subscriptions::ScheduleRetry() {
-  Worker* worker = session_->worker();
-  if (!retry_timer_) {
-    retry_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(worker->loop(), t); }, this);
-  }
-  if (uv_is_active(reinterpret_cast<uv_handle_t*>(retry_timer_.get()))) return;
-  uint64_t min = static_cast<uint64_t>(worker->options().reconnect_min.count());
-  uint64_t max = static_cast<uint64_t>(worker->options().reconnect_max.count());
-  retry_delay_ms_ = retry_delay_ms_ == 0 ? min : std::min(retry_delay_ms_ * 2, max);
-  uv_timer_start(retry_timer_.get(), OnRetryTimer, retry_delay_ms_, 0);
-}
-
-void Subscriptions::OnRetryTimer(uv_timer_t* t) {
-  auto* self = static_cast<Subscriptions*>(t->data);
-  if (self->session_->torn_down()) return;
-  for (uint32_t b = 0; b < self->needs_resubscribe_.size(); ++b) {
-    if (!self->needs_resubscribe_[b]) continue;
-    self->needs_resubscribe_[b] = false;
-    // A server that left the pool is not resubscribed: its channels listen nowhere until the
-    // client subscribes again (its messages are published on the channel's new server).
-    if (self->session_->pool()->BackendById(b) == nullptr) continue;
-    if (self->Listens(b) &&
-        self->session_->conns().Find(b, ReservedConns::Kind::kSubscriber) == nullptr) {
-      self->Resubscribe(b);
-    }
-  }
-}
-
-void Subscriptions::Resubscribe(uint32_t backend) {
-  std::vector<std::string_view> names;
-  for (const auto& [name, b] : channels_) {
-    if (b == backend) names.push_back(name);
-  }
-  if (!names.empty() && !SendCommand(backend, "SUBSCRIBE", names, nullptr)) return;
-  names.clear();
-  for (const auto& [name, b] : shard_channels_) {
-    if (b == backend) names.push_back(name);
-  }
-  if (!names.empty() && !SendCommand(backend, "SSUBSCRIBE", names, nullptr)) return;
-  names.assign(patterns_.begin(), patterns_.end());
-  if (!names.empty()) SendCommand(backend, "PSUBSCRIBE", names, nullptr);
+void Subscriptions::Deliver(Chunk* chunk, std::string_view reply) {
+  ClientConn* client = session_->client();
+  Request* m = client->NewRequest();
+  ++chunk->refs;
+  m->reply_chunk = ChunkRef(chunk);
+  m->reply = reply;
+  m->done = true;
+  client->OnReplyReady(m);
 }
 
 void Subscriptions::Reset() {
+  if (active()) {
+    PoolRouter* pool = session_->pool();
+    PubsubHub* hub = pool->pubsub_hub();
+    auto leave = [&](const ChannelMap& map, PubsubHub::Type type) {
+      for (const auto& [name, b] : map) {
+        if (b == kAnyBackend) continue;
+        std::string_view view = name;
+        hub->Remove(this, type, b, std::span(&view, 1));
+      }
+    };
+    leave(channels_, PubsubHub::Type::kChannel);
+    leave(shard_channels_, PubsubHub::Type::kShard);
+    std::vector<std::string_view> patterns(patterns_.begin(), patterns_.end());
+    for (uint32_t b = 0; b < pool->id_limit() && !patterns.empty(); ++b) {
+      hub->Remove(this, PubsubHub::Type::kPattern, b, patterns);
+    }
+  }
   channels_.clear();
   shard_channels_.clear();
   patterns_.clear();
-  std::fill(per_backend_.begin(), per_backend_.end(), 0);
-  std::fill(needs_resubscribe_.begin(), needs_resubscribe_.end(), false);
-  retry_timer_.Close();
-  retry_delay_ms_ = 0;
 }
 
 }  // namespace rl::proxy

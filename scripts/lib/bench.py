@@ -203,6 +203,69 @@ def peak_rss_with_big_set(pid, port, size):
     return before, peak_rss_mb(pid)
 
 
+def read_replies(sock, n):
+    """Reads until `n` complete RESP2 replies of the pub/sub shapes used here arrived: arrays
+    of bulks and integers, and integers. Returns the bytes."""
+    sock.settimeout(30)
+    data = b""
+
+    def complete(buf):
+        count, pos = 0, 0
+        while pos < len(buf):
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                return count
+            head = buf[pos:end]
+            pos = end + 2
+            if head[:1] == b"*":
+                items = int(head[1:])
+                for _ in range(items):
+                    end = buf.find(b"\r\n", pos)
+                    if end < 0:
+                        return count
+                    item = buf[pos:end]
+                    pos = end + 2
+                    if item[:1] == b"$":
+                        pos += int(item[1:]) + 2
+                        if pos > len(buf):
+                            return count
+            count += 1
+        return count
+    while complete(data) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("connection closed before the pub/sub replies")
+        data += chunk
+    return data
+
+
+def rss_with_subscribers(pid, port, count, server_pid):
+    """Opens `count` connections to `port`, each PSUBSCRIBE bench.*, then PUBLISHes one message
+    and reads it on every connection. Returns the RSS in MB of `pid` and of the redis-server
+    `server_pid` before and after (the subscribers still connected)."""
+    before = (rss_mb(pid), rss_mb(server_pid))
+    socks = []
+    subscribe = b"*2\r\n$10\r\nPSUBSCRIBE\r\n$7\r\nbench.*\r\n"
+    try:
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(subscribe)
+            socks.append(s)
+        for s in socks:
+            if not read_replies(s, 1).startswith(b"*3\r\n$10\r\npsubscribe"):
+                raise RuntimeError("a PSUBSCRIBE was not confirmed")
+        with socket.create_connection(("127.0.0.1", port)) as pub:
+            pub.sendall(b"*3\r\n$7\r\nPUBLISH\r\n$7\r\nbench.1\r\n$5\r\nhello\r\n")
+            read_replies(pub, 1)
+        for s in socks:
+            if b"hello" not in read_replies(s, 1):
+                raise RuntimeError("a subscriber missed the message")
+        return before + (rss_mb(pid), rss_mb(server_pid))
+    finally:
+        for s in socks:
+            s.close()
+
+
 def cpu_cells(m, proxy=True):
     """'client + redis + proxy' µs of CPU per request, for the CPU table."""
     cells = [m["cpu_client"], m["cpu_redis"]] + ([m["cpu_proxy"]] if proxy else [])
@@ -233,7 +296,9 @@ class Rig:
                 port = free_port()
                 p = self.procs.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                       "--save", "", "--appendonly", "no", "--dir", self.work,
-                                      "--dbfilename", f"d{i}.rdb"],
+                                      "--dbfilename", f"d{i}.rdb",
+                                      # room for the direct pub/sub measurement's subscribers
+                                      "--maxclients", "15000"],
                                      os.path.join(self.work, f"redis{i}.log"), port)
                 self.redis_pids.append(p.pid)
                 self.backends.append(port)
@@ -337,6 +402,9 @@ def main():
     add_run_args(ap, workers="1,2", only="")
     ap.add_argument("--connections", type=int, default=None,
                     help="connections for the RSS measurement (default 10000; 1000 with --quick)")
+    ap.add_argument("--subscribers", type=int, default=None,
+                    help="pattern subscribers for the pub/sub RSS measurement (default 10000; "
+                         "1000 with --quick)")
     ap.add_argument("--big-value-mb", type=int, default=None,
                     help="MiB of the one SET whose peak RSS is measured (default 512; 32 with "
                          "--quick)")
@@ -348,6 +416,8 @@ def main():
         args.connections = 1000 if args.quick else 10000
     if args.big_value_mb is None:
         args.big_value_mb = 32 if args.quick else 512
+    if args.subscribers is None:
+        args.subscribers = 1000 if args.quick else 10000
     big_value = args.big_value_mb << 20
     worker_counts = [int(w) for w in args.workers.split(",") if w]
     loads = select_workloads(args.only)
@@ -379,6 +449,16 @@ def main():
             p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
             rss[f"ringleader-w{w}"] = (rss_mb(p.pid),) + rss_with_connections(
                 p.pid, port, args.connections)
+            rig.stop(p)
+        # RSS per pattern subscriber: directly on a redis-server, and through fresh ringleaders
+        # (whose worker shares one subscriber connection per server among them).
+        subs = {}
+        subs["direct"] = rss_with_subscribers(rig.redis_pids[0], rig.backends[0],
+                                              args.subscribers, rig.redis_pids[0])
+        for w in worker_counts:
+            p, port = rig.start_ringleader(args.ringleader, f"ringleader-w{w}", w)
+            subs[f"ringleader-w{w}"] = rss_with_subscribers(p.pid, port, args.subscribers,
+                                                            rig.redis_pids[0])
             rig.stop(p)
         # Peak RSS around one big SET, each on a fresh process.
         big = {}
@@ -472,6 +552,19 @@ def main():
         before, after = big[t]
         lines.append(f"| {t} | {before:.1f} | {after:.1f} "
                      f"| {(after - before) / (big_value / 1048576):.2f}× |")
+    lines += [
+        "",
+        f"RSS in MB with {args.subscribers} connections each PSUBSCRIBEd to one pattern, after one "
+        "PUBLISH reached all of them (nutcracker has no pub/sub; \"direct\" subscribes on the "
+        "first redis-server itself):",
+        "",
+        "| target | process before | process after | KB per subscriber | redis-server before "
+        "| redis-server after |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for t, (p0, r0, p1, r1) in subs.items():
+        lines.append(f"| {t} | {p0:.1f} | {p1:.1f} | {(p1 - p0) * 1024 / args.subscribers:.2f} "
+                     f"| {r0:.1f} | {r1:.1f} |")
     lines += ["", "Targets, per ringleader (ratios of medians; p99 and RSS must not exceed "
               "nutcracker's):", ""]
     for rl in rl_names:
@@ -529,6 +622,12 @@ def main():
         w.writerow(["process", "value_bytes", "peak_before_mb", "peak_after_mb"])
         for t, (before, after) in big.items():
             w.writerow([t, big_value, f"{before:.1f}", f"{after:.1f}"])
+    with open(os.path.join(args.out, "latest_subscribers.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["target", "subscribers", "process_before_mb", "redis_before_mb",
+                    "process_after_mb", "redis_after_mb"])
+        for t, values in subs.items():
+            w.writerow([t, args.subscribers] + [f"{v:.1f}" for v in values])
     dat = os.path.join(args.out, "latest.dat")
     with open(dat, "w") as f:
         for name, _ in loads:
@@ -548,7 +647,7 @@ def main():
                   f"set title 'redis-benchmark -c {args.clients}: direct Redis, nutcracker, "
                   f"ringleader ({date})'; plot {plots}")
         subprocess.run(["gnuplot", "-e", script], check=True)
-    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv, latest_big_value.csv and latest.png; took {elapsed:.0f} s)",
+    print(f"\n(wrote {args.out}/latest.md, latest.csv, latest_rss.csv, latest_big_value.csv, latest_subscribers.csv and latest.png; took {elapsed:.0f} s)",
           file=sys.stderr)
 
 

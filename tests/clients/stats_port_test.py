@@ -131,11 +131,22 @@ class StatsPortTest(unittest.TestCase):
 
     def test_2_counters_follow_the_traffic(self):
         before = stats(self.rl_stats)["alpha"]
+        # Ten keys on each of alpha's servers (the ring depends on the unnamed server's port):
+        # the SETs reach both and the MGET is split in two.
+        where = subprocess.run(
+            [BINARY, "-c", os.path.join(self.cluster.dir, "ringleader.yml"), "--where"]
+            + [f"k{i}" for i in range(200)], capture_output=True, text=True, check=True)
+        by_server = {}
+        for line in where.stdout.splitlines():
+            key, pool, server, _ = line.split("\t")
+            if pool == "alpha":
+                by_server.setdefault(server, []).append(key)
+        self.assertEqual(len(by_server), 2, where.stdout)
+        keys = [k for ks in by_server.values() for k in ks[:10]]
         with socket.create_connection(("127.0.0.1", self.rl_port)) as s:
-            for i in range(20):
-                s.sendall(resp("SET", f"k{i}", "v"))
+            for key in keys:
+                s.sendall(resp("SET", key, "v"))
                 self.assertEqual(read_reply(s), b"+OK\r\n")
-            keys = [f"k{i}" for i in range(20)]
             s.sendall(resp("MGET", *keys))
             reply = b""
             s.settimeout(10)

@@ -208,13 +208,14 @@ TEST(ServeTest, SignalsRaiseTheLogLevelNoHigherThanEleven) {
 }
 
 // Under a low open-file limit it cannot raise, ringleader refuses the clients past what the
-// limit leaves (64 descriptors kept for itself, 1 listener, 1 server connection) with Redis's
+// limit leaves (64 descriptors kept for itself, 1 listener, 1 server connection, 1 subscriber
+// connection the worker's pub/sub clients share) with Redis's
 // error instead of failing accept(2) and leaving them hanging; a soft limit below the hard one is
 // raised first.
 TEST(ServeTest, ClientsPastTheOpenFileLimitAreRefusedWithAReply) {
   auto s = Serve("", {}, "", {"prlimit", "--nofile=100:100"});
   ASSERT_TRUE(s);
-  const size_t capacity = 100 - 64 - 1 - 1;
+  const size_t capacity = 100 - 64 - 1 - 1 - 1;
   std::vector<std::unique_ptr<RawConn>> clients;
   for (size_t i = 0; i < capacity; ++i) {
     clients.push_back(RawConn::Connect(s->port));

@@ -194,7 +194,9 @@ TEST_F(PubsubTest, IntrospectionIsMergedAcrossServers) {
   ASSERT_EQ(numsub->elements, 6u);
   EXPECT_EQ(numsub->element[0]->str, channels[0]);
   EXPECT_EQ(numsub->element[1]->integer, 1);
-  EXPECT_EQ(numsub->element[3]->integer, 2);
+  // s1 and s2 listen to channels[1] through their worker's one shared subscriber connection to
+  // its server, which Redis counts once (proxy/README.md, "Decisions").
+  EXPECT_EQ(numsub->element[3]->integer, 1);
   EXPECT_EQ(numsub->element[5]->integer, 0);
   EXPECT_EQ(c.Command({"PUBSUB", "NUMPAT"})->integer, 2);
   EXPECT_EQ(c.Command({"PUBSUB", "SHARDCHANNELS"})->elements, 1u);
@@ -260,6 +262,59 @@ TEST_F(PubsubTest, SubscriberLeavingBeforeTheServerConfirmed) {
   EXPECT_EQ(Confirm(*sub, {"SUBSCRIBE", ch}).size(), 1u);
   EXPECT_EQ(t_->Client().Command({"PUBLISH", ch, "m"})->integer, 1);
   EXPECT_EQ(sub->ReadReply(), Message(ch, "m"));
+}
+
+// Connections to server i that are subscribed to something (CLIENT LIST's sub/psub/ssub).
+long long SubscriberConnsOn(ProxyUnderTest& t, size_t i) {
+  RedisClient c = t.Direct(i);
+  auto list = c.Command({"CLIENT", "LIST"});
+  long long n = 0;
+  std::string text(list->str, list->len);
+  size_t at = 0;
+  while ((at = text.find("id=", at)) != std::string::npos) {
+    size_t end = text.find('\n', at);
+    std::string line = text.substr(at, end - at);
+    at = end;
+    if (line.find(" sub=0 ") == std::string::npos || line.find(" psub=0 ") == std::string::npos ||
+        (line.find(" ssub=") != std::string::npos && line.find(" ssub=0 ") == std::string::npos)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(PubsubTest, SubscribersOfAWorkerShareOneConnectionPerServer) {
+  std::string ch = KeyOn(*t_, 1, "shared");
+  constexpr int kClients = 40;
+  std::vector<std::unique_ptr<RawConn>> subs;
+  for (int i = 0; i < kClients; ++i) {
+    subs.push_back(t_->Raw());
+    // Pipelined with no wait: later clients find the name subscribed but not yet confirmed.
+    subs.back()->Send(Resp({"SUBSCRIBE", ch}) + Resp({"PSUBSCRIBE", "shared*"}));
+  }
+  for (auto& s : subs) {
+    EXPECT_EQ(s->ReadReply(), "*3\r\n$9\r\nsubscribe\r\n" + Bulk(ch) + ":1\r\n");
+    EXPECT_EQ(s->ReadReply(), "*3\r\n$10\r\npsubscribe\r\n$7\r\nshared*\r\n:2\r\n");
+  }
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(SubscriberConnsOn(*t_, i), 1) << "server " << i;
+  // Redis counts the shared connection: one receiver per subscription kind that matched.
+  EXPECT_EQ(t_->Client().Command({"PUBLISH", ch, "m"})->integer, 2);
+  for (auto& s : subs) {
+    EXPECT_EQ(s->ReadReply(), Message(ch, "m"));
+    EXPECT_EQ(s->ReadReply(), PMessage("shared*", ch, "m"));
+  }
+  // One client leaving leaves the others subscribed; the last one leaving unsubscribes.
+  Confirm(*subs[0], {"UNSUBSCRIBE", ch});
+  subs[1].reset();
+  EXPECT_EQ(t_->Client().Command({"PUBLISH", ch, "n"})->integer, 2);
+  EXPECT_EQ(subs[0]->ReadReply(), PMessage("shared*", ch, "n"));
+  for (int i = 2; i < kClients; ++i) {
+    EXPECT_EQ(subs[i]->ReadReply(), Message(ch, "n"));
+    EXPECT_EQ(subs[i]->ReadReply(), PMessage("shared*", ch, "n"));
+  }
+  subs.clear();
+  EXPECT_TRUE(WaitFor([&] { return NumsubOn(1, ch) == 0 && NumpatOn(1) == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return SubscriberConnsOn(*t_, 1) == 0; }));
 }
 
 TEST_F(PubsubTest, ServerRestartIsResubscribedTransparently) {

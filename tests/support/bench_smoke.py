@@ -92,7 +92,7 @@ def ab_smoke():
 if ab:
     ab_smoke()
     sys.exit(0)
-run_engine("bench.py", "--workers", "1", "--connections", "200", *(["--only", only] if only else []))
+run_engine("bench.py", "--workers", "1", "--connections", "200", "--subscribers", "200", *(["--only", only] if only else []))
 
 failures = []
 with open(os.path.join(out, "latest.csv")) as f:
@@ -127,9 +127,18 @@ if set(big) != {"nutcracker", "ringleader-w1"}:
 for name, r in big.items():
     if not float(r["peak_after_mb"]) >= float(r["peak_before_mb"]) > 0:
         failures.append(f"peak RSS of {name} not measured: {r}")
+with open(os.path.join(out, "latest_subscribers.csv")) as f:
+    subs = {r["target"]: r for r in csv.DictReader(f)}
+if set(subs) != {"direct", "ringleader-w1"}:
+    failures.append(f"latest_subscribers.csv targets: {sorted(subs)}")
+for name, r in subs.items():
+    if not (float(r["process_after_mb"]) > 0 and float(r["redis_after_mb"]) > 0
+            and r["subscribers"] == "200"):
+        failures.append(f"subscriber RSS of {name} not measured: {r}")
 with open(os.path.join(out, "latest.md")) as f:
     table = f.read()
 for needle in ("ringleader with 1 worker", "Where the CPU went", "Targets", "Peak RSS",
+               "PSUBSCRIBEd to one pattern",
                "| GET | 16 |" if only else "| MGET (100 keys) | 16 |", "throughput targets"):
     if needle not in table:
         failures.append(f"latest.md lacks {needle!r}")
