@@ -253,9 +253,10 @@ TEST(BackpressureTest, ANonReadingClientIsNotReadAheadAndOthersAreServed) {
   EXPECT_EQ(InfoField(s->port, "backend_errors"), 0);
 }
 
-// 5,000 pattern subscribers under the default soft open-file limit (1,024, which ringleader raises to the hard limit, here 5,300): they share one subscriber
-// connection to the server (before, each cost a descriptor per server and 1,024 descriptors
-// held 300 of them), and every confirmed subscriber receives every message, in order.
+// 5,000 pattern subscribers under the default soft open-file limit (1,024, which ringleader raises
+// to the hard limit, here 5,300): they share one subscriber connection to the server (before, each
+// cost a descriptor per server and 1,024 descriptors held 300 of them), and every confirmed
+// subscriber receives every message, in order.
 TEST(DescriptorTest, FiveThousandPatternSubscribersShareOneConnection) {
   constexpr int kSubscribers = 5000;
   rlimit own{};
