@@ -214,17 +214,18 @@ std::optional<ClusterSettings> ReadClusterSection(Checker& checker, const YamlNo
   missing(have_members, "members");
   missing(have_data_dir, "data_dir");
   missing(have_secret, "secret (or secret_file)");
+  // Every cross-key rule is checked, so one run reports them all.
   if (!ok) return std::nullopt;
   if (out.secret.size() < kMinSecret) {
     checker.Add(*secret_at, fmt::format("{}: the secret must be at least {} bytes (it has {})",
                                         kOwner, kMinSecret, out.secret.size()));
-    return std::nullopt;
+    ok = false;
   }
   if (out.election_timeout < 3 * out.heartbeat) {
     checker.Add(election_at != nullptr ? *election_at : key,
                 fmt::format("{}: election_timeout_ms ({}) must be at least 3 * heartbeat_ms ({})",
                             kOwner, out.election_timeout.count(), out.heartbeat.count()));
-    return std::nullopt;
+    ok = false;
   }
   const ClusterMember* self = nullptr;
   for (const ClusterMember& m : out.members) {
@@ -233,14 +234,14 @@ std::optional<ClusterSettings> ReadClusterSection(Checker& checker, const YamlNo
   if (self == nullptr) {
     checker.Add(*node_id_at,
                 fmt::format("{}: node_id {} is not among members", kOwner, out.node_id));
-    return std::nullopt;
-  }
-  if (!self->address.SameEndpoint(out.peer_listen)) {
+    ok = false;
+  } else if (!self->address.SameEndpoint(out.peer_listen)) {
     checker.Add(*node_id_at,
                 fmt::format("{}: members lists node {} at {}, but peer_listen is {}", kOwner,
                             out.node_id, self->address.ToString(), out.peer_listen.ToString()));
-    return std::nullopt;
+    ok = false;
   }
+  if (!ok) return std::nullopt;
   return out;
 }
 

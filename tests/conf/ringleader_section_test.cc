@@ -366,6 +366,14 @@ TEST(ClusterSectionTest, CrossKeyRules) {
   EXPECT_THAT(Errors(other_port + kPool),
               ElementsAre("t.yml:3:14: section 'ringleader': cluster: members lists node 2 at "
                           "127.0.0.1:7102, but peer_listen is 127.0.0.1:7109"));
+  // Every cross-key rule is reported in one run.
+  std::string both = short_secret;
+  both.replace(both.find("peer_listen: 127.0.0.1:7102"), 27, "peer_listen: 127.0.0.1:7109");
+  EXPECT_THAT(Errors(both + kPool),
+              ElementsAre("t.yml:3:14: section 'ringleader': cluster: members lists node 2 at "
+                          "127.0.0.1:7102, but peer_listen is 127.0.0.1:7109",
+                          "t.yml:10:13: section 'ringleader': cluster: the secret must be at "
+                          "least 16 bytes (it has 5)"));
   EXPECT_THAT(Errors(kCluster + "    secret_file: /x\n" + kPool),
               ElementsAre("t.yml:11:5: section 'ringleader': cluster: give secret or "
                           "secret_file, not both"));
