@@ -94,6 +94,26 @@ struct Pool {
   std::vector<ring::Member> RingMembers() const;
 };
 
+// One initial member of the Raft cluster: `id@host:port` in `cluster: members:`.
+struct ClusterMember {
+  uint64_t id = 0;  // 1..2^63
+  Address address;  // kTcp: where its peers reach it
+};
+
+// `ringleader: cluster:` — this process is one node of an embedded Raft group (raft/node/).
+// Every field is validated by conf/; conf/README.md gives each key's meaning and range.
+struct ClusterSettings {
+  uint64_t node_id = 0;                              // 1..2^63
+  Address peer_listen;                               // kTcp; equals this node's entry in `members`
+  std::vector<ClusterMember> members;                // in file order; ids and addresses distinct
+  std::string data_dir;                              // as written; required
+  std::chrono::milliseconds election_timeout{1000};  // >= 3 * heartbeat
+  std::chrono::milliseconds heartbeat{100};
+  std::string secret;  // >= 16 bytes: `secret`, or the contents of `secret_file`
+  int line = 0;        // where `cluster:` was written (1-based), for later messages
+  int column = 0;
+};
+
 // ringleader's own settings: the reserved top-level `ringleader:` section, for what belongs to
 // the process rather than to one pool. Every field holds its default when the section or its key
 // is absent; conf/README.md gives each key's meaning and range. The defaults equal
@@ -119,6 +139,8 @@ struct RingleaderSettings {
   uint32_t proto_max_multibulk_len = 1024 * 1024;
   // Bytes of one request: 1048576..2147483647.
   uint64_t client_query_buffer_limit = 1ull << 30;
+  // The `cluster:` key: absent = a standalone process (no data directory, no peers).
+  std::optional<ClusterSettings> cluster;
 };
 
 struct Config {

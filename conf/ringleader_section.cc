@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "conf/cluster_section.h"
 #include "fmt/format.h"
 
 namespace rl::conf {
@@ -53,9 +54,13 @@ constexpr NumberKey kKeys[] = {
      [](RingleaderSettings& s, int n) { s.client_query_buffer_limit = static_cast<uint64_t>(n); }},
 };
 
+// The mapping-valued key, besides the numbers.
+constexpr std::string_view kClusterKey = "cluster";
+
 constexpr auto kKeyNames = [] {
-  std::array<std::string_view, std::size(kKeys)> names;
+  std::array<std::string_view, std::size(kKeys) + 1> names;
   for (size_t i = 0; i < std::size(kKeys); ++i) names[i] = kKeys[i].name;
+  names[std::size(kKeys)] = kClusterKey;
   return names;
 }();
 
@@ -101,6 +106,10 @@ RingleaderSettings ReadRingleaderSection(Checker& checker, const YamlNode& value
   const YamlNode* backoff_max = nullptr;
   bool backoff_ok = true;
   checker.ForEachKey(kOwner, value, [&](const YamlNode& k, const YamlNode& v) {
+    if (k.value == kClusterKey) {
+      settings.cluster = ReadClusterSection(checker, k, v);
+      return;
+    }
     for (const NumberKey& row : kKeys) {
       if (k.value != row.name) continue;
       std::optional<int> n = checker.Number(kOwner, k, v, row.min, row.max);

@@ -1,5 +1,6 @@
 // The reserved top-level `ringleader:` section: every key, the defaults, the located errors, and
 // that the section changes nothing about the pools beside it.
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -249,6 +250,153 @@ TEST(RingleaderSectionTest, TopLevelMistakes) {
   EXPECT_THAT(Errors("ringleader:\n  shutdown_grace: 5\n"),
               ElementsAre("t.yml:1:1: no pools: the file holds only ringleader's section; add a "
                           "pool (a name, then indented listen: and servers:)"));
+}
+
+const std::string kCluster =
+    "ringleader:\n"
+    "  cluster:\n"
+    "    node_id: 2\n"
+    "    peer_listen: 127.0.0.1:7102\n"
+    "    members:\n"
+    "     - 1@127.0.0.1:7101\n"
+    "     - 2@127.0.0.1:7102\n"
+    "     - 3@127.0.0.1:7103\n"
+    "    data_dir: /var/lib/ringleader\n"
+    "    secret: 0123456789abcdef\n";
+
+TEST(ClusterSectionTest, EveryKeyAndDefaults) {
+  Config config = MustParse(kCluster + kPool);
+  ASSERT_TRUE(config.ringleader.cluster.has_value());
+  const ClusterSettings& c = *config.ringleader.cluster;
+  EXPECT_EQ(c.node_id, 2u);
+  EXPECT_EQ(c.peer_listen.ToString(), "127.0.0.1:7102");
+  ASSERT_EQ(c.members.size(), 3u);
+  EXPECT_EQ(c.members[0].id, 1u);
+  EXPECT_EQ(c.members[2].address.ToString(), "127.0.0.1:7103");
+  EXPECT_EQ(c.data_dir, "/var/lib/ringleader");
+  EXPECT_EQ(c.secret, "0123456789abcdef");
+  EXPECT_EQ(c.election_timeout, milliseconds(1000));
+  EXPECT_EQ(c.heartbeat, milliseconds(100));
+  EXPECT_EQ(c.line, 2);
+  Config timed =
+      MustParse(kCluster + "    election_timeout_ms: 300\n    heartbeat_ms: 100\n" + kPool);
+  EXPECT_EQ(timed.ringleader.cluster->election_timeout, milliseconds(300));
+  // The largest id is 2^63.
+  Config big = MustParse(
+      "ringleader:\n  cluster:\n    node_id: 9223372036854775808\n"
+      "    peer_listen: h:1\n    members:\n     - 9223372036854775808@h:1\n"
+      "    data_dir: d\n    secret: 0123456789abcdef\n" +
+      kPool);
+  EXPECT_EQ(big.ringleader.cluster->node_id, uint64_t{1} << 63);
+}
+
+TEST(ClusterSectionTest, AbsentMeansStandalone) {
+  EXPECT_FALSE(MustParse(kPool).ringleader.cluster.has_value());
+  EXPECT_FALSE(MustParse("ringleader:\n  shutdown_grace: 5\n" + kPool).ringleader.cluster);
+}
+
+TEST(ClusterSectionTest, RequiredKeys) {
+  EXPECT_THAT(Errors("ringleader:\n  cluster:\n    heartbeat_ms: 50\n" + kPool),
+              ElementsAre("t.yml:2:3: section 'ringleader': cluster: node_id is required",
+                          "t.yml:2:3: section 'ringleader': cluster: peer_listen is required",
+                          "t.yml:2:3: section 'ringleader': cluster: members is required",
+                          "t.yml:2:3: section 'ringleader': cluster: data_dir is required",
+                          "t.yml:2:3: section 'ringleader': cluster: secret (or secret_file) is "
+                          "required"));
+  EXPECT_THAT(Errors("ringleader:\n  cluster:\n" + kPool),
+              ElementsAre("t.yml:2:3: section 'ringleader': cluster must be a mapping (node_id, "
+                          "peer_listen, members, data_dir, secret)"));
+}
+
+TEST(ClusterSectionTest, BadValuesAreLocated) {
+  EXPECT_THAT(Errors("ringleader:\n"
+                     "  cluster:\n"
+                     "    node_id: 0\n"
+                     "    peer_listen: /tmp/x.sock\n"
+                     "    members:\n"
+                     "     - 1@127.0.0.1:7101\n"
+                     "     - 127.0.0.1:7102\n"
+                     "     - 1@127.0.0.1:7103\n"
+                     "     - 4@127.0.0.1:7101\n"
+                     "     - x@127.0.0.1:7105\n"
+                     "    data_dir: d\n"
+                     "    secret: s\n"
+                     "    heartbeat_ms: 0\n"
+                     "    node_idd: 1\n" +
+                     kPool),
+              ElementsAre("t.yml:3:14: section 'ringleader': cluster: node_id '0' must be at "
+                          "least 1",
+                          "t.yml:4:18: section 'ringleader': cluster: peer_listen '/tmp/x.sock' "
+                          "must be host:port (peers connect over TCP, not a unix socket)",
+                          "t.yml:7:8: section 'ringleader': cluster: member '127.0.0.1:7102' "
+                          "must be id@host:port",
+                          "t.yml:8:8: section 'ringleader': cluster: member id 1 is listed twice",
+                          "t.yml:9:8: section 'ringleader': cluster: address 127.0.0.1:7101 is "
+                          "listed twice",
+                          "t.yml:10:8: section 'ringleader': cluster: member 'x@127.0.0.1:7105' "
+                          "id 'x' is not a number (only the digits 0-9)",
+                          "t.yml:13:19: section 'ringleader': cluster: heartbeat_ms must be at "
+                          "least 1",
+                          "t.yml:14:5: section 'ringleader': cluster: unknown key 'node_idd' "
+                          "(did you mean 'node_id'?)"));
+  EXPECT_THAT(Errors("ringleader:\n  cluster:\n    node_id: 9223372036854775809\n" + kPool),
+              ::testing::Contains(
+                  "t.yml:3:14: section 'ringleader': cluster: node_id '9223372036854775809' is too "
+                  "large (at most 9223372036854775808)"));
+}
+
+TEST(ClusterSectionTest, CrossKeyRules) {
+  // The secret's length, the timing ratio, this node among the members at its own address.
+  EXPECT_THAT(Errors(kCluster + "    election_timeout_ms: 299\n" + kPool),
+              ElementsAre("t.yml:11:26: section 'ringleader': cluster: election_timeout_ms (299) "
+                          "must be at least 3 * heartbeat_ms (100)"));
+  std::string short_secret = kCluster;
+  short_secret.replace(short_secret.find("0123456789abcdef"), 16, "short");
+  EXPECT_THAT(Errors(short_secret + kPool),
+              ElementsAre("t.yml:10:13: section 'ringleader': cluster: the secret must be at "
+                          "least 16 bytes (it has 5)"));
+  std::string other_id = kCluster;
+  other_id.replace(other_id.find("node_id: 2"), 10, "node_id: 9");
+  EXPECT_THAT(Errors(other_id + kPool),
+              ElementsAre("t.yml:3:14: section 'ringleader': cluster: node_id 9 is not among "
+                          "members"));
+  std::string other_port = kCluster;
+  other_port.replace(other_port.find("peer_listen: 127.0.0.1:7102"), 27,
+                     "peer_listen: 127.0.0.1:7109");
+  EXPECT_THAT(Errors(other_port + kPool),
+              ElementsAre("t.yml:3:14: section 'ringleader': cluster: members lists node 2 at "
+                          "127.0.0.1:7102, but peer_listen is 127.0.0.1:7109"));
+  // Every cross-key rule is reported in one run.
+  std::string both = short_secret;
+  both.replace(both.find("peer_listen: 127.0.0.1:7102"), 27, "peer_listen: 127.0.0.1:7109");
+  EXPECT_THAT(Errors(both + kPool),
+              ElementsAre("t.yml:3:14: section 'ringleader': cluster: members lists node 2 at "
+                          "127.0.0.1:7102, but peer_listen is 127.0.0.1:7109",
+                          "t.yml:10:13: section 'ringleader': cluster: the secret must be at "
+                          "least 16 bytes (it has 5)"));
+  EXPECT_THAT(Errors(kCluster + "    secret_file: /x\n" + kPool),
+              ElementsAre("t.yml:11:5: section 'ringleader': cluster: give secret or "
+                          "secret_file, not both"));
+}
+
+TEST(ClusterSectionTest, SecretFile) {
+  std::string path = ::testing::TempDir() + "rl_cluster_secret";
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs("fedcba9876543210xyz\n", f);
+    fclose(f);
+  }
+  std::string text = kCluster;
+  text.replace(text.find("secret: 0123456789abcdef"), 24, "secret_file: " + path);
+  Config config = MustParse(text + kPool);
+  ASSERT_TRUE(config.ringleader.cluster);
+  EXPECT_EQ(config.ringleader.cluster->secret, "fedcba9876543210xyz");
+  std::remove(path.c_str());
+  EXPECT_THAT(Errors(text + kPool),
+              ElementsAre(fmt::format("t.yml:10:18: section 'ringleader': cluster: secret_file "
+                                      "'{}' cannot be read",
+                                      path)));
 }
 
 }  // namespace
