@@ -1,0 +1,21 @@
+// Names of the lock module's error codes, for logs and test messages.
+// Thread safety: pure.
+#include "lock/error.h"
+
+namespace rl::lock {
+
+std::string_view CodeName(Error::Code code) {
+  switch (code) {
+    case Error::Code::kMaster:
+      return "master";
+    case Error::Code::kBadReply:
+      return "bad-reply";
+    case Error::Code::kStorage:
+      return "storage";
+    case Error::Code::kInvalid:
+      return "invalid";
+  }
+  return "unknown";
+}
+
+}  // namespace rl::lock
