@@ -14,6 +14,10 @@ std::string_view CodeName(Error::Code code) {
       return "storage";
     case Error::Code::kInvalid:
       return "invalid";
+    case Error::Code::kNoQuorum:
+      return "no-quorum";
+    case Error::Code::kNotOwner:
+      return "not-owner";
   }
   return "unknown";
 }

@@ -15,6 +15,8 @@ struct Error {
     kBadReply,  // a master answered something the script never returns (or a script error)
     kStorage,   // the token store could not be read or made durable
     kInvalid,   // an argument the caller should have checked (e.g. more tokens than fit)
+    kNoQuorum,  // too few lock masters answered or granted (message starts "TRYAGAIN ...")
+    kNotOwner,  // extend by an owner and token that do not hold the lock ("NOTOWNER ...")
   };
   Code code = Code::kMaster;
   std::string message;

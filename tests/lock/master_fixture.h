@@ -39,6 +39,7 @@ class MasterFixture : public ::testing::Test {
       ASSERT_TRUE(server.has_value()) << server.error();
       proxy::RespClientOptions o;
       o.port = (*server)->port();
+      ports_.push_back(o.port);
       o.reconnect_min = std::chrono::milliseconds(10);
       o.reconnect_max = std::chrono::milliseconds(100);
       clients_.push_back(proxy::RespClient::Create(&loop_, std::move(o)));
@@ -76,6 +77,7 @@ class MasterFixture : public ::testing::Test {
 
   uv_loop_t loop_;
   size_t count_;
+  std::vector<uint16_t> ports_;  // kept when a test stops a server
   std::vector<std::unique_ptr<testing::RedisServer>> servers_;
   std::vector<proxy::RespClientPtr> clients_;
 };

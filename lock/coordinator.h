@@ -1,0 +1,95 @@
+// Redlock over N independent Redis masters on one libuv loop (the control loop): a token from the
+// TokenSource first, then the acquire script on every master in parallel; granted when a quorum
+// (N/2+1) granted the same token and validity = ttl - elapsed - drift stays positive (elapsed on a
+// monotonic clock, drift = ttl*drift_factor + drift_fixed_ms). A failed attempt releases what it
+// got on every master. Release and extend run their compare-and-act scripts on every master.
+// Not yet here: WAIT queues, LOCK.INFO/CHECK aggregation, FORCERELEASE, metrics.
+// Thread safety: everything on the loop's thread; completions run there. Destroying the
+// coordinator drops pending completions without calling them.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lock/error.h"
+#include "lock/token_source.h"
+#include "proxy/resp/client.h"
+
+namespace rl::lock {
+
+struct CoordinatorOptions {
+  std::vector<proxy::RespClientOptions> masters;  // request_timeout 0 gets master_timeout
+  std::chrono::milliseconds master_timeout{200};  // per master reply, bounds one attempt
+  double drift_factor = 0.01;
+  uint64_t drift_fixed_ms = 2;
+  uint64_t token_block = 100;        // tokens reserved from the source at a time
+  int max_stale_retries = 1;         // attempts again with a fresh token after a stale refusal
+  std::function<uint64_t()> now_ms;  // monotonic milliseconds; default uv_hrtime
+};
+
+struct Grant {
+  uint64_t token = 0;
+  uint64_t validity_ms = 0;
+};
+
+// Client-facing error texts (without the leading '-').
+inline constexpr std::string_view kNoQuorum = "TRYAGAIN no quorum of lock masters";
+inline constexpr std::string_view kNotOwner = "NOTOWNER lock not held by this owner and token";
+
+class Coordinator {
+ public:
+  // nullopt: held by other owners on enough masters to block any quorum (like SET NX's nil).
+  // kNoQuorum (message kNoQuorum...) when too few masters answered or granted in time;
+  // kStorage when no token could be minted.
+  using AcquireDone = std::move_only_function<void(std::expected<std::optional<Grant>, Error>)>;
+  using ReleaseDone = std::move_only_function<void(std::expected<bool, Error>)>;
+  using ExtendDone = std::move_only_function<void(std::expected<uint64_t, Error>)>;
+
+  // REQUIRES: loop is the calling thread's loop; tokens outlives the coordinator; masters >= 1.
+  Coordinator(uv_loop_t* loop, TokenSource* tokens, CoordinatorOptions options);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  void Acquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
+               AcquireDone done);
+  // true when at least one master released (owner, token); false when none held it.
+  void Release(std::string name, std::string owner, uint64_t token, ReleaseDone done);
+  // The new validity when a quorum extended within the ttl; else kNotOwner (or kNoQuorum when
+  // too few masters answered).
+  // Callers keep extending only while they hold the lock: a released or expired lock is NOTOWNER.
+  void Extend(std::string name, std::string owner, uint64_t token, uint64_t ttl_ms,
+              ExtendDone done);
+
+  size_t masters() const { return clients_.size(); }
+  size_t quorum() const { return clients_.size() / 2 + 1; }
+  uint64_t DriftMs(uint64_t ttl_ms) const;
+
+  struct Attempt;  // one acquire round (coordinator.cc)
+
+ private:
+  void NextToken(std::move_only_function<void(std::expected<uint64_t, Error>)> done);
+  void Start(std::shared_ptr<Attempt> attempt);
+  void Finish(std::shared_ptr<Attempt> attempt);
+  void ReleaseOn(const std::string& name, const std::string& owner, uint64_t token,
+                 const std::vector<bool>& where);
+
+  uv_loop_t* loop_;
+  TokenSource* tokens_;
+  CoordinatorOptions options_;
+  std::vector<proxy::RespClientPtr> clients_;
+  uint64_t next_token_ = 0;  // the cached block [next_token_, end_token_)
+  uint64_t end_token_ = 0;
+  // Cleared on destruction so that completions still queued on masters do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace rl::lock
