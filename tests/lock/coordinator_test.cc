@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "lock/scripts.h"
 #include "tests/lock/master_fixture.h"
@@ -144,6 +145,35 @@ TEST_F(CoordinatorTest, ExtendComparesOwnerAndToken) {
       Await<ExtendResult>([&](auto done) { c->Extend("a", "bob", token, 30000, std::move(done)); });
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, Error::Code::kNotOwner);
+}
+
+// Kleppmann's pause: one master is SIGSTOPped while alice holds a short lease. After the lease
+// expired on the live masters, bob is granted on the two that answer with a newer token, and
+// alice, the stale holder, can neither extend nor release bob's grant, also after SIGCONT.
+TEST_F(CoordinatorTest, StoppedMasterDoesNotLetAStaleHolderWin) {
+  auto c = Make();
+  AcquireResult alice = Take(*c, "a", "alice", 300);
+  ASSERT_TRUE(alice.has_value() && alice->has_value()) << "alice";
+  uint64_t alice_token = (*alice)->token;
+  server(0).process().Signal(SIGSTOP);
+  // The event: alice's lease is gone from both live masters.
+  ASSERT_TRUE(RunUntil(
+      [&] { return Get(1, HolderKey("a")) == "(nil)" && Get(2, HolderKey("a")) == "(nil)"; }));
+  AcquireResult bob = Take(*c, "a", "bob", 10000);
+  ASSERT_TRUE(bob.has_value()) << bob.error().message;
+  ASSERT_TRUE(bob->has_value());
+  EXPECT_GT((*bob)->token, alice_token);
+  server(0).process().Signal(SIGCONT);
+  auto extend = Await<ExtendResult>(
+      [&](auto done) { c->Extend("a", "alice", alice_token, 10000, std::move(done)); });
+  ASSERT_FALSE(extend.has_value());
+  EXPECT_EQ(extend.error().code, Error::Code::kNotOwner) << extend.error().message;
+  BoolResult release = Drop(*c, "a", "alice", alice_token);
+  ASSERT_TRUE(release.has_value()) << release.error().message;
+  EXPECT_FALSE(*release);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(Get(i, HolderKey("a")), fmt::format("{} bob", (*bob)->token));
+  }
 }
 
 }  // namespace

@@ -75,6 +75,19 @@ class MasterFixture : public ::testing::Test {
     return std::move(*result);
   }
 
+  // Runs the loop until `done()` holds or the bound passes; returns done().
+  bool RunUntil(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + kBound;
+    uv_timer_t tick;
+    uv_timer_init(&loop_, &tick);
+    uv_timer_start(
+        &tick, [](uv_timer_t*) {}, 5, 5);
+    while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return done();
+  }
+
   uv_loop_t loop_;
   size_t count_;
   std::vector<uint16_t> ports_;  // kept when a test stops a server
