@@ -80,13 +80,23 @@ constexpr std::string_view kForceRelease = RL_LOCK_PRELUDE
 
 #undef RL_LOCK_PRELUDE
 
-std::string Sha1Hex(std::string_view text) {
+}  // namespace
+
+const std::string_view kTokenComparePrelude =
+    "local function below(a, b)\n"
+    "  if #a ~= #b then return #a < #b end\n"
+    "  return a < b\n"
+    "end\n";
+
+std::string ScriptSha1(std::string_view text) {
   std::array<unsigned char, SHA_DIGEST_LENGTH> digest;
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
   std::string hex;
   for (unsigned char c : digest) hex += fmt::format("{:02x}", c);
   return hex;
 }
+
+namespace {
 
 Error MasterError(const proxy::RespClient& client, const proxy::RespError& e) {
   return Error{Error::Code::kMaster, fmt::format("lock master {}: {}: {}", client.address(),
@@ -149,7 +159,7 @@ const Script& GetScript(ScriptId id) {
     std::array<Script, 5> s{Script{"acquire", kAcquire, ""}, Script{"release", kRelease, ""},
                             Script{"extend", kExtend, ""}, Script{"info", kInfo, ""},
                             Script{"forcerelease", kForceRelease, ""}};
-    for (Script& one : s) one.sha1 = Sha1Hex(one.source);
+    for (Script& one : s) one.sha1 = ScriptSha1(one.source);
     return s;
   }();
   return scripts[static_cast<size_t>(id)];

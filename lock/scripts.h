@@ -31,6 +31,12 @@ struct Script {
   std::string sha1;         // lower-case hex of the source's SHA1, as EVALSHA takes it
 };
 
+// Lower-case hex SHA1 of a script's source, as EVALSHA takes it.
+std::string ScriptSha1(std::string_view source);
+// Lua defining below(a, b): a < b for canonical decimal token strings (length first). Scripts
+// elsewhere (fence.cc) start with it.
+extern const std::string_view kTokenComparePrelude;
+
 enum class ScriptId : uint8_t { kAcquire, kRelease, kExtend, kInfo, kForceRelease };
 const Script& GetScript(ScriptId id);
 
