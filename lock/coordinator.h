@@ -3,7 +3,7 @@
 // (N/2+1) granted the same token and validity = ttl - elapsed - drift stays positive (elapsed on a
 // monotonic clock, drift = ttl*drift_factor + drift_fixed_ms). A failed attempt releases what it
 // got on every master. Release and extend run their compare-and-act scripts on every master.
-// Not yet here: WAIT queues, LOCK.INFO/CHECK aggregation, FORCERELEASE, metrics.
+// Info, Check and ForceRelease are in coordinator_query.cc. Not yet here: WAIT queues, metrics.
 // Thread safety: everything on the loop's thread; completions run there. Destroying the
 // coordinator drops pending completions without calling them.
 #pragma once
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lock/error.h"
+#include "lock/scripts.h"
 #include "lock/token_source.h"
 #include "proxy/resp/client.h"
 
@@ -68,6 +69,22 @@ class Coordinator {
   // Callers keep extending only while they hold the lock: a released or expired lock is NOTOWNER.
   void Extend(std::string name, std::string owner, uint64_t token, uint64_t ttl_ms,
               ExtendDone done);
+
+  // LOCK.INFO: the holder a quorum of masters agree on (its lease: what a quorum still has), and
+  // the highest mark any master answered. kNoQuorum when fewer than a quorum answered.
+  struct LockInfo {
+    std::optional<InfoReply::Holder> holder;
+    uint64_t last_token = 0;
+    size_t masters_answered = 0;
+  };
+  using InfoDone = std::move_only_function<void(std::expected<LockInfo, Error>)>;
+  void Info(std::string name, InfoDone done);
+  // LOCK.CHECK: whether `token` is the current grant (held on a quorum with a lease left).
+  void Check(std::string name, uint64_t token, ReleaseDone done);
+  // LOCK.FORCERELEASE: mints a fresh token F, deletes the holder on every master and raises each
+  // master's mark to F, so no grant up to F happens again; true when a holder was deleted.
+  // (The data shards' marks rise with the next holder's first fenced write; see README.)
+  void ForceRelease(std::string name, ReleaseDone done);
 
   size_t masters() const { return clients_.size(); }
   size_t quorum() const { return clients_.size() / 2 + 1; }

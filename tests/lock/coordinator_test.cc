@@ -176,5 +176,46 @@ TEST_F(CoordinatorTest, StoppedMasterDoesNotLetAStaleHolderWin) {
   }
 }
 
+TEST_F(CoordinatorTest, InfoCheckAndForceRelease) {
+  auto c = Make();
+  using InfoResult = std::expected<Coordinator::LockInfo, Error>;
+  auto free = Await<InfoResult>([&](auto done) { c->Info("a", std::move(done)); });
+  ASSERT_TRUE(free.has_value()) << free.error().message;
+  EXPECT_FALSE(free->holder.has_value());
+  EXPECT_EQ(free->masters_answered, 3u);
+  AcquireResult r = Take(*c, "a", "alice", 10000);
+  ASSERT_TRUE(r.has_value() && r->has_value());
+  uint64_t token = (*r)->token;
+  auto held = Await<InfoResult>([&](auto done) { c->Info("a", std::move(done)); });
+  ASSERT_TRUE(held.has_value() && held->holder.has_value());
+  EXPECT_EQ(held->holder->token, token);
+  EXPECT_EQ(held->holder->owner, "alice");
+  EXPECT_GT(held->holder->pttl_ms, 0);
+  EXPECT_LE(held->holder->pttl_ms, 10000);
+  EXPECT_EQ(held->last_token, token);
+  auto current = Await<BoolResult>([&](auto done) { c->Check("a", token, std::move(done)); });
+  ASSERT_TRUE(current.has_value());
+  EXPECT_TRUE(*current);
+  auto other = Await<BoolResult>([&](auto done) { c->Check("a", token + 1, std::move(done)); });
+  ASSERT_TRUE(other.has_value());
+  EXPECT_FALSE(*other);
+  auto forced = Await<BoolResult>([&](auto done) { c->ForceRelease("a", std::move(done)); });
+  ASSERT_TRUE(forced.has_value()) << forced.error().message;
+  EXPECT_TRUE(*forced);
+  auto after = Await<InfoResult>([&](auto done) { c->Info("a", std::move(done)); });
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->holder.has_value());
+  EXPECT_GT(after->last_token, token) << "the fence rose past the evicted grant";
+  auto stale = Await<BoolResult>([&](auto done) { c->Check("a", token, std::move(done)); });
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_FALSE(*stale);
+  auto extend = Await<ExtendResult>(
+      [&](auto done) { c->Extend("a", "alice", token, 10000, std::move(done)); });
+  EXPECT_FALSE(extend.has_value()) << "the evicted holder cannot extend";
+  AcquireResult next = Take(*c, "a", "bob");
+  ASSERT_TRUE(next.has_value() && next->has_value());
+  EXPECT_GT((*next)->token, after->last_token);
+}
+
 }  // namespace
 }  // namespace rl::lock
