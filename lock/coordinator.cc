@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 
+#include "lock/coordinator_internal.h"
 #include "lock/scripts.h"
 
 namespace rl::lock {
@@ -20,6 +21,8 @@ struct Coordinator::Attempt {
   bool reentrant = false;
   int stale_retries = 0;
   AcquireDone done;
+  // Called before done(nullopt) with the ms until enough leases end for a quorum (WAIT).
+  std::move_only_function<void(int64_t free_in_ms)> on_held;
 
   uint64_t token = 0;
   uint64_t started_ms = 0;
@@ -27,6 +30,7 @@ struct Coordinator::Attempt {
   std::vector<bool> granted_new;      // granted with `token` (what a failure must release)
   std::map<uint64_t, size_t> grants;  // token granted -> masters (reentrant: the held token)
   size_t held = 0;                    // masters held by another owner
+  std::vector<int64_t> held_leases;   // their leases left
   size_t failed = 0;                  // masters that did not answer
   uint64_t highest_mark = 0;          // the highest mark among stale refusals
   bool stale = false;
@@ -54,8 +58,6 @@ Coordinator::Coordinator(uv_loop_t* loop, TokenSource* tokens, CoordinatorOption
   options_.masters.clear();  // moved into the clients
 }
 
-Coordinator::~Coordinator() { *alive_ = false; }
-
 uint64_t Coordinator::DriftMs(uint64_t ttl_ms) const {
   return static_cast<uint64_t>(static_cast<double>(ttl_ms) * options_.drift_factor) +
          options_.drift_fixed_ms;
@@ -75,7 +77,13 @@ void Coordinator::NextToken(std::move_only_function<void(std::expected<uint64_t,
 
 void Coordinator::Acquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
                           AcquireDone done) {
+  StartAcquire(std::move(name), std::move(owner), ttl_ms, reentrant, std::move(done), nullptr);
+}
+
+void Coordinator::StartAcquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
+                               AcquireDone done, std::move_only_function<void(int64_t)> on_held) {
   auto a = std::make_shared<Attempt>();
+  a->on_held = std::move(on_held);
   a->name = std::move(name);
   a->owner = std::move(owner);
   a->ttl_ms = ttl_ms;
@@ -91,6 +99,7 @@ void Coordinator::Start(std::shared_ptr<Attempt> a) {
     a->token = *token;
     a->started_ms = options_.now_ms();
     a->answered = a->held = a->failed = 0;
+    a->held_leases.clear();
     a->grants.clear();
     a->stale = false;
     a->granted_new.assign(clients_.size(), false);
@@ -104,6 +113,7 @@ void Coordinator::Start(std::shared_ptr<Attempt> a) {
                         a->granted_new[i] = r->token == a->token;
                       } else if (r->outcome == AcquireReply::Outcome::kHeld) {
                         ++a->held;
+                        a->held_leases.push_back(r->lease_ms);
                       } else {
                         a->stale = true;
                         a->highest_mark = std::max(a->highest_mark, r->token);
@@ -138,6 +148,12 @@ void Coordinator::Finish(std::shared_ptr<Attempt> a) {
     return;
   }
   if (a->held >= clients_.size() - quorum() + 1) {
+    if (a->on_held) {
+      // A quorum can form once fewer than N - quorum + 1 masters are held: when the
+      // (N - quorum + 1)-th longest lease ends.
+      std::sort(a->held_leases.begin(), a->held_leases.end(), std::greater<>());
+      a->on_held(std::max<int64_t>(0, a->held_leases[clients_.size() - quorum()]));
+    }
     return a->done(std::nullopt);  // other owners hold it on enough masters to block any quorum
   }
   if (validity == 0 && !a->grants.empty()) {
@@ -157,10 +173,12 @@ void Coordinator::ReleaseOn(const std::string& name, const std::string& owner, u
 void Coordinator::Release(std::string name, std::string owner, uint64_t token, ReleaseDone done) {
   struct State {
     size_t answered = 0, released = 0, failed = 0;
+    std::string name;
     ReleaseDone done;
   };
   auto s = std::make_shared<State>();
   s->done = std::move(done);
+  s->name = name;
   for (auto& client : clients_) {
     lock::Release(*client, name, owner, token, [this, s](std::expected<bool, Error> r) {
       if (!r)
@@ -172,6 +190,7 @@ void Coordinator::Release(std::string name, std::string owner, uint64_t token, R
         return s->done(std::unexpected(NoQuorum("release reached too few masters")));
       }
       s->done(s->released > 0);
+      if (s->released > 0) Wake(s->name);
     });
   }
 }

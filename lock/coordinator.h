@@ -3,7 +3,8 @@
 // (N/2+1) granted the same token and validity = ttl - elapsed - drift stays positive (elapsed on a
 // monotonic clock, drift = ttl*drift_factor + drift_fixed_ms). A failed attempt releases what it
 // got on every master. Release and extend run their compare-and-act scripts on every master.
-// Info, Check and ForceRelease are in coordinator_query.cc. Not yet here: WAIT queues, metrics.
+// Info, Check and ForceRelease are in coordinator_query.cc, WAIT in coordinator_wait.cc.
+// Not yet here: metrics.
 // Thread safety: everything on the loop's thread; completions run there. Destroying the
 // coordinator drops pending completions without calling them.
 #pragma once
@@ -14,6 +15,8 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,12 +59,21 @@ class Coordinator {
 
   // REQUIRES: loop is the calling thread's loop; tokens outlives the coordinator; masters >= 1.
   Coordinator(uv_loop_t* loop, TokenSource* tokens, CoordinatorOptions options);
-  ~Coordinator();
+  ~Coordinator();  // out of line: Waiter is incomplete here
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
   void Acquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
                AcquireDone done);
+  // LOCK.ACQUIRE ... WAIT wait_ms: while other owners hold it, the caller waits here (queued per
+  // lock, FIFO; the loop keeps serving everyone else) and retries when this coordinator releases
+  // or force-releases the lock, or when the blocking leases end (plus jitter), until granted, an
+  // error, or wait_ms has passed (then nil).
+  void AcquireWait(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
+                   uint64_t wait_ms, AcquireDone done);
+  // Callers waiting on `name` (LOCK.INFO's waiters).
+  size_t waiters(const std::string& name) const;
+
   // true when at least one master released (owner, token); false when none held it.
   void Release(std::string name, std::string owner, uint64_t token, ReleaseDone done);
   // The new validity when a quorum extended within the ttl; else kNotOwner (or kNoQuorum when
@@ -93,6 +105,13 @@ class Coordinator {
   struct Attempt;  // one acquire round (coordinator.cc)
 
  private:
+  struct Waiter;  // coordinator_wait.cc
+  void StartAcquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
+                    AcquireDone done, std::move_only_function<void(int64_t)> on_held);
+  void Retry(Waiter* w);
+  void Schedule(Waiter* w, int64_t delay_ms);
+  void Wake(const std::string& name);
+  void Remove(Waiter* w);
   void NextToken(std::move_only_function<void(std::expected<uint64_t, Error>)> done);
   void Start(std::shared_ptr<Attempt> attempt);
   void Finish(std::shared_ptr<Attempt> attempt);
@@ -103,6 +122,8 @@ class Coordinator {
   TokenSource* tokens_;
   CoordinatorOptions options_;
   std::vector<proxy::RespClientPtr> clients_;
+  std::map<std::string, std::list<std::unique_ptr<Waiter>>> waiters_;  // per lock, FIFO
+  uint64_t jitter_state_ = 0x9e3779b97f4a7c15ull;
   uint64_t next_token_ = 0;  // the cached block [next_token_, end_token_)
   uint64_t end_token_ = 0;
   // Cleared on destruction so that completions still queued on masters do nothing.

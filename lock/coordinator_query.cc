@@ -63,10 +63,12 @@ void Coordinator::ForceRelease(std::string name, ReleaseDone done) {
     if (!fence) return done(std::unexpected(fence.error()));
     struct State {
       size_t answered = 0, ok = 0, deleted = 0;
+      std::string name;
       ReleaseDone done;
     };
     auto s = std::make_shared<State>();
     s->done = std::move(done);
+    s->name = name;
     for (auto& client : clients_) {
       lock::ForceRelease(*client, name, *fence, [this, s](std::expected<bool, Error> r) {
         if (r) {
@@ -76,6 +78,7 @@ void Coordinator::ForceRelease(std::string name, ReleaseDone done) {
         if (++s->answered < clients_.size()) return;
         if (s->ok < quorum()) return s->done(std::unexpected(NoQuorum("forcerelease")));
         s->done(s->deleted > 0);
+        Wake(s->name);
       });
     }
   });

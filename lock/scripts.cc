@@ -32,7 +32,7 @@ using proxy::RespResult;
   "end\n"
 
 // KEYS: holder, fence. ARGV: owner, token, ttl ms, reentrant ("1"/"0").
-// Reply: {1, token held} granted | {0, holder token, holder owner} | {-1, mark} stale.
+// Reply: {1, token held} granted | {0, holder token, holder owner, pttl} | {-1, mark} stale.
 constexpr std::string_view kAcquire = RL_LOCK_PRELUDE
     "local cur = redis.call('GET', KEYS[1])\n"
     "if cur then\n"
@@ -41,7 +41,7 @@ constexpr std::string_view kAcquire = RL_LOCK_PRELUDE
     "    redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "    return {1, tok}\n"
     "  end\n"
-    "  return {0, tok, own}\n"
+    "  return {0, tok, own, redis.call('PTTL', KEYS[1])}\n"
     "end\n"
     "local mark = redis.call('GET', KEYS[2]) or '0'\n"
     "if not below(mark, ARGV[2]) then return {-1, mark} end\n"
@@ -205,9 +205,13 @@ void Acquire(proxy::RespClient& client, std::string_view name, std::string_view 
         out.outcome = AcquireReply::Outcome::kStale;
         return out;
       case 0:
-        if (r.elements.size() != 3 || r.elements[2].type != RespReply::Type::kBulk) break;
+        if (r.elements.size() != 4 || r.elements[2].type != RespReply::Type::kBulk ||
+            r.elements[3].type != RespReply::Type::kInteger) {
+          break;
+        }
         out.outcome = AcquireReply::Outcome::kHeld;
         out.owner = r.elements[2].str;
+        out.lease_ms = r.elements[3].integer;
         return out;
     }
     return std::unexpected(Error{});

@@ -53,12 +53,13 @@ void RunScript(proxy::RespClient& client, const Script& script, std::span<const 
 struct AcquireReply {
   enum class Outcome : uint8_t {
     kGranted,  // this owner holds the lock on this master with `token` (reentrant: the old token)
-    kHeld,     // another grant holds it: `token` and `owner` are the holder's
+    kHeld,     // another grant holds it: `token`, `owner` and `lease_ms` are the holder's
     kStale,    // free, but `token` (the master's high-water mark) >= the token offered
   };
   Outcome outcome = Outcome::kGranted;
   uint64_t token = 0;
-  std::string owner;  // kHeld only
+  std::string owner;     // kHeld only
+  int64_t lease_ms = 0;  // kHeld only: the holder's lease left on this master (PTTL)
 };
 using AcquireDone = std::move_only_function<void(std::expected<AcquireReply, Error>)>;
 

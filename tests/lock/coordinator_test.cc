@@ -217,5 +217,52 @@ TEST_F(CoordinatorTest, InfoCheckAndForceRelease) {
   EXPECT_GT((*next)->token, after->last_token);
 }
 
+// WAIT: bob queues behind alice; meanwhile carol's lock on another name is unaffected; alice's
+// release hands bob the lock long before alice's 30 s lease would have ended.
+TEST_F(CoordinatorTest, WaitIsGrantedOnReleaseAndOthersAreUnaffected) {
+  auto c = Make();
+  AcquireResult alice = Take(*c, "a", "alice", 30000);
+  ASSERT_TRUE(alice.has_value() && alice->has_value());
+  std::optional<AcquireResult> bob;
+  c->AcquireWait("a", "bob", 10000, false, 20000,
+                 [&bob](AcquireResult r) { bob.emplace(std::move(r)); });
+  ASSERT_TRUE(RunUntil([&] { return c->waiters("a") == 1; }));
+  AcquireResult carol = Take(*c, "b", "carol");
+  ASSERT_TRUE(carol.has_value() && carol->has_value()) << "another lock while bob waits";
+  EXPECT_FALSE(bob.has_value()) << "bob still waits";
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Drop(*c, "a", "alice", (*alice)->token).value_or(false));
+  ASSERT_TRUE(RunUntil([&] { return bob.has_value(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "woken by the release, not by the lease's end";
+  ASSERT_TRUE(bob->has_value()) << bob->error().message;
+  ASSERT_TRUE(bob->value().has_value());
+  EXPECT_GT(bob->value()->token, (*alice)->token);
+  EXPECT_EQ(c->waiters("a"), 0u);
+}
+
+TEST_F(CoordinatorTest, WaitIsGrantedWhenTheLeaseEnds) {
+  auto c = Make();
+  AcquireResult alice = Take(*c, "a", "alice", 300);
+  ASSERT_TRUE(alice.has_value() && alice->has_value());
+  auto bob = Await<AcquireResult>(
+      [&](auto done) { c->AcquireWait("a", "bob", 10000, false, 15000, std::move(done)); });
+  ASSERT_TRUE(bob.has_value()) << bob.error().message;
+  ASSERT_TRUE(bob->has_value()) << "granted after alice's lease ended";
+}
+
+TEST_F(CoordinatorTest, WaitEndsWithNilAtItsBound) {
+  auto c = Make();
+  AcquireResult alice = Take(*c, "a", "alice", 30000);
+  ASSERT_TRUE(alice.has_value() && alice->has_value());
+  auto start = std::chrono::steady_clock::now();
+  auto bob = Await<AcquireResult>(
+      [&](auto done) { c->AcquireWait("a", "bob", 10000, false, 300, std::move(done)); });
+  ASSERT_TRUE(bob.has_value()) << bob.error().message;
+  EXPECT_FALSE(bob->has_value());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  EXPECT_EQ(c->waiters("a"), 0u);
+}
+
 }  // namespace
 }  // namespace rl::lock

@@ -86,6 +86,8 @@ TEST_F(ScriptsTest, HeldLockReportsTheHolder) {
   EXPECT_EQ(r.outcome, Outcome::kHeld);
   EXPECT_EQ(r.token, 7u);
   EXPECT_EQ(r.owner, "alice");
+  EXPECT_GT(r.lease_ms, 0);
+  EXPECT_LE(r.lease_ms, 10000);
   EXPECT_EQ(Get(FenceKey("a")), "7") << "a refused attempt leaves the mark";
 }
 
