@@ -32,6 +32,7 @@ struct Coordinator::Attempt {
   size_t held = 0;                    // masters held by another owner
   std::vector<int64_t> held_leases;   // their leases left
   size_t failed = 0;                  // masters that did not answer
+  std::string last_failure;           // the last of their errors, for the TRYAGAIN detail
   uint64_t highest_mark = 0;          // the highest mark among stale refusals
   bool stale = false;
 };
@@ -108,6 +109,7 @@ void Coordinator::Start(std::shared_ptr<Attempt> a) {
                     [this, a, i](std::expected<AcquireReply, Error> r) {
                       if (!r) {
                         ++a->failed;
+                        a->last_failure = r.error().message;
                       } else if (r->outcome == AcquireReply::Outcome::kGranted) {
                         ++a->grants[r->token];
                         a->granted_new[i] = r->token == a->token;
@@ -159,8 +161,9 @@ void Coordinator::Finish(std::shared_ptr<Attempt> a) {
   if (validity == 0 && !a->grants.empty()) {
     return a->done(std::unexpected(NoQuorum("the attempt outlived its ttl")));
   }
-  a->done(std::unexpected(NoQuorum(fmt::format("{} of {} granted, {} held, {} unreachable",
-                                               Granted(*a), clients_.size(), a->held, a->failed))));
+  a->done(std::unexpected(NoQuorum(fmt::format("{} of {} granted, {} held, {} unreachable{}{}",
+                                               Granted(*a), clients_.size(), a->held, a->failed,
+                                               a->failed > 0 ? ": " : "", a->last_failure))));
 }
 
 void Coordinator::ReleaseOn(const std::string& name, const std::string& owner, uint64_t token,
