@@ -365,6 +365,18 @@ void CopyRequestBytes(Request* r, const ParsedRequest& req) {
 }
 
 void ClientConn::Refuse(std::string_view error) {
+  // Written and closed at once rather than with the loop iteration's flush: in a burst of
+  // connections past the limit, each refused one gives its descriptor back before the next
+  // accept (else the burst itself runs the process out of descriptors). A new socket's send
+  // buffer takes the short error whole; if not, it goes the usual way.
+  std::string bytes;
+  AppendError(&bytes, error);
+  uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+  if (uv_try_write(stream(), &buf, 1) == static_cast<int>(bytes.size())) {
+    no_more_requests_ = true;
+    Close();
+    return;
+  }
   Request* r = NewRequest();
   AppendError(&r->reply_own, error);
   r->UseOwnReply();

@@ -43,7 +43,22 @@ ServerConn* ServerConn::ConnectDedicated(Worker* worker, Backend* backend, Dedic
   auto* s = new ServerConn(worker, backend, /*one_shot=*/false);
   s->owner_ = owner;
   s->push_mode_ = push_mode;
+  // A blocking command, WATCH or WAIT costs its client a descriptor of its own: counted with
+  // the clients, so that the open-file limit is never reached (the worker's shared subscriber
+  // connections are reserved for at start instead).
+  uint32_t before = 0;
+  if (!push_mode) {
+    s->budget_ = &worker->shared().clients;
+    before = s->budget_->fetch_add(1, std::memory_order_relaxed);
+  }
   s->StartConnect();
+  uint32_t max = worker->shared().max_clients;
+  if (!push_mode && max != 0 && before >= max) {
+    s->Close(
+        "max number of clients reached: a dedicated connection counts as a client in the "
+        "open-file limit's share",
+        /*failure=*/false);
+  }
   return s;
 }
 
@@ -479,6 +494,7 @@ bool ServerConn::DeliverPush(Chunk* chunk, std::string_view bytes) {
 void ServerConn::Close(std::string_view reason, bool failure) {
   if (closed_) return;
   closed_ = true;
+  if (budget_ != nullptr) std::exchange(budget_, nullptr)->fetch_sub(1, std::memory_order_relaxed);
   worker_->ForgetDirty(this);
   if (timer_armed_) uv_timer_stop(&timer_);
   reader_.Clear();

@@ -114,6 +114,9 @@ class ServerConn {
   Backend* backend_;
   DedicatedOwner* owner_ = nullptr;  // a dedicated connection's owner
   bool push_mode_ = false;
+  // A client's own command connection counts as a client in the process's open-file budget
+  // (SharedState::clients): uncounted when it closes.
+  std::atomic<uint32_t>* budget_ = nullptr;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
