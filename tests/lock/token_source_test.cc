@@ -13,6 +13,7 @@
 #include <random>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::lock {
 namespace {
@@ -98,10 +99,8 @@ TEST(FileTokenSource, ReopenStartsPastEveryTokenHandedOut) {
 }
 
 TEST(FileTokenSource, RandomCrashesNeverRepeatAToken) {
-  const char* env = std::getenv("RL_TEST_SEED");
-  uint64_t seed = env ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+  const uint32_t seed = rl::testing::TestSeed();  // printed; $RL_TEST_SEED replays it
   SCOPED_TRACE(fmt::format("RL_TEST_SEED={}", seed));
-  std::printf("RL_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
   testing::TempDir dir;
   uint64_t block = 1 + rng() % 50;

@@ -2,11 +2,11 @@
 // snapshots restore the same state, and malformed bytes are refused (seeded fuzz, RL_TEST_SEED).
 #include "raft/node/state_machine.h"
 
-#include <cstdlib>
 #include <random>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/test_seed.h"
 
 namespace rl::raft {
 namespace {
@@ -105,9 +105,8 @@ TEST(StateMachineTest, MalformedCommandsAreRefused) {
 }
 
 TEST(StateMachineTest, RandomBytesNeverCrash) {
-  const char* env = std::getenv("RL_TEST_SEED");
-  uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("RL_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  const uint32_t seed = rl::testing::TestSeed();  // printed; $RL_TEST_SEED replays it
+  SCOPED_TRACE("RL_TEST_SEED=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   std::string valid = EncodeCommand(SetPool{2, Pool("alpha", 4)});
   StateMachine base;
