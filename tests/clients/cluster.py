@@ -18,6 +18,15 @@ import tempfile
 import time
 
 
+def resp(*argv):
+    """argv (str or bytes) as one RESP command."""
+    out = b"*%d\r\n" % len(argv)
+    for a in argv:
+        a = a.encode() if isinstance(a, str) else a
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

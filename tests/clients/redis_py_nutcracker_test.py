@@ -16,18 +16,10 @@ import unittest
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import PORT_TRIES, Cluster, free_port  # noqa: E402
+from cluster import PORT_TRIES, Cluster, free_port, resp  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 PASSWORD = "s3cret"
-
-
-def resp(*argv):
-    out = b"*%d\r\n" % len(argv)
-    for a in argv:
-        a = a.encode() if isinstance(a, str) else a
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def read_reply(f):

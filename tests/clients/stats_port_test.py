@@ -13,18 +13,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, free_port  # noqa: E402
+from cluster import Cluster, free_port, resp  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 INTERVAL_MS = 100
-
-
-def resp(*argv):
-    out = b"*%d\r\n" % len(argv)
-    for a in argv:
-        a = a.encode() if isinstance(a, str) else a
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def read_reply(sock):
@@ -56,7 +48,7 @@ def wait_for(condition, bound=10.0):
         value = condition()
         if value:
             return value
-        time.sleep(0.02)
+        time.sleep(0.02)  # polling interval of a bounded wait (the document is rebuilt every 100 ms)
     return condition()
 
 
