@@ -79,7 +79,9 @@ void PubsubHub::Remove(Subscriptions* sub, Type type, uint32_t backend,
   gone.clear();
   for (std::string_view name : names) {
     auto it = listeners.find(name);
-    if (it == listeners.end() || it->second.erase(sub) == 0 || !it->second.empty()) continue;
+    if (it == listeners.end() || it->second.erase(sub) == 0) continue;
+    ++removals_;
+    if (!it->second.empty()) continue;
     gone.push_back(std::move(listeners.extract(it).key()));
   }
   if (gone.empty()) return;
@@ -155,13 +157,17 @@ bool PubsubHub::OnPush(ServerConn* conn, Chunk* chunk, std::string_view reply) {
   auto it = listeners.find(name.text);
   if (it == listeners.end()) return false;  // left meanwhile
   // A delivery may close a client (its output limit), which removes it from the set: deliver
-  // from a copy, to those still listening.
+  // from a copy, and once anything was removed meanwhile, only to those still listening (the
+  // name points into the server's reply, which outlives this call).
   deliver_scratch_.assign(it->second.begin(), it->second.end());
-  std::string name_copy(name.text);
+  const uint64_t removals = removals_;
   for (Subscriptions* sub : deliver_scratch_) {
-    auto now = side.names[static_cast<int>(type)].find(name_copy);
-    if (now == side.names[static_cast<int>(type)].end()) break;
-    if (now->second.contains(sub)) sub->Deliver(chunk, reply);
+    if (removals_ != removals) {
+      auto now = listeners.find(name.text);
+      if (now == listeners.end()) break;
+      if (!now->second.contains(sub)) continue;
+    }
+    sub->Deliver(chunk, reply);
   }
   return false;
 }

@@ -83,6 +83,7 @@ class PubsubHub final : public DedicatedOwner {
   ReservedConns conns_;
   std::vector<Side> sides_;  // by server id
   std::vector<Subscriptions*> deliver_scratch_;
+  uint64_t removals_ = 0;  // listeners removed so far: a delivery sees whether its set changed
   UvHandle<uv_timer_t> retry_timer_;  // reconnects, and closes connections left idle
   uint64_t retry_delay_ms_ = 0;
   bool closed_ = false;     // CloseAll()
