@@ -342,6 +342,12 @@ int Serve(const conf::Config& config, const ServeOptions& options) {
       return 1;
     }
   }
+  if (config.ringleader.cluster) {
+    // Read and checked, not yet acted on: say so rather than let it seem to work.
+    Log(kLogWarn,
+        "ringleader: cluster: is checked but not acted on yet: this process runs standalone and "
+        "serves its own file (the Raft node is not wired into the process)");
+  }
   auto proxy =
       Proxy::Start(config, options.proxy, {.control_on_caller = true, .handle_signals = true});
   if (!proxy) {
