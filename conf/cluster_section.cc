@@ -21,9 +21,9 @@ constexpr std::string_view kOwner = "section 'ringleader': cluster";
 constexpr uint64_t kMaxNodeId = uint64_t{1} << 63;
 constexpr size_t kMinSecret = 16;
 
-constexpr std::array<std::string_view, 8> kKeyNames = {
-    "node_id",      "peer_listen", "members",    "data_dir", "election_timeout_ms",
-    "heartbeat_ms", "secret",      "secret_file"};
+constexpr std::array<std::string_view, 9> kKeyNames = {
+    "node_id",      "peer_listen", "members",     "data_dir", "election_timeout_ms",
+    "heartbeat_ms", "secret",      "secret_file", "join"};
 
 // A node id: ASCII digits only, 1..2^63 (Raft ids are non-zero; the top half is reserved).
 std::expected<uint64_t, std::string> ParseNodeId(std::string_view text) {
@@ -151,6 +151,14 @@ std::optional<ClusterSettings> ReadClusterSection(Checker& checker, const YamlNo
         out.election_timeout = milliseconds(*n);
         election_at = &v;
       }
+      return;
+    }
+    if (name == "join") {
+      std::optional<bool> join = checker.Bool(kOwner, k, v);
+      if (!join)
+        ok = false;
+      else
+        out.join = *join;
       return;
     }
     if (std::find(kKeyNames.begin(), kKeyNames.end(), name) == kKeyNames.end()) {

@@ -110,7 +110,9 @@ struct ClusterSettings {
   std::chrono::milliseconds election_timeout{1000};  // >= 3 * heartbeat
   std::chrono::milliseconds heartbeat{100};
   std::string secret;  // >= 16 bytes: `secret`, or the contents of `secret_file`
-  int line = 0;        // where `cluster:` was written (1-based), for later messages
+  // A node added to a running cluster: never bootstraps, waits for the leader to add it.
+  bool join = false;
+  int line = 0;  // where `cluster:` was written (1-based), for later messages
   int column = 0;
 };
 

@@ -281,6 +281,8 @@ TEST(ClusterSectionTest, EveryKeyAndDefaults) {
   Config timed =
       MustParse(kCluster + "    election_timeout_ms: 300\n    heartbeat_ms: 100\n" + kPool);
   EXPECT_EQ(timed.ringleader.cluster->election_timeout, milliseconds(300));
+  EXPECT_FALSE(c.join);
+  EXPECT_TRUE(MustParse(kCluster + "    join: true\n" + kPool).ringleader.cluster->join);
   // The largest id is 2^63.
   Config big = MustParse(
       "ringleader:\n  cluster:\n    node_id: 9223372036854775808\n"
