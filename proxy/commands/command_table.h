@@ -1,9 +1,10 @@
 // The Redis 7.0 command table as ringleader sees it: for every command (and container
 // subcommand such as OBJECT ENCODING), its arity, flags, where its keys are and how ringleader
 // serves it. Arity, flags and key positions are generated from a real redis-server's COMMAND
-// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions are
-// hand-written in proxy/commands/command_policy.inc. A live test compares the table with the installed
-// redis-server. Thread safety: the table is immutable static data; every function is pure.
+// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions
+// are hand-written in proxy/commands/command_policy.inc. A live test compares the table with the
+// installed redis-server. Thread safety: the table is immutable static data; every function is
+// pure.
 #pragma once
 
 #include <cstddef>
@@ -95,6 +96,7 @@ enum class Handler : uint8_t {
   kCommandInfo,
   kCommandList,     // with FILTERBY a server answers: Redis's own filter is exact
   kCommandGetkeys,  // a server answers: Redis's own answer is exact and cheap
+  kRingleader,      // RINGLEADER STATUS|CLUSTER|FAULT: proxy/session/admin_commands.cc
   // Route::kTransaction: proxy/session/transaction.cc.
   kMulti,
   kExec,
@@ -151,6 +153,7 @@ constexpr std::optional<Route> HandlerRoute(Handler handler) {
     case Handler::kCommandInfo:
     case Handler::kCommandList:
     case Handler::kCommandGetkeys:
+    case Handler::kRingleader:
       return Route::kLocal;
     case Handler::kMulti:
     case Handler::kExec:

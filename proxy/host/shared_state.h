@@ -16,6 +16,9 @@
 
 namespace rl::proxy {
 
+class ClusterService;
+class ControlLoop;
+
 struct SharedState {
   const conf::Config* config = nullptr;
   ProxyOptions options;
@@ -31,6 +34,10 @@ struct SharedState {
   std::atomic<int64_t> buffered_bytes{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string run_id;  // 40 hex characters, as Redis's
+  // The control loop, for work a worker hands over (RINGLEADER ...), and the cluster membership
+  // it hosts (nullptr: a standalone process). Set before the workers start.
+  ControlLoop* control = nullptr;
+  ClusterService* cluster = nullptr;
 };
 
 }  // namespace rl::proxy

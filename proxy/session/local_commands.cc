@@ -16,6 +16,7 @@
 #include "proxy/resp/reply_writer.h"
 #include "proxy/resp/resp_parser.h"
 #include "proxy/route/pool_router.h"
+#include "proxy/session/admin_commands.h"
 #include "proxy/session/client_session.h"
 
 namespace rl::proxy {
@@ -412,6 +413,10 @@ std::string InfoText(PoolRouter* pool, std::string_view section) {
     line("role", "master");
     line("connected_slaves", 0);
   }
+  if (want("ringleader")) {
+    begin("Ringleader");
+    text += RingleaderInfoFields(shared);
+  }
   return text;
 }
 
@@ -519,6 +524,9 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
     case Handler::kConfigGet:
       ConfigGet(pool, out, argv);
       break;
+    case Handler::kRingleader:
+      RunRingleaderCommand(pool, client, r, argv);  // completes `r`, maybe later
+      return;
     default:  // a row of another family, or COMMAND GETKEYS (a server answers it)
       AppendError(out, fmt::format("ERR '{}' is not answered by ringleader", info.name));
       break;

@@ -205,6 +205,23 @@ TEST_F(LocalCommandsTest, InfoHasCountersAndLoading) {
   EXPECT_EQ(c->ReadReply(), "$0\r\n\r\n");
 }
 
+TEST_F(LocalCommandsTest, RingleaderStatusOfAStandaloneProcess) {
+  auto c = t_->Raw();
+  const std::string fields = "rl_node_id:0\r\nrl_role:standalone\r\n";
+  c->Send("RINGLEADER STATUS\r\nINFO ringleader\r\n");
+  EXPECT_EQ(c->ReadReply(), "$" + std::to_string(fields.size()) + "\r\n" + fields + "\r\n");
+  std::string info = c->ReadReply();
+  EXPECT_NE(info.find("# Ringleader\r\n" + fields), std::string::npos) << info;
+  // Changes need a cluster, and the error names the file that lacks the section.
+  c->Send("RINGLEADER CLUSTER REMOVE 2\r\nRINGLEADER NOSUCH\r\n");
+  std::string refused = c->ReadReply();
+  EXPECT_TRUE(
+      refused.starts_with("-ERR RINGLEADER CLUSTER needs a cluster: this process runs "
+                          "standalone (no `ringleader: cluster:` section in "))
+      << refused;
+  EXPECT_EQ(c->ReadReply(), "-ERR unknown subcommand 'NOSUCH'. Try RINGLEADER HELP.\r\n");
+}
+
 TEST_F(LocalCommandsTest, CommandListsEveryRedisCommand) {
   auto ours = t_->Raw();
   auto redis = RawConn::Connect(t_->redis[0]->port());

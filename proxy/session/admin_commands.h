@@ -1,0 +1,27 @@
+// RINGLEADER STATUS | CLUSTER ... | FAULT ...: ringleader's own administration. The worker hands
+// the command to the control loop, where the cluster membership (proxy/host/cluster_service.h)
+// answers it, and delivers the reply in the client's order when it comes back; a standalone
+// process answers STATUS here and refuses the rest, naming the missing section.
+// Thread safety: runs on the client's worker thread.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "proxy/io/request.h"
+
+namespace rl::proxy {
+
+class ClientConn;
+class PoolRouter;
+struct SharedState;
+
+// Completes `r` now (standalone, or an error) or once the control loop answered.
+void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
+                          std::span<const std::string_view> argv);
+
+// The rl_* fields of INFO ringleader ("key:value\r\n" lines).
+std::string RingleaderInfoFields(const SharedState& shared);
+
+}  // namespace rl::proxy
