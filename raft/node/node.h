@@ -83,6 +83,12 @@ class Node final : public PeerHandler {
   // leader" without one). One membership change at a time.
   void Propose(Proposal proposal, ProposalDone done);
 
+  // A linearizable read point, on the leader: `done` gets an index this node has applied, once a
+  // quorum confirmed it still leads (raft's ReadIndex); reads of state() then see every change
+  // committed before the call. Not forwarded: a follower answers "TRYAGAIN not the leader, ...".
+  using ReadDone = std::move_only_function<void(std::expected<Index, std::string>)>;
+  void ReadBarrier(ReadDone done);
+
   // Stops ticking, fails pending proposals with "TRYAGAIN shutting down", finishes the disk
   // thread and closes the handles; `done` runs once they are closed (then the node may go).
   void Stop(std::function<void()> done);
@@ -153,6 +159,7 @@ class Node final : public PeerHandler {
   void StartTransfer(NodeId target, ProposalDone done);
   void CheckTransfer();
   void ExpireProposals();
+  void ServeReads(const std::vector<ReadState>& read_states);
   std::string RefusalText(Error error, const Proposal* proposal) const;
   uint64_t Deadline() const;
 
@@ -181,6 +188,9 @@ class Node final : public PeerHandler {
   std::vector<std::pair<ProposalDone, ProposalResult>> answers_;  // of the Ready being applied
   std::map<NodeId, std::string> peers_;                           // as last given to transport_
   std::optional<Transfer> transfer_;
+  uint64_t read_seq_ = 0;
+  std::map<std::string, std::pair<uint64_t, ReadDone>> reads_;  // context -> deadline, done
+  std::multimap<Index, ReadDone> reads_confirmed_;              // read index -> done, until applied
   bool membership_busy_ = false;  // a membership change is between its proposal and its answer
   Term joined_term_ = 0;          // joined_proposed_ holds this term's MarkJoined proposals
   std::set<NodeId> joined_proposed_;

@@ -161,10 +161,52 @@ void Node::ExpireProposals() {
     expired.emplace_back(it->first, std::move(it->second.done));
     it = pending_.erase(it);
   }
+  std::vector<ReadDone> reads;
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.first > now) {
+      ++it;
+      continue;
+    }
+    reads.push_back(std::move(it->second.second));
+    it = reads_.erase(it);
+  }
+  for (ReadDone& done : reads) {
+    done(std::unexpected(fmt::format("TIMEOUT no quorum confirmed the read within {} ms",
+                                     settings_.propose_timeout.count())));
+  }
   for (auto& [index, done] : expired) {
     done(Fail(fmt::format("TIMEOUT the change at index {} was not applied within {} ms", index,
                           settings_.propose_timeout.count())));
   }
+}
+
+void Node::ReadBarrier(ReadDone done) {
+  if (stopping_) return done(std::unexpected("TRYAGAIN shutting down"));
+  if (!core_ || failed_) return done(std::unexpected("TRYAGAIN no leader"));
+  std::string context = fmt::format("{}", ++read_seq_);
+  if (auto ok = core_->ReadIndex(context); !ok) {
+    return done(std::unexpected(RefusalText(ok.error(), nullptr)));
+  }
+  reads_.emplace(std::move(context), std::pair{Deadline(), std::move(done)});
+  Schedule();
+}
+
+// A read state says "once you have applied this index, you may read": the ones whose index is
+// applied are answered now, the others when the entries up to theirs are.
+void Node::ServeReads(const std::vector<ReadState>& read_states) {
+  for (const ReadState& rs : read_states) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) continue;  // timed out meanwhile
+    reads_confirmed_.emplace(rs.index, std::move(it->second.second));
+    reads_.erase(it);
+  }
+  std::vector<ReadDone> ready;
+  const Index applied = sm_.applied_index();
+  while (!reads_confirmed_.empty() && reads_confirmed_.begin()->first <= applied) {
+    ready.push_back(std::move(reads_confirmed_.begin()->second));
+    reads_confirmed_.erase(reads_confirmed_.begin());
+  }
+  for (ReadDone& done : ready) done(applied);
 }
 
 std::string Node::RefusalText(Error error, const Proposal* proposal) const {

@@ -53,6 +53,7 @@ void Node::OnDurable(Ready& ready, const StorageResult<>& result) {
   changed = ApplyEntries(ready.committed_entries) || changed;
   core_->Advance();
   ready_in_flight_ = false;
+  ServeReads(ready.read_states);
   MaybeCompact();
   if (changed) {
     UpdatePeers();
@@ -157,11 +158,17 @@ void Node::FailPendingUpTo(Index index, const std::string& why) {
     failed.push_back(std::move(pending_.begin()->second.done));
     pending_.erase(pending_.begin());
   }
-  if (index == UINT64_MAX && transfer_) {
-    failed.push_back(std::move(transfer_->done));
+  std::vector<ReadDone> reads;
+  if (index == UINT64_MAX) {
+    if (transfer_) failed.push_back(std::move(transfer_->done));
     transfer_.reset();
+    for (auto& [context, read] : reads_) reads.push_back(std::move(read.second));
+    for (auto& [at, done] : reads_confirmed_) reads.push_back(std::move(done));
+    reads_.clear();
+    reads_confirmed_.clear();
   }
   for (ProposalDone& done : failed) done(std::unexpected(why));
+  for (ReadDone& done : reads) done(std::unexpected(why));
 }
 
 void Node::MaybeCompact() {

@@ -564,6 +564,34 @@ TEST(NodeTest, LeadershipTransferAnswersOnceTheTargetLeads) {
   EXPECT_EQ(c.WaitLeader(), target);
 }
 
+TEST(NodeTest, ReadBarrierOnTheLeaderSeesEveryCommittedChange) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  auto w = c.ProposeRetrying(leader, Command(SetPool{0, Pool("a", 1)}));
+  ASSERT_TRUE(w) << w.error();
+  // Held until the leader has committed an entry of its term (it has), then confirmed.
+  std::expected<Index, std::string> read = std::unexpected(std::string("never tried"));
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::optional<std::expected<Index, std::string>> r;
+    c.node(leader)->ReadBarrier([&](auto result) { r = std::move(result); });
+    ASSERT_TRUE(c.RunUntil([&] { return r.has_value(); }));
+    read = std::move(*r);
+    if (read || !read.error().starts_with("TRYAGAIN")) break;
+    c.Backoff();
+  }
+  ASSERT_TRUE(read) << read.error();
+  EXPECT_GE(*read, w->index);
+  EXPECT_TRUE(c.node(leader)->state().pools.contains("a"));
+  NodeId follower = leader == 1 ? 2 : 1;
+  std::optional<std::expected<Index, std::string>> refused;
+  c.node(follower)->ReadBarrier([&](auto r) { refused = std::move(r); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->error(), "TRYAGAIN not the leader, leader is " + std::to_string(leader));
+}
+
 TEST(NodeTest, StopFailsPendingProposals) {
   SCOPED_TRACE(testing::SeedNote());
   Cluster c(3);
