@@ -8,7 +8,13 @@
 namespace rl::raft {
 namespace {
 
-enum class Type : uint8_t { kPutMember = 1, kRemoveMember = 2, kSetPool = 3, kDeletePool = 4 };
+enum class Type : uint8_t {
+  kPutMember = 1,
+  kRemoveMember = 2,
+  kSetPool = 3,
+  kDeletePool = 4,
+  kMarkJoined = 5,
+};
 constexpr uint8_t kSnapshotType = 0x53;  // 'S': a whole-state snapshot, not a command
 
 class Writer {
@@ -81,6 +87,7 @@ void PutMemberInfo(Writer& w, const MemberInfo& m) {
   w.Varint(m.id);
   w.String(m.addr);
   w.Byte(m.learner ? 1 : 0);
+  w.Byte(m.joined ? 1 : 0);
 }
 
 MemberInfo GetMemberInfo(Reader& r) {
@@ -88,9 +95,12 @@ MemberInfo GetMemberInfo(Reader& r) {
   m.id = r.Varint();
   m.addr = r.String();
   uint8_t learner = r.Byte();
+  uint8_t joined = r.Byte();
   if (learner > 1) r.Fail("learner flag is not 0 or 1");
+  if (joined > 1) r.Fail("joined flag is not 0 or 1");
   if (r.ok() && m.id == 0) r.Fail("member id 0");
   m.learner = learner == 1;
+  m.joined = joined == 1;
   return m;
 }
 
@@ -153,6 +163,9 @@ std::string EncodeCommand(const Command& command) {
     w.Byte(static_cast<uint8_t>(Type::kDeletePool));
     w.String(c->name);
     w.Varint(c->expected_epoch);
+  } else if (const auto* c = std::get_if<MarkJoined>(&command)) {
+    w.Byte(static_cast<uint8_t>(Type::kMarkJoined));
+    w.Varint(c->id);
   }
   return w.Take();
 }
@@ -186,6 +199,9 @@ std::expected<Command, std::string> DecodeCommand(std::string_view bytes) {
       command = std::move(c);
       break;
     }
+    case Type::kMarkJoined:
+      command = MarkJoined{r.Varint()};
+      break;
     default:
       r.Fail(fmt::format("unknown command type {}", type));
   }
@@ -224,6 +240,12 @@ ApplyResult StateMachine::Apply(uint64_t index, std::string_view data) {
     state_.pools[pool.name] = std::move(pool);
     return {};
   }
+  if (auto* c = std::get_if<MarkJoined>(&*command)) {
+    auto it = state_.members.find(c->id);
+    if (it == state_.members.end()) return {false, fmt::format("no member {}", c->id)};
+    it->second.joined = true;
+    return {};
+  }
   auto& c = std::get<DeletePool>(*command);
   auto it = state_.pools.find(c.name);
   if (it == state_.pools.end()) return {false, fmt::format("no pool '{}'", c.name)};
@@ -252,7 +274,7 @@ std::expected<void, std::string> StateMachine::Restore(std::string_view bytes) {
   if (r.Byte() != kSnapshotType && r.ok()) r.Fail("not a snapshot");
   ClusterState state;
   uint64_t applied = r.Varint();
-  uint64_t members = r.Count(3);
+  uint64_t members = r.Count(4);
   for (uint64_t i = 0; i < members && r.ok(); ++i) {
     MemberInfo m = GetMemberInfo(r);
     // Ascending, as Snapshot() writes them: one encoding per state.

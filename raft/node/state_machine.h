@@ -19,6 +19,9 @@ struct MemberInfo {
   uint64_t id = 0;
   std::string addr;  // "host:port" its peers reach it on
   bool learner = false;
+  // The leader has heard from this member (it acknowledged the log): its data must exist
+  // somewhere, so a node that comes back under this id with an empty data directory is refused.
+  bool joined = false;
   bool operator==(const MemberInfo&) const = default;
 };
 
@@ -53,6 +56,10 @@ struct PutMember {
 struct RemoveMember {
   uint64_t id = 0;
 };
+// Sets `joined` on member `id` (refused when there is no such member).
+struct MarkJoined {
+  uint64_t id = 0;
+};
 struct SetPool {
   uint64_t expected_epoch = 0;
   PoolTopology pool;  // its epoch field is ignored on encode and set by Apply
@@ -61,14 +68,14 @@ struct DeletePool {
   std::string name;
   uint64_t expected_epoch = 0;
 };
-using Command = std::variant<PutMember, RemoveMember, SetPool, DeletePool>;
+using Command = std::variant<PutMember, RemoveMember, SetPool, DeletePool, MarkJoined>;
 
 inline constexpr uint8_t kStateVersion = 1;
 
 // Version byte, type byte, then the fields (LEB128 varints, length-prefixed strings).
 std::string EncodeCommand(const Command& command);
 // Rejects truncated input, trailing bytes, an unknown version or type, an empty pool name, a
-// zero weight, a learner flag other than 0/1, a hash_tag that is not 0 or 2 bytes.
+// zero weight, a learner or joined flag other than 0/1, a hash_tag that is not 0 or 2 bytes.
 std::expected<Command, std::string> DecodeCommand(std::string_view bytes);
 
 // What applying one entry did: applied, or refused with the reason (the same on every node,

@@ -67,9 +67,9 @@ class Transport {
   virtual void Forward(NodeId to, Proposal proposal, ProposalDone done) = 0;
   // RAFT.MEMBER to the peer at `addr` (before a bootstrap, when ids may not be known yet);
   // `done` gets the answer, or an error when the peer could not be reached.
-  virtual void AskMember(const std::string& addr, NodeId id,
-                         std::move_only_function<void(std::expected<MemberState, std::string>)>
-                             done) = 0;
+  virtual void AskMember(
+      const std::string& addr, NodeId id,
+      std::move_only_function<void(std::expected<MemberState, std::string>)> done) = 0;
   // The addresses of the other members (the node calls it whenever the membership changes).
   virtual void SetPeers(std::map<NodeId, std::string> peers) = 0;
 };

@@ -25,8 +25,12 @@ PoolTopology Pool(std::string name, int servers) {
 }
 
 TEST(StateMachineTest, CommandsRoundTrip) {
-  std::vector<Command> commands = {PutMember{{7, "127.0.0.1:7101", true}}, RemoveMember{9},
-                                   SetPool{3, Pool("alpha", 3)}, DeletePool{"beta", 4}};
+  std::vector<Command> commands = {PutMember{{7, "127.0.0.1:7101", true}},
+                                   PutMember{{8, "127.0.0.1:7102", false, true}},
+                                   RemoveMember{9},
+                                   SetPool{3, Pool("alpha", 3)},
+                                   DeletePool{"beta", 4},
+                                   MarkJoined{5}};
   for (const Command& c : commands) {
     auto decoded = DecodeCommand(EncodeCommand(c));
     ASSERT_TRUE(decoded) << decoded.error();
@@ -63,6 +67,21 @@ TEST(StateMachineTest, ApplyWithEpochCompareAndSet) {
   EXPECT_EQ(sm.applied_index(), 10u);
 }
 
+TEST(StateMachineTest, MarkJoinedSetsTheFlagOfAnExistingMember) {
+  StateMachine sm;
+  EXPECT_TRUE(sm.Apply(1, EncodeCommand(PutMember{{1, "h:1", false}})).ok);
+  EXPECT_FALSE(sm.state().members.at(1).joined);
+  EXPECT_TRUE(sm.Apply(2, EncodeCommand(MarkJoined{1})).ok);
+  EXPECT_TRUE(sm.state().members.at(1).joined);
+  ApplyResult unknown = sm.Apply(3, EncodeCommand(MarkJoined{2}));
+  EXPECT_FALSE(unknown.ok);
+  EXPECT_EQ(unknown.error, "no member 2");
+  // The flag survives a snapshot.
+  StateMachine copy;
+  ASSERT_TRUE(copy.Restore(sm.Snapshot()));
+  EXPECT_TRUE(copy.state().members.at(1).joined);
+}
+
 TEST(StateMachineTest, SnapshotRestoresTheSameState) {
   StateMachine sm;
   sm.Apply(1, EncodeCommand(PutMember{{1, "h:1", false}}));
@@ -97,8 +116,11 @@ TEST(StateMachineTest, MalformedCommandsAreRefused) {
   tag.hash_tag = "{";
   EXPECT_FALSE(DecodeCommand(EncodeCommand(SetPool{0, tag})));
   std::string learner = EncodeCommand(PutMember{{1, "h:1", true}});
-  learner.back() = 2;
+  learner[learner.size() - 2] = 2;  // the learner byte, before the joined byte
   EXPECT_FALSE(DecodeCommand(learner));
+  std::string joined = EncodeCommand(PutMember{{1, "h:1", true}});
+  joined.back() = 2;
+  EXPECT_FALSE(DecodeCommand(joined));
   EXPECT_FALSE(DecodeCommand(std::string("\x01\x02\x81\x00", 4)));  // overlong varint
   // A huge length or count is refused, not allocated.
   EXPECT_FALSE(DecodeCommand(std::string("\x01\x03\x00\xff\xff\xff\xff\x0f", 8)));
