@@ -49,7 +49,10 @@ proxy::RespClientOptions ClientOptions(const PeerSettings& settings, const std::
   options.host = host;
   options.port = port;
   options.connect_timeout = settings.connect_timeout;
-  options.request_timeout = settings.request_timeout;
+  // RespClient's one timeout covers every command, RAFT.PROPOSE too: keep it past Forward()'s
+  // own, which answers first (a late reply is then ignored, the connection kept).
+  options.request_timeout =
+      std::max(settings.request_timeout, settings.propose_timeout + std::chrono::seconds(1));
   options.reconnect_min = settings.reconnect_min;
   options.reconnect_max = settings.reconnect_max;
   options.keepalive_s = 10;
@@ -57,23 +60,24 @@ proxy::RespClientOptions ClientOptions(const PeerSettings& settings, const std::
 }
 
 void Handshake(RespClient* client, const PeerSettings& settings,
-               std::move_only_function<void(std::string error)> done) {
+               std::move_only_function<void(HandshakeResult)> done) {
+  using Outcome = HandshakeResult::Outcome;
   client->Send({"RAFT.HELLO"}, [client, &settings,
                                 done = std::move(done)](RespResult hello) mutable {
-    if (!hello) return done(fmt::format("RAFT.HELLO: {}", hello.error().message));
+    if (!hello) return done({Outcome::kLost, "RAFT.HELLO: " + hello.error().message});
     if (hello->type != RespReply::Type::kBulk || hello->str.empty()) {
-      return done(fmt::format("RAFT.HELLO answered {}", hello->ToString()));
+      return done({Outcome::kRefused, "RAFT.HELLO answered " + hello->ToString()});
     }
     std::string from = std::to_string(settings.self);
     std::string cluster = std::to_string(settings.cluster_id);
     std::string proof = AuthProof(settings.secret, hello->str, settings.self, settings.cluster_id);
     client->Send({"RAFT.AUTH", from, cluster, proof},
                  [done = std::move(done)](RespResult auth) mutable {
-                   if (!auth) return done(fmt::format("RAFT.AUTH: {}", auth.error().message));
+                   if (!auth) return done({Outcome::kLost, "RAFT.AUTH: " + auth.error().message});
                    if (!auth->IsString("OK")) {
-                     return done(fmt::format("RAFT.AUTH answered {}", auth->ToString()));
+                     return done({Outcome::kRefused, "RAFT.AUTH answered " + auth->ToString()});
                    }
-                   done("");
+                   done({Outcome::kOk, ""});
                  });
   });
 }
@@ -132,6 +136,7 @@ void PeerLinks::SetPeers(std::map<NodeId, std::string> peers) {
 // (Re)creates the link's client. The old one's callbacks are dropped uncalled, so what they
 // would have undone (outstanding bytes, sent proposals) is reset here and by the caller.
 void PeerLinks::Connect(Link* link) {
+  link->retry.Close();
   link->client.reset();
   link->authenticated = false;
   link->outstanding = 0;
@@ -153,10 +158,16 @@ void PeerLinks::OnConnected(Link* link) {
   if (link->ever_connected) ++stats_.reconnects;
   link->ever_connected = true;
   uint64_t generation = ++link->generation;
-  Handshake(link->client.get(), settings_, [this, link, generation](std::string error) {
+  Handshake(link->client.get(), settings_, [this, link, generation](HandshakeResult result) {
     if (generation != link->generation) return;
-    if (error.empty()) return OnAuthenticated(link);
-    OnHandshakeFailed(link, error);
+    switch (result.outcome) {
+      case HandshakeResult::Outcome::kOk:
+        return OnAuthenticated(link);
+      case HandshakeResult::Outcome::kRefused:
+        return OnHandshakeFailed(link, result.error);
+      case HandshakeResult::Outcome::kLost:
+        return;  // on_disconnected follows; RespClient reconnects after its back-off
+    }
   });
 }
 

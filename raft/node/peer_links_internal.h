@@ -69,10 +69,20 @@ bool ParseAddress(const std::string& addr, std::string* host, uint16_t* port);
 proxy::RespClientOptions ClientOptions(const PeerSettings& settings, const std::string& host,
                                        uint16_t port);
 
-// RAFT.HELLO, then RAFT.AUTH with the proof, on a client that just connected. `done` gets ""
-// on +OK, else why the handshake failed. `settings` must outlive the client.
+struct HandshakeResult {
+  enum class Outcome : uint8_t {
+    kOk,       // +OK: the connection is authenticated
+    kRefused,  // the peer answered with an error or nonsense (another secret or cluster)
+    kLost,     // the connection failed meanwhile (the client reconnects by itself)
+  };
+  Outcome outcome = Outcome::kOk;
+  std::string error;
+};
+
+// RAFT.HELLO, then RAFT.AUTH with the proof, on a client that just connected. `settings` must
+// outlive the client.
 void Handshake(proxy::RespClient* client, const PeerSettings& settings,
-               std::move_only_function<void(std::string error)> done);
+               std::move_only_function<void(HandshakeResult)> done);
 
 }  // namespace peer_links_internal
 

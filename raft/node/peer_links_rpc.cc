@@ -152,9 +152,10 @@ void PeerLinks::AskMember(
 void PeerLinks::StartAskConnection(Ask* a) {
   uint64_t seq = a->seq;
   proxy::RespClient* client = a->client.get();
-  Handshake(client, settings_, [this, seq, client, a](std::string error) {
-    if (!error.empty())
-      return FinishAsk(seq, std::unexpected(fmt::format("{}: {}", a->addr, error)));
+  Handshake(client, settings_, [this, seq, client, a](HandshakeResult result) {
+    if (result.outcome != HandshakeResult::Outcome::kOk) {
+      return FinishAsk(seq, std::unexpected(fmt::format("{}: {}", a->addr, result.error)));
+    }
     std::string id = std::to_string(a->id);
     client->Send({"RAFT.MEMBER", id}, [this, seq, a](RespResult reply) {
       FinishAsk(seq, MemberFromReply(a->addr, reply));

@@ -39,11 +39,13 @@ class PeerTransportTest : public PeerTest {
     auto client = RespClient::Create(&loop_, std::move(options));
     EXPECT_TRUE(RunUntil([&] { return connected; }));
     client_settings_ = Settings(as);
-    std::string error = "pending";
-    peer_links_internal::Handshake(client.get(), client_settings_,
-                                   [&error](std::string e) { error = e; });
-    EXPECT_TRUE(RunUntil([&] { return error != "pending"; }));
-    EXPECT_EQ(error, "");
+    std::optional<peer_links_internal::HandshakeResult> result;
+    peer_links_internal::Handshake(
+        client.get(), client_settings_,
+        [&result](peer_links_internal::HandshakeResult r) { result = r; });
+    EXPECT_TRUE(RunUntil([&] { return result.has_value(); }));
+    EXPECT_TRUE(result && result->outcome == peer_links_internal::HandshakeResult::Outcome::kOk)
+        << (result ? result->error : "no answer");
     return client;
   }
 
