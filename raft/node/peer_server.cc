@@ -83,6 +83,12 @@ void PeerServer::OnConnection(int status) {
   uint64_t id = next_conn_id_++;
   auto* conn = new PeerConn(this, id);
   if (!conn->Accept(reinterpret_cast<uv_stream_t*>(listener_.get()))) return;
+  if (conns_.size() >= settings_.max_connections) {
+    ++stats_.refused_connections;
+    Log(proxy::kLogWarn, "peer port: {} connections open, refusing one more", conns_.size());
+    conn->Detach();
+    return;
+  }
   conns_.emplace(id, conn);
   ++stats_.connections;
   ++stats_.open_connections;

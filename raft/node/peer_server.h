@@ -23,13 +23,14 @@ namespace rl::raft {
 class PeerConn;
 
 struct PeerServerStats {
-  uint64_t connections = 0;         // accepted, ever
-  uint64_t open_connections = 0;    // now
-  uint64_t auth_failures = 0;       // RAFT.AUTH refused (the connection was closed)
-  uint64_t malformed_messages = 0;  // RAFT.MSG arguments that did not decode or were spoofed
-  uint64_t protocol_errors = 0;     // bytes that were not RESP, or past a size bound
-  uint64_t messages_in = 0;         // messages handed to OnMessages
-  uint64_t bytes_in = 0;            // every byte read from every connection
+  uint64_t connections = 0;          // accepted, ever
+  uint64_t open_connections = 0;     // now
+  uint64_t refused_connections = 0;  // past max_connections, closed at once
+  uint64_t auth_failures = 0;        // RAFT.AUTH refused (the connection was closed)
+  uint64_t malformed_messages = 0;   // RAFT.MSG arguments that did not decode or were spoofed
+  uint64_t protocol_errors = 0;      // bytes that were not RESP, or past a size bound
+  uint64_t messages_in = 0;          // messages handed to OnMessages
+  uint64_t bytes_in = 0;             // every byte read from every connection
 };
 
 class PeerServer {

@@ -23,6 +23,8 @@ struct PeerSettings {
   // A RAFT.MSG argument (one encoded message: a snapshot can be large) and a whole request.
   uint64_t max_bulk_length = 512ull * 1024 * 1024;
   uint64_t max_request_length = 600ull * 1024 * 1024;
+  // Connections open at once; one more is accepted and closed at once (counted as refused).
+  size_t max_connections = 1024;
   // Replies a connection has not read yet; past it the connection is closed.
   size_t max_pending_reply_bytes = 64ull * 1024 * 1024;
 

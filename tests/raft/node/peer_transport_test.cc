@@ -332,6 +332,20 @@ TEST_F(PeerTransportTest, HostileInputNeverCrashesAndIsCounted) {
   EXPECT_EQ(RawExchange(port, "PING\r\n", 7), "+PONG\r\n");
 }
 
+TEST_F(PeerTransportTest, ConnectionsPastTheBoundAreClosed) {
+  PeerSettings s = Settings(1);
+  s.max_connections = 1;
+  auto server = PeerServer::Start(&loop_, s, &handlers_[1]);
+  ASSERT_TRUE(server);
+  servers_[1] = std::move(*server);
+  auto client = AuthedClient(2);  // the one allowed
+  EXPECT_EQ(RawExchange(servers_[1]->port(), "PING\r\n", 7), "");
+  EXPECT_EQ(servers_[1]->stats().refused_connections, 1u);
+  client.reset();
+  ASSERT_TRUE(RunUntil([&] { return servers_[1]->stats().open_connections == 0; }));
+  EXPECT_EQ(RawExchange(servers_[1]->port(), "PING\r\n", 7), "+PONG\r\n");
+}
+
 TEST_F(PeerTransportTest, ReconnectsAfterTheServerRestarts) {
   Pair(Settings(2));
   uint16_t port = servers_[1]->port();
