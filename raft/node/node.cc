@@ -2,7 +2,9 @@
 // reports about itself. The Ready loop is in node_ready.cc, proposals in node_propose.cc.
 #include "raft/node/node.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +27,43 @@ constexpr const char* kStorageDir = "raft";
 std::expected<void, std::string> MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return {};
   return std::unexpected(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+}
+
+std::unexpected<std::string> Errno(const std::string& what, const std::string& path) {
+  return std::unexpected(fmt::format("cannot {} {}: {}", what, path, std::strerror(errno)));
+}
+
+// Temp file, fsync, rename, fsync of the directory: after a crash the file is whole or absent.
+std::expected<void, std::string> WriteDurably(const std::string& dir, const std::string& name,
+                                              const std::string& bytes) {
+  const std::string path = dir + "/" + name;
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create", tmp);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto error = Errno("write", tmp);
+      ::close(fd);
+      return error;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    auto error = Errno("fsync", tmp);
+    ::close(fd);
+    return error;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Errno("open", dir);
+  int rc = ::fsync(dir_fd);
+  ::close(dir_fd);
+  if (rc != 0) return Errno("fsync", dir);
+  return {};
 }
 
 std::string IdentityText(NodeId id, uint64_t cluster) {
@@ -50,17 +89,7 @@ std::expected<void, std::string> CheckIdentity(const std::string& dir, NodeId id
                            : "identity file says \"" + text.str().substr(0, 80) + "\"",
         id, cluster));
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << want;
-    out.flush();
-    if (!out) return std::unexpected(fmt::format("cannot write {}", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return std::unexpected(fmt::format("cannot rename {}: {}", tmp, std::strerror(errno)));
-  }
-  return {};
+  return WriteDurably(dir, kIdentityFile, want);
 }
 
 bool IsEmpty(const DurableState& s) {
