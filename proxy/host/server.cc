@@ -16,6 +16,7 @@
 
 #include "fmt/format.h"
 #include "proxy/base/log.h"
+#include "proxy/host/cluster_host.h"
 #include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/address.h"
@@ -158,8 +159,11 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
       }
     }
   };
+  // In a cluster the file's topology is epoch 0: served until the committed one (epoch >= 1)
+  // is applied, which replaces it.
+  const uint64_t first_epoch = proxy->config_.ringleader.cluster ? 0 : 1;
   for (const conf::Pool& pool : proxy->config_.pools) {
-    auto topology = Topology::Build(pool, /*epoch=*/1);
+    auto topology = Topology::Build(pool, first_epoch);
     if (!topology) {
       close_all();
       return std::unexpected(topology.error());
@@ -227,6 +231,21 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     StatsPort* stats = proxy->stats_port_.get();
     proxy->control_.OnQuit([stats] { stats->Close(); });
   }
+  shared.control = &proxy->control_;
+  if (proxy->config_.ringleader.cluster) {
+    Proxy* self = proxy.get();
+    auto cluster = ClusterHost::Start(self, proxy->config_,
+                                      [self](std::string why) { self->Fail(std::move(why)); });
+    if (!cluster) {
+      proxy->workers_.clear();
+      proxy->waited_ = true;
+      return std::unexpected(cluster.error());
+    }
+    proxy->cluster_ = std::move(*cluster);
+    shared.cluster = proxy->cluster_.get();
+    ClusterHost* host = proxy->cluster_.get();
+    proxy->control_.OnQuit([host] { host->Close(); });
+  }
   proxy->workers_running_ = proxy->workers_.size();
   Proxy* p = proxy.get();
   for (auto& worker : proxy->workers_) {
@@ -248,6 +267,11 @@ void Proxy::Stop() {
     stopping_ = true;
     for (auto& worker : workers_) worker->Stop();
   });
+}
+
+void Proxy::Fail(std::string why) {
+  if (failure_.empty()) failure_ = std::move(why);
+  Stop();
 }
 
 void Proxy::OnWorkerFinished() {
@@ -342,12 +366,6 @@ int Serve(const conf::Config& config, const ServeOptions& options) {
       return 1;
     }
   }
-  if (config.ringleader.cluster) {
-    // Read and checked, not yet acted on: say so rather than let it seem to work.
-    Log(kLogWarn,
-        "ringleader: cluster: is checked but not acted on yet: this process runs standalone and "
-        "serves its own file (the Raft node is not wired into the process)");
-  }
   auto proxy =
       Proxy::Start(config, options.proxy, {.control_on_caller = true, .handle_signals = true});
   if (!proxy) {
@@ -364,8 +382,14 @@ int Serve(const conf::Config& config, const ServeOptions& options) {
   (*proxy)->RunControlLoop();
   IgnoreLoggedSignals();
   (*proxy)->Wait();
+  std::string failure = (*proxy)->failure();
   proxy->reset();
   if (!options.pid_file.empty()) unlink(options.pid_file.c_str());
+  if (!failure.empty()) {
+    std::fprintf(stderr, "ringleader: %s\n", failure.c_str());
+    Log(kLogError, "stopped: {}", failure);
+    return 1;
+  }
   Log(kLogNotice, "stopped");
   return 0;
 }

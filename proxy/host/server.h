@@ -22,6 +22,7 @@
 
 namespace rl::proxy {
 
+class ClusterHost;
 class StatsPort;
 class Topology;
 class Worker;
@@ -78,12 +79,16 @@ class Proxy {
 
   size_t worker_count() const { return workers_.size(); }
   ControlLoop& control() { return control_; }
+  // Why the proxy stopped itself (the cluster node's fatal error), or empty. After Wait().
+  const std::string& failure() const { return failure_; }
 
  private:
   // StartOptions::handle_signals: nutcracker's signals on the control loop (see server.cc).
   void HandleSignals();
   Proxy() = default;
   void OnWorkerFinished();
+  // On the control loop: logs `why`, remembers it for failure() and stops the proxy.
+  void Fail(std::string why);
 
   conf::Config config_;
   std::unique_ptr<SharedState> shared_;
@@ -97,10 +102,13 @@ class Proxy {
   ControlLoop control_;
   // After control_ in declaration, so destroyed before it; closed by the control loop's quit.
   std::unique_ptr<StatsPort> stats_port_;
+  std::unique_ptr<ClusterHost> cluster_;  // a `ringleader: cluster:` section; closed likewise
+  std::string failure_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log
-// file. Returns 1 (after logging why) if the proxy cannot start.
+// file. Returns 1 (after logging why) if the proxy cannot start, or stopped itself (a cluster
+// node that must not run: see ClusterHost).
 int Serve(const conf::Config& config, const ServeOptions& options);
 
 }  // namespace rl::proxy

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""A ringleader Raft cluster of real processes on loopback, for the multi-process tests and the
+failover benchmark: R redis-servers and N ringleader nodes, each with its own YAML (one pool in
+front of the same servers, a `ringleader: cluster:` section), data directory and log, on free
+ports. Every process is stopped by its pid when the cluster is closed.
+
+    with RaftCluster(binary, nodes=3) as c:
+        leader = c.wait_leader()
+        c.kill(leader)                       # SIGKILL
+        c.command(2, "RINGLEADER", "STATUS")
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients"))
+from cluster import free_port, resp  # noqa: E402
+
+SECRET = "test-secret-0123456789"
+
+
+def read_reply(f):
+    """One RESP2 reply from a buffered socket file: str, int, bytes, list, or an Exception."""
+    line = f.readline()
+    if not line:
+        raise ConnectionError("connection closed")
+    kind, body = line[:1], line[1:-2]
+    if kind == b"+":
+        return body.decode()
+    if kind == b"-":
+        return RuntimeError(body.decode())
+    if kind == b":":
+        return int(body)
+    if kind == b"$":
+        n = int(body)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(body)
+        return None if n < 0 else [read_reply(f) for _ in range(n)]
+    raise ValueError(f"not RESP: {line!r}")
+
+
+def parse_fields(text):
+    out = {}
+    for line in text.decode().splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+class RaftCluster:
+    def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500):
+        self.binary = binary
+        self.n = nodes
+        self.nservers = servers
+        self.heartbeat_ms = heartbeat_ms
+        self.election_ms = election_ms
+        self.procs = {}      # node id -> Popen
+        self.redis = []
+        self.client_port = {}
+        self.peer_port = {}
+        self.dir = None
+
+    # --- set-up -----------------------------------------------------------------------------
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ringleader-raft-")
+        try:
+            for i in range(self.nservers):
+                port = free_port()
+                p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--dir", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.redis.append((p, port))
+            for i in range(1, self.n + 1):
+                self.client_port[i] = free_port()
+                self.peer_port[i] = free_port()
+            self.initial = list(range(1, self.n + 1))
+            for i in self.initial:
+                self.write_config(i)
+                self.start(i)
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for node in list(self.procs):
+            self.stop(node)
+        for p, _ in self.redis:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.dir and not os.environ.get("RL_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def data_dir(self, node):
+        return os.path.join(self.dir, f"node{node}")
+
+    def config_path(self, node):
+        return os.path.join(self.dir, f"node{node}.yml")
+
+    def log_path(self, node):
+        return os.path.join(self.dir, f"node{node}.log")
+
+    def write_config(self, node, join=False, members=None):
+        members = members or self.initial
+        member_lines = "".join(f"     - {m}@127.0.0.1:{self.peer_port[m]}\n" for m in members)
+        servers = "".join(f"    - 127.0.0.1:{port}:1 r{i + 1}\n"
+                          for i, (_, port) in enumerate(self.redis))
+        with open(self.config_path(node), "w") as f:
+            f.write("ringleader:\n  cluster:\n"
+                    f"    node_id: {node}\n"
+                    f"    peer_listen: 127.0.0.1:{self.peer_port[node]}\n"
+                    f"    members:\n{member_lines}"
+                    f"    data_dir: {self.data_dir(node)}\n"
+                    f"    secret: {SECRET}\n"
+                    f"    heartbeat_ms: {self.heartbeat_ms}\n"
+                    f"    election_timeout_ms: {self.election_ms}\n"
+                    + ("    join: true\n" if join else "") +
+                    f"main:\n  listen: 127.0.0.1:{self.client_port[node]}\n"
+                    "  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n"
+                    "  timeout: 2000\n  admin_commands: true\n"
+                    f"  servers:\n{servers}")
+
+    def add_node(self, node):
+        """Ports and a `join: true` configuration for a node added later."""
+        self.client_port[node] = free_port()
+        self.peer_port[node] = free_port()
+        self.write_config(node, join=True, members=self.initial + [node])
+
+    # --- processes --------------------------------------------------------------------------
+    def start(self, node, wait=True):
+        log = open(self.log_path(node), "ab")
+        p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", "6"],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self.procs[node] = p
+        if wait:
+            self.wait(lambda: self.status(node) is not None, f"node {node} answers", 15)
+        return p
+
+    def stop(self, node):
+        p = self.procs.pop(node, None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.send_signal(signal.SIGCONT)
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def kill(self, node):
+        p = self.procs.pop(node)
+        p.kill()
+        p.wait()
+
+    def pause(self, node):
+        self.procs[node].send_signal(signal.SIGSTOP)
+
+    def resume(self, node):
+        self.procs[node].send_signal(signal.SIGCONT)
+
+    def log(self, node):
+        with open(self.log_path(node), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    # --- talking to nodes -------------------------------------------------------------------
+    def command(self, node, *argv, timeout=5.0):
+        """One command on node's client port; the reply (errors as RuntimeError values)."""
+        with socket.create_connection(("127.0.0.1", self.client_port[node]),
+                                      timeout=timeout) as s:
+            s.sendall(resp(*argv))
+            return read_reply(s.makefile("rb"))
+
+    def status(self, node):
+        """RINGLEADER STATUS as a dict, or None when the node does not answer."""
+        try:
+            reply = self.command(node, "RINGLEADER", "STATUS", timeout=1.0)
+        except OSError:
+            return None
+        return parse_fields(reply) if isinstance(reply, bytes) else None
+
+    def statuses(self):
+        return {n: self.status(n) for n in list(self.procs)}
+
+    @staticmethod
+    def wait(pred, what, bound=15.0):
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline:
+            value = pred()
+            if value:
+                return value
+            time.sleep(0.02)  # polling interval of a bounded wait
+        raise AssertionError(f"timed out after {bound}s waiting for: {what}")
+
+    def leaders(self, nodes=None):
+        out = {}
+        for n in nodes or list(self.procs):
+            st = self.status(n)
+            if st and st.get("rl_role") == "leader":
+                out[n] = int(st["rl_term"])
+        return out
+
+    def wait_leader(self, among=None, bound=15.0, newer_than=0):
+        """The one node (of `among`, default: all running) that is leader and whose term is
+        above newer_than, once every other of them follows it."""
+        among = among or list(self.procs)
+
+        def agreed():
+            sts = {n: self.status(n) for n in among}
+            if any(s is None for s in sts.values()):
+                return None
+            leaders = [n for n, s in sts.items() if s["rl_role"] == "leader"]
+            if len(leaders) != 1 or int(sts[leaders[0]]["rl_term"]) <= newer_than:
+                return None
+            lead = leaders[0]
+            if all(s["rl_leader_id"] == str(lead) for s in sts.values()):
+                return lead
+            return None
+        return self.wait(agreed, f"one leader among {among}", bound)
