@@ -63,6 +63,12 @@ void PeerLinks::Forward(NodeId to, Proposal proposal, ProposalDone done) {
     p->failing = true;
     p->timeout_error = fmt::format("TRYAGAIN no address for node {}", to);
     after = 0;
+  } else if (!link->second->authenticated) {
+    // Down (a leader that just died, most often): the caller retries at once rather than wait
+    // out the timeout for a connection that may never come back.
+    p->failing = true;
+    p->timeout_error = fmt::format("TRYAGAIN no connection to node {}", to);
+    after = 0;
   }
   uv_timer_start(
       p->timer.get(),
@@ -73,12 +79,8 @@ void PeerLinks::Forward(NodeId to, Proposal proposal, ProposalDone done) {
       after, 0);
   uint64_t seq = p->seq;
   proposals_.emplace(seq, std::move(pending));
-  if (link == links_.end()) return;
-  if (link->second->authenticated) {
-    SendProposal(link->second.get(), seq);
-  } else {
-    link->second->waiting.push_back(seq);
-  }
+  if (link == links_.end() || !link->second->authenticated) return;
+  SendProposal(link->second.get(), seq);
 }
 
 void PeerLinks::SendProposal(Link* link, uint64_t seq) {
