@@ -11,6 +11,7 @@
 
 #include "conf/checker.h"
 #include "conf/config.h"
+#include "conf/locks_section.h"
 #include "conf/ringleader_section.h"
 #include "conf/values.h"
 #include "conf/yaml_tree.h"
@@ -23,11 +24,11 @@ using Kind = YamlNode::Kind;
 
 // Every key a pool may hold: nutcracker 0.5.0's, reuseport (later twemproxy), and ringleader's.
 constexpr std::string_view kPoolKeys[] = {
-    "listen",         "hash",      "hash_tag",           "distribution",
-    "timeout",        "backlog",   "preconnect",         "redis",
-    "redis_auth",     "redis_db",  "server_connections", "auto_eject_hosts",
-    "tcpkeepalive",   "reuseport", "client_connections", "server_retry_timeout",
-    "servers",        "workers",   "client_auth",        "server_failure_limit",
+    "listen",         "hash",           "hash_tag",           "distribution",
+    "timeout",        "backlog",        "preconnect",         "redis",
+    "redis_auth",     "redis_db",       "server_connections", "auto_eject_hosts",
+    "tcpkeepalive",   "reuseport",      "client_connections", "server_retry_timeout",
+    "servers",        "workers",        "client_auth",        "server_failure_limit",
     "admin_commands", "client_timeout",
 };
 
@@ -327,6 +328,7 @@ std::expected<Config, std::vector<Error>> Parse(const std::string& text, const s
   Config config;
   config.path = path;
   config.pools = PoolReader(checker).Root(tree.root, &config.ringleader);
+  ResolveLockMasters(checker, config);
   if (!checker.ok()) return std::unexpected(checker.TakeErrors());
   return config;
 }

@@ -1,5 +1,5 @@
-// Markdown for proxy/commands/COMMANDS.md, rendered from the command table so the documentation cannot
-// disagree with what the proxy does.
+// Markdown for proxy/commands/COMMANDS.md, rendered from the command table so the documentation
+// cannot disagree with what the proxy does.
 
 #include "proxy/commands/command_doc.h"
 
@@ -10,11 +10,11 @@
 namespace rl::proxy {
 namespace {
 
-constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated,      Route::kSplitMerge,
-                             Route::kLocal,        Route::kBroadcast,      Route::kAnyServer,
-                             Route::kScan,         Route::kAdminBroadcast, Route::kSpecial,
-                             Route::kRefused,      Route::kTransaction,    Route::kBlocking,
-                             Route::kPubsub};
+constexpr Route kRoutes[] = {
+    Route::kForwardByKey, Route::kColocated, Route::kSplitMerge,  Route::kLocal,
+    Route::kBroadcast,    Route::kAnyServer, Route::kScan,        Route::kAdminBroadcast,
+    Route::kSpecial,      Route::kRefused,   Route::kTransaction, Route::kBlocking,
+    Route::kPubsub,       Route::kLock};
 
 std::string_view RouteMeaning(Route route) {
   switch (route) {
@@ -49,6 +49,9 @@ std::string_view RouteMeaning(Route route) {
     case Route::kPubsub:
       return "subscriptions kept per client on subscriber connections of its own: a channel on "
              "the server its name hashes to, a pattern on every server";
+    case Route::kLock:
+      return "ringleader's lock service (`ringleader: locks:`, lock/README.md): LOCK.* run on "
+             "the lock masters, FENCED writes on the server of their key";
   }
   return "";
 }
@@ -129,6 +132,8 @@ std::string_view RouteLabel(Route route) {
       return "blocking";
     case Route::kPubsub:
       return "pub/sub";
+    case Route::kLock:
+      return "lock";
   }
   return "";
 }
@@ -169,8 +174,10 @@ std::string RenderCommandsMarkdown() {
 
   std::string md =
       "# Redis commands through ringleader\n\n"
-      "<!-- Generated from proxy/commands/command_policy.inc and proxy/commands/command_table_gen.inc; do not\n"
-      "     edit. Regenerate: build/proxy/commands/rl_command_doc > proxy/commands/COMMANDS.md -->\n\n"
+      "<!-- Generated from proxy/commands/command_policy.inc and "
+      "proxy/commands/command_table_gen.inc; do not\n"
+      "     edit. Regenerate: build/proxy/commands/rl_command_doc > proxy/commands/COMMANDS.md "
+      "-->\n\n"
       "How ringleader serves each Redis 7.0 command and subcommand (" +
       std::to_string(AllCommands().size()) +
       " in all).\nKeys are argument indexes: argv[0] is the command's name, and for a "
@@ -184,10 +191,14 @@ std::string RenderCommandsMarkdown() {
   md += "\n| Command | Served | Keys | Notes |\n|---|---|---|---|\n";
   for (const CommandInfo& c : AllCommands()) {
     std::string notes(c.merge != Merge::kNone ? MergeLabel(c.merge) : c.reason);
-    if (c.flags & kNotInRedis) notes = "not in Redis 7.0; answered for newer clients";
+    if (c.flags & kNotInRedis) {
+      notes = c.route == Route::kLock ? "ringleader's own (lock/README.md)"
+                                      : "not in Redis 7.0; answered for newer clients";
+    }
     if (c.flags & kPatternKeys) {
-      notes = "a BY/GET pattern with `*` must hold, before the `*`, a hash tag placed on the "
-              "sorted key's server (or the pool have one server), else `-CROSSSLOT`";
+      notes =
+          "a BY/GET pattern with `*` must hold, before the `*`, a hash tag placed on the "
+          "sorted key's server (or the pool have one server), else `-CROSSSLOT`";
     }
     md += "| `" + DisplayName(c) + "` | " + std::string(RouteLabel(c.route)) + " | " +
           DescribeKeys(c) + " | " + notes + " |\n";

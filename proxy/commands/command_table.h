@@ -1,9 +1,10 @@
 // The Redis 7.0 command table as ringleader sees it: for every command (and container
 // subcommand such as OBJECT ENCODING), its arity, flags, where its keys are and how ringleader
 // serves it. Arity, flags and key positions are generated from a real redis-server's COMMAND
-// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions are
-// hand-written in proxy/commands/command_policy.inc. A live test compares the table with the installed
-// redis-server. Thread safety: the table is immutable static data; every function is pure.
+// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions
+// are hand-written in proxy/commands/command_policy.inc. A live test compares the table with the
+// installed redis-server. Thread safety: the table is immutable static data; every function is
+// pure.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +39,8 @@ enum class Route : uint8_t {
   kBlocking,     // may block: run on a server connection of the client's own, keys on one
                  // server (proxy/session/blocking.h)
   kPubsub,       // PUBLISH and subscriptions, kept per client (proxy/session/pubsub.h)
+  kLock,         // ringleader's lock service: LOCK.* on the control loop's coordinator, FENCED
+                 // writes on the key's server (proxy/session/lock_commands.h)
 };
 
 // How the replies of a kSplitMerge, kBroadcast or kAdminBroadcast command become one reply.
@@ -116,12 +119,21 @@ enum class Handler : uint8_t {
                           // an ordinary read
   kWait,                  // WAIT numreplicas timeout: argv[2], in milliseconds, on the server
                           // the client last wrote to
+  // Route::kLock: proxy/session/lock_commands.cc.
+  kLockAcquire,
+  kLockExtend,
+  kLockRelease,
+  kLockInfo,
+  kLockCheck,
+  kLockForceRelease,  // admin: only in a pool with admin_commands: true
+  kLockFence,         // LOCK.FENCE name token | LOCK.FENCE OFF: binds the connection's writes
+  kFenced,            // FENCED name token command...: one fenced write
 };
 
 // Whether rows of `route` are served by a Handler (and so must name one).
 constexpr bool RouteHasHandlers(Route route) {
   return route == Route::kLocal || route == Route::kTransaction || route == Route::kPubsub ||
-         route == Route::kBlocking;
+         route == Route::kBlocking || route == Route::kLock;
 }
 
 // The route whose family serves `handler`; none for kNone.
@@ -171,6 +183,15 @@ constexpr std::optional<Route> HandlerRoute(Handler handler) {
     case Handler::kBlockOptionMs:
     case Handler::kWait:
       return Route::kBlocking;
+    case Handler::kLockAcquire:
+    case Handler::kLockExtend:
+    case Handler::kLockRelease:
+    case Handler::kLockInfo:
+    case Handler::kLockCheck:
+    case Handler::kLockForceRelease:
+    case Handler::kLockFence:
+    case Handler::kFenced:
+      return Route::kLock;
   }
   return std::nullopt;
 }

@@ -22,6 +22,7 @@
 
 namespace rl::proxy {
 
+class LockService;
 class StatsPort;
 class Topology;
 class Worker;
@@ -97,6 +98,8 @@ class Proxy {
   ControlLoop control_;
   // After control_ in declaration, so destroyed before it; closed by the control loop's quit.
   std::unique_ptr<StatsPort> stats_port_;
+  // The same for the lock coordinator (`ringleader: locks:`); null without it.
+  std::unique_ptr<LockService> lock_service_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log

@@ -16,6 +16,8 @@
 
 namespace rl::proxy {
 
+class LockService;
+
 struct SharedState {
   const conf::Config* config = nullptr;
   ProxyOptions options;
@@ -31,6 +33,8 @@ struct SharedState {
   std::atomic<int64_t> buffered_bytes{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string run_id;  // 40 hex characters, as Redis's
+  // `ringleader: locks:`'s service on the control loop (host/lock_service.h); null without it.
+  LockService* locks = nullptr;
 };
 
 }  // namespace rl::proxy

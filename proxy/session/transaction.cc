@@ -57,6 +57,11 @@ std::string QueueRefusal(const CommandInfo& info, std::span<const std::string_vi
       return Error(fmt::format(
           "ERR '{}' inside MULTI is not supported by ringleader: it runs on every server",
           info.name));
+    case Route::kLock:
+      return Error(fmt::format(
+          "ERR '{}' inside MULTI is not supported by ringleader: the lock service answers it "
+          "itself (send FENCED writes outside MULTI)",
+          info.name));
     case Route::kRefused:
     case Route::kSpecial:
       return NotSupportedError(info, argv);
@@ -224,8 +229,9 @@ void Transaction::Watch(Request* r, const ParsedRequest& req, const CommandInfo&
     return;
   }
   if (watching_ != kAnyBackend && *owner != watching_) {
-    session_->Reply(r, CrossSlotError(fmt::format(" as the keys this client already watches (on {})",
-                                                  Label(session_, watching_))));
+    session_->Reply(r,
+                    CrossSlotError(fmt::format(" as the keys this client already watches (on {})",
+                                               Label(session_, watching_))));
     return;
   }
   if (watching_ == kAnyBackend) watch_lost_ = false;
