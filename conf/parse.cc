@@ -24,11 +24,11 @@ using Kind = YamlNode::Kind;
 
 // Every key a pool may hold: nutcracker 0.5.0's, reuseport (later twemproxy), and ringleader's.
 constexpr std::string_view kPoolKeys[] = {
-    "listen",         "hash",           "hash_tag",           "distribution",
-    "timeout",        "backlog",        "preconnect",         "redis",
-    "redis_auth",     "redis_db",       "server_connections", "auto_eject_hosts",
-    "tcpkeepalive",   "reuseport",      "client_connections", "server_retry_timeout",
-    "servers",        "workers",        "client_auth",        "server_failure_limit",
+    "listen",         "hash",      "hash_tag",           "distribution",
+    "timeout",        "backlog",   "preconnect",         "redis",
+    "redis_auth",     "redis_db",  "server_connections", "auto_eject_hosts",
+    "tcpkeepalive",   "reuseport", "client_connections", "server_retry_timeout",
+    "servers",        "workers",   "client_auth",        "server_failure_limit",
     "admin_commands", "client_timeout",
 };
 

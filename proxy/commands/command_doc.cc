@@ -1,5 +1,5 @@
-// Markdown for proxy/commands/COMMANDS.md, rendered from the command table so the documentation
-// cannot disagree with what the proxy does.
+// Markdown for proxy/commands/COMMANDS.md, rendered from the command table so the documentation cannot
+// disagree with what the proxy does.
 
 #include "proxy/commands/command_doc.h"
 
@@ -10,11 +10,11 @@
 namespace rl::proxy {
 namespace {
 
-constexpr Route kRoutes[] = {
-    Route::kForwardByKey, Route::kColocated, Route::kSplitMerge,  Route::kLocal,
-    Route::kBroadcast,    Route::kAnyServer, Route::kScan,        Route::kAdminBroadcast,
-    Route::kSpecial,      Route::kRefused,   Route::kTransaction, Route::kBlocking,
-    Route::kPubsub,       Route::kLock};
+constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated,      Route::kSplitMerge,
+                             Route::kLocal,        Route::kBroadcast,      Route::kAnyServer,
+                             Route::kScan,         Route::kAdminBroadcast, Route::kSpecial,
+                             Route::kRefused,      Route::kTransaction,    Route::kBlocking,
+                             Route::kPubsub,       Route::kLock};
 
 std::string_view RouteMeaning(Route route) {
   switch (route) {
@@ -174,10 +174,8 @@ std::string RenderCommandsMarkdown() {
 
   std::string md =
       "# Redis commands through ringleader\n\n"
-      "<!-- Generated from proxy/commands/command_policy.inc and "
-      "proxy/commands/command_table_gen.inc; do not\n"
-      "     edit. Regenerate: build/proxy/commands/rl_command_doc > proxy/commands/COMMANDS.md "
-      "-->\n\n"
+      "<!-- Generated from proxy/commands/command_policy.inc and proxy/commands/command_table_gen.inc; do not\n"
+      "     edit. Regenerate: build/proxy/commands/rl_command_doc > proxy/commands/COMMANDS.md -->\n\n"
       "How ringleader serves each Redis 7.0 command and subcommand (" +
       std::to_string(AllCommands().size()) +
       " in all).\nKeys are argument indexes: argv[0] is the command's name, and for a "
@@ -196,9 +194,8 @@ std::string RenderCommandsMarkdown() {
                                       : "not in Redis 7.0; answered for newer clients";
     }
     if (c.flags & kPatternKeys) {
-      notes =
-          "a BY/GET pattern with `*` must hold, before the `*`, a hash tag placed on the "
-          "sorted key's server (or the pool have one server), else `-CROSSSLOT`";
+      notes = "a BY/GET pattern with `*` must hold, before the `*`, a hash tag placed on the "
+              "sorted key's server (or the pool have one server), else `-CROSSSLOT`";
     }
     md += "| `" + DisplayName(c) + "` | " + std::string(RouteLabel(c.route)) + " | " +
           DescribeKeys(c) + " | " + notes + " |\n";

@@ -1,7 +1,6 @@
-// The command table: generated rows (proxy/commands/command_table_gen.inc) joined with the
-// hand-written routing decisions (proxy/commands/command_policy.inc) at compile time, checked by
-// static_asserts, and indexed by a compile-time open-addressing hash for allocation-free,
-// case-insensitive lookup.
+// The command table: generated rows (proxy/commands/command_table_gen.inc) joined with the hand-written
+// routing decisions (proxy/commands/command_policy.inc) at compile time, checked by static_asserts, and
+// indexed by a compile-time open-addressing hash for allocation-free, case-insensitive lookup.
 
 #include "proxy/commands/command_table.h"
 
@@ -55,9 +54,9 @@ consteval std::array<CommandInfo, kCommandCount> BuildTable() {
     for (const CommandPolicy& p : kCommandPolicy) {
       if (p.name == g.name) policy = p;
     }
-    table[n++] = {g.name,         g.arity,      g.flags | policy.flags, g.key_rule,   g.first_key,
-                  g.last_key,     g.key_step,   g.rule_index,           policy.route, policy.merge,
-                  policy.handler, policy.reason};
+    table[n++] = {g.name,       g.arity,      g.flags | policy.flags, g.key_rule,
+                  g.first_key,  g.last_key,   g.key_step,     g.rule_index,
+                  policy.route, policy.merge, policy.handler, policy.reason};
   }
   for (const CommandInfo& e : kExtensionCommands) table[n++] = e;
   std::sort(table.begin(), table.end(),
@@ -89,8 +88,7 @@ consteval Problem FindProblem() {
   for (const GeneratedCommand& g : kGenerated) {
     int n = CountPolicies(g.name);
     if (n == 0) return MakeProblem("no decision in proxy/commands/command_policy.inc for", g.name);
-    if (n > 1)
-      return MakeProblem("several decisions in proxy/commands/command_policy.inc for", g.name);
+    if (n > 1) return MakeProblem("several decisions in proxy/commands/command_policy.inc for", g.name);
   }
   for (const CommandPolicy& p : kCommandPolicy) {
     if (!IsGenerated(p.name)) return MakeProblem("decision for a command Redis lacks", p.name);

@@ -1,10 +1,9 @@
 // The Redis 7.0 command table as ringleader sees it: for every command (and container
 // subcommand such as OBJECT ENCODING), its arity, flags, where its keys are and how ringleader
 // serves it. Arity, flags and key positions are generated from a real redis-server's COMMAND
-// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions
-// are hand-written in proxy/commands/command_policy.inc. A live test compares the table with the
-// installed redis-server. Thread safety: the table is immutable static data; every function is
-// pure.
+// output by scripts/gen_command_table (proxy/commands/command_table_gen.inc); the routing decisions are
+// hand-written in proxy/commands/command_policy.inc. A live test compares the table with the installed
+// redis-server. Thread safety: the table is immutable static data; every function is pure.
 #pragma once
 
 #include <cstddef>

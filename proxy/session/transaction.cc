@@ -229,9 +229,8 @@ void Transaction::Watch(Request* r, const ParsedRequest& req, const CommandInfo&
     return;
   }
   if (watching_ != kAnyBackend && *owner != watching_) {
-    session_->Reply(r,
-                    CrossSlotError(fmt::format(" as the keys this client already watches (on {})",
-                                               Label(session_, watching_))));
+    session_->Reply(r, CrossSlotError(fmt::format(" as the keys this client already watches (on {})",
+                                                  Label(session_, watching_))));
     return;
   }
   if (watching_ == kAnyBackend) watch_lost_ = false;
