@@ -280,6 +280,10 @@ void Fenced(PoolRouter* pool, ClientConn* client, Request* r, const ParsedReques
     return ReplyError(client, r,
                       fmt::format("ERR FENCED cannot wrap '{}'", AsciiUppercase(inner->name)));
   }
+  if ((inner->flags & kNoscript) != 0) {
+    // MULTI, EVAL, SUBSCRIBE...: neither a plain read nor a write the script can run.
+    return ReplyError(client, r, Unfenceable(*inner));
+  }
   if ((inner->flags & kWrite) == 0) {
     // A read needs no fence: routed exactly as if sent alone (its bytes re-encoded from argv).
     ParsedRequest alone{req.chunk, req.data, req.length, /*is_inline=*/true, req.spans.subspan(3),

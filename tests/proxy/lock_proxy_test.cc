@@ -186,6 +186,11 @@ TEST_F(LockProxyTest, StaleFencedWriteRefusedAfterForceReleaseAndANewGrant) {
             std::string::npos);
   EXPECT_NE(Str(bob.Command({"FENCED", "res", tb, "FLUSHALL"})).find("cannot be fenced"),
             std::string::npos);
+  EXPECT_NE(
+      Str(bob.Command({"FENCED", "res", tb, "EVAL", "return 1", "0"})).find("cannot be fenced"),
+      std::string::npos);
+  EXPECT_NE(Str(bob.Command({"FENCED", "res", tb, "MULTI"})).find("cannot be fenced"),
+            std::string::npos);
   std::string k0 = KeyOn(*t_, 0), k1 = KeyOn(*t_, 1);
   EXPECT_TRUE(
       Str(bob.Command({"FENCED", "res", tb, "MSET", k0, "1", k1, "2"})).starts_with("CROSSSLOT"));
