@@ -68,11 +68,10 @@ std::optional<uint64_t> PositiveInt(std::string_view s) {
   return static_cast<uint64_t>(v);
 }
 
-// On the control loop: hands `bytes` to r's worker, which completes r there. `undo` runs instead
-// of being dropped when r's client has gone away (or the worker finished): the release of a
-// grant nobody will use.
+// What to do on the coordinator when a reply finds nobody to take it (a grant's release).
 using Undo = std::function<void(lock::Coordinator&)>;
 
+// On r's worker: completes r (an orphan is freed) and lets its client's next requests run.
 void Complete(Worker* w, Request* r, std::string_view bytes) {
   ClientConn* client = r->client;  // null: the client went away (r is an orphan)
   if (client != nullptr) client->state().lock_waiting = false;
@@ -82,6 +81,8 @@ void Complete(Worker* w, Request* r, std::string_view bytes) {
   if (client != nullptr && !client->closed()) client->Resume();
 }
 
+// On the control loop: hands `bytes` to r's worker, which completes r there. `undo` runs on the
+// coordinator instead when r's client has gone away, or when the worker has finished.
 void Return(LockService* service, Worker* w, Request* r, std::string bytes, Undo undo = {}) {
   auto run_undo = [service, undo] {
     if (undo) service->Post(undo);
