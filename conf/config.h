@@ -116,6 +116,23 @@ struct ClusterSettings {
   int column = 0;
 };
 
+// `ringleader: locks:` — the lock service (lock/): the Redis masters it locks on and where the
+// standalone token file lives. conf/README.md gives each key's meaning and range.
+struct LockSettings {
+  // As written, or (no `masters:`) the servers of the pool named by `pool:`, else of the first
+  // pool: filled in once every pool is read. Never empty in a loaded Config.
+  std::vector<Address> masters;
+  std::string pool;            // `pool:` as written; empty when absent
+  std::string password;        // AUTH on the masters: the pool's redis_auth when taken from a pool
+  std::string data_dir;        // required: the token file (lock_tokens) lives there
+  double drift_factor = 0.01;  // 0 <= f < 1: validity loses ttl * f + 2 ms
+  std::chrono::milliseconds request_timeout{200};  // per master reply; 1..600000 ms
+  int line = 0;  // where `locks:` was written (1-based), for later messages
+  int column = 0;
+  int pool_line = 0;  // where `pool:`'s value was written
+  int pool_column = 0;
+};
+
 // ringleader's own settings: the reserved top-level `ringleader:` section, for what belongs to
 // the process rather than to one pool. Every field holds its default when the section or its key
 // is absent; conf/README.md gives each key's meaning and range. The defaults equal
@@ -143,6 +160,8 @@ struct RingleaderSettings {
   uint64_t client_query_buffer_limit = 1ull << 30;
   // The `cluster:` key: absent = a standalone process (no data directory, no peers).
   std::optional<ClusterSettings> cluster;
+  // The `locks:` key: absent = no lock service (LOCK.* and FENCED answer an error).
+  std::optional<LockSettings> locks;
 };
 
 struct Config {

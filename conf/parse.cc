@@ -11,6 +11,7 @@
 
 #include "conf/checker.h"
 #include "conf/config.h"
+#include "conf/locks_section.h"
 #include "conf/ringleader_section.h"
 #include "conf/values.h"
 #include "conf/yaml_tree.h"
@@ -327,6 +328,7 @@ std::expected<Config, std::vector<Error>> Parse(const std::string& text, const s
   Config config;
   config.path = path;
   config.pools = PoolReader(checker).Root(tree.root, &config.ringleader);
+  ResolveLockMasters(checker, config);
   if (!checker.ok()) return std::unexpected(checker.TakeErrors());
   return config;
 }

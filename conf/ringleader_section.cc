@@ -7,6 +7,7 @@
 #include <string>
 
 #include "conf/cluster_section.h"
+#include "conf/locks_section.h"
 #include "fmt/format.h"
 
 namespace rl::conf {
@@ -54,13 +55,15 @@ constexpr NumberKey kKeys[] = {
      [](RingleaderSettings& s, int n) { s.client_query_buffer_limit = static_cast<uint64_t>(n); }},
 };
 
-// The mapping-valued key, besides the numbers.
+// The mapping-valued keys, besides the numbers.
 constexpr std::string_view kClusterKey = "cluster";
+constexpr std::string_view kLocksKey = "locks";
 
 constexpr auto kKeyNames = [] {
-  std::array<std::string_view, std::size(kKeys) + 1> names;
+  std::array<std::string_view, std::size(kKeys) + 2> names;
   for (size_t i = 0; i < std::size(kKeys); ++i) names[i] = kKeys[i].name;
   names[std::size(kKeys)] = kClusterKey;
+  names[std::size(kKeys) + 1] = kLocksKey;
   return names;
 }();
 
@@ -108,6 +111,10 @@ RingleaderSettings ReadRingleaderSection(Checker& checker, const YamlNode& value
   checker.ForEachKey(kOwner, value, [&](const YamlNode& k, const YamlNode& v) {
     if (k.value == kClusterKey) {
       settings.cluster = ReadClusterSection(checker, k, v);
+      return;
+    }
+    if (k.value == kLocksKey) {
+      settings.locks = ReadLocksSection(checker, k, v);
       return;
     }
     for (const NumberKey& row : kKeys) {

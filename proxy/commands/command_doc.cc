@@ -10,11 +10,11 @@
 namespace rl::proxy {
 namespace {
 
-constexpr Route kRoutes[] = {Route::kForwardByKey, Route::kColocated,      Route::kSplitMerge,
-                             Route::kLocal,        Route::kBroadcast,      Route::kAnyServer,
-                             Route::kScan,         Route::kAdminBroadcast, Route::kSpecial,
-                             Route::kRefused,      Route::kTransaction,    Route::kBlocking,
-                             Route::kPubsub};
+constexpr Route kRoutes[] = {
+    Route::kForwardByKey, Route::kColocated, Route::kSplitMerge,  Route::kLocal,
+    Route::kBroadcast,    Route::kAnyServer, Route::kScan,        Route::kAdminBroadcast,
+    Route::kSpecial,      Route::kRefused,   Route::kTransaction, Route::kBlocking,
+    Route::kPubsub,       Route::kLock};
 
 std::string_view RouteMeaning(Route route) {
   switch (route) {
@@ -49,6 +49,9 @@ std::string_view RouteMeaning(Route route) {
     case Route::kPubsub:
       return "subscriptions kept per client on subscriber connections of its own: a channel on "
              "the server its name hashes to, a pattern on every server";
+    case Route::kLock:
+      return "ringleader's lock service (`ringleader: locks:`, lock/README.md): LOCK.* run on "
+             "the lock masters, FENCED writes on the server of their key";
   }
   return "";
 }
@@ -129,6 +132,8 @@ std::string_view RouteLabel(Route route) {
       return "blocking";
     case Route::kPubsub:
       return "pub/sub";
+    case Route::kLock:
+      return "lock";
   }
   return "";
 }
@@ -189,7 +194,8 @@ std::string RenderCommandsMarkdown() {
     if (c.flags & kNotInRedis) {
       notes = c.name.starts_with("ringleader")
                   ? "ringleader's own administration (proxy/session/admin_commands.h)"
-                  : "not in Redis 7.0; answered for newer clients";
+              : c.route == Route::kLock ? "ringleader's own (lock/README.md)"
+                                        : "not in Redis 7.0; answered for newer clients";
     }
     if (c.flags & kPatternKeys) {
       notes =

@@ -137,6 +137,7 @@ consteval Problem FindProblem() {
       case Route::kAdminBroadcast:
       case Route::kAnyServer:
       case Route::kScan:
+      case Route::kLock:  // FENCED's keys are its inner command's, found by its handler
         if (c.key_rule != KeyRule::kNone) return MakeProblem("a keyed command", c.name);
         break;
       case Route::kSpecial:

@@ -39,6 +39,8 @@ enum class Route : uint8_t {
   kBlocking,     // may block: run on a server connection of the client's own, keys on one
                  // server (proxy/session/blocking.h)
   kPubsub,       // PUBLISH and subscriptions, kept per client (proxy/session/pubsub.h)
+  kLock,         // ringleader's lock service: LOCK.* on the control loop's coordinator, FENCED
+                 // writes on the key's server (proxy/session/lock_commands.h)
 };
 
 // How the replies of a kSplitMerge, kBroadcast or kAdminBroadcast command become one reply.
@@ -118,12 +120,21 @@ enum class Handler : uint8_t {
                           // an ordinary read
   kWait,                  // WAIT numreplicas timeout: argv[2], in milliseconds, on the server
                           // the client last wrote to
+  // Route::kLock: proxy/session/lock_commands.cc.
+  kLockAcquire,
+  kLockExtend,
+  kLockRelease,
+  kLockInfo,
+  kLockCheck,
+  kLockForceRelease,  // admin: only in a pool with admin_commands: true
+  kLockFence,         // LOCK.FENCE name token | LOCK.FENCE OFF: binds the connection's writes
+  kFenced,            // FENCED name token command...: one fenced write
 };
 
 // Whether rows of `route` are served by a Handler (and so must name one).
 constexpr bool RouteHasHandlers(Route route) {
   return route == Route::kLocal || route == Route::kTransaction || route == Route::kPubsub ||
-         route == Route::kBlocking;
+         route == Route::kBlocking || route == Route::kLock;
 }
 
 // The route whose family serves `handler`; none for kNone.
@@ -174,6 +185,15 @@ constexpr std::optional<Route> HandlerRoute(Handler handler) {
     case Handler::kBlockOptionMs:
     case Handler::kWait:
       return Route::kBlocking;
+    case Handler::kLockAcquire:
+    case Handler::kLockExtend:
+    case Handler::kLockRelease:
+    case Handler::kLockInfo:
+    case Handler::kLockCheck:
+    case Handler::kLockForceRelease:
+    case Handler::kLockFence:
+    case Handler::kFenced:
+      return Route::kLock;
   }
   return std::nullopt;
 }

@@ -17,6 +17,7 @@
 #include "fmt/format.h"
 #include "proxy/base/log.h"
 #include "proxy/host/cluster_host.h"
+#include "proxy/host/lock_service.h"
 #include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/address.h"
@@ -145,6 +146,14 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   if (auto ok = proxy->control_.Init(); !ok) return std::unexpected(ok.error());
   // Installed before the workers exist, so that no signal is missed.
   if (start.handle_signals) proxy->HandleSignals();
+  if (const auto& locks = proxy->config_.ringleader.locks) {
+    auto service = LockService::Start(&proxy->control_, *locks);
+    if (!service) return std::unexpected(service.error());
+    proxy->lock_service_ = std::move(*service);
+    shared.locks = proxy->lock_service_.get();
+    LockService* l = shared.locks;
+    proxy->control_.OnQuit([l] { l->Close(); });
+  }
 
   int worker_count = 1;
   for (const conf::Pool& pool : proxy->config_.pools) {

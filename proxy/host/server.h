@@ -23,6 +23,7 @@
 namespace rl::proxy {
 
 class ClusterHost;
+class LockService;
 class StatsPort;
 class Topology;
 class Worker;
@@ -104,6 +105,8 @@ class Proxy {
   std::unique_ptr<StatsPort> stats_port_;
   std::unique_ptr<ClusterHost> cluster_;  // a `ringleader: cluster:` section; closed likewise
   std::string failure_;
+  // The same for the lock coordinator (`ringleader: locks:`); null without it.
+  std::unique_ptr<LockService> lock_service_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log

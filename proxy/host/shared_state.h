@@ -18,6 +18,7 @@ namespace rl::proxy {
 
 class ClusterService;
 class ControlLoop;
+class LockService;
 
 struct SharedState {
   const conf::Config* config = nullptr;
@@ -38,6 +39,8 @@ struct SharedState {
   // it hosts (nullptr: a standalone process). Set before the workers start.
   ControlLoop* control = nullptr;
   ClusterService* cluster = nullptr;
+  // `ringleader: locks:`'s service on the control loop (host/lock_service.h); null without it.
+  LockService* locks = nullptr;
 };
 
 }  // namespace rl::proxy

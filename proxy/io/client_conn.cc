@@ -241,10 +241,12 @@ void ClientConn::OnPeerShutdown() {
   // The client sent everything it will send (it closed, or only shut down its writing side, as
   // `printf ... | nc` does): every request already read gets its reply, as from Redis and
   // nutcracker, and the connection closes after the last one. A subscribed or blocked client
-  // closes now, as in Redis: nothing it waits for need ever come.
+  // closes now, as in Redis: nothing it waits for need ever come (a LOCK.ACQUIRE ... WAIT too:
+  // the grant it would get is released, lock_commands.cc).
   StopReading();
   if (pool_ != nullptr) ++pool_->counters().client_eof;
-  if (session_ != nullptr && (session_->subscribed() || session_->blocked())) {
+  if ((session_ != nullptr && (session_->subscribed() || session_->blocked())) ||
+      state_.lock_waiting) {
     Close();
     return;
   }

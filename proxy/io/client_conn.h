@@ -77,6 +77,13 @@ class RequestHandler {
   ~RequestHandler() = default;
 };
 
+// LOCK.FENCE name token: every later write of the connection is sent fenced with this lock's
+// token (proxy/session/lock_commands.h).
+struct FenceBinding {
+  std::string lock;
+  uint64_t token = 0;
+};
+
 // Per-connection state that local commands read and change (AUTH, CLIENT SETNAME, ...).
 struct ClientState {
   uint64_t id = 0;
@@ -92,6 +99,8 @@ struct ClientState {
   // CLIENT REPLY: OFF silences every reply until ON; SKIP silences the next request's.
   bool replies_off = false;
   bool skip_next_reply = false;
+  std::unique_ptr<FenceBinding> fence;  // LOCK.FENCE; null when none is bound
+  bool lock_waiting = false;            // a LOCK.ACQUIRE ... WAIT is queued: blocked, as for EOF
 };
 
 class ClientConn {

@@ -15,6 +15,7 @@
 #include "proxy/route/errors.h"
 #include "proxy/session/client_session.h"
 #include "proxy/session/local_commands.h"
+#include "proxy/session/lock_commands.h"
 #include "proxy/session/pubsub_hub.h"
 
 namespace rl::proxy {
@@ -257,6 +258,8 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     session->Dispatch(r, req, *info);
     return;
   }
+  // LOCK.FENCE bound: writes go fenced (a null check for every other client).
+  if (client->state().fence != nullptr && RunFenceBound(this, client, r, req, *info)) return;
   switch (info->route) {
     case Route::kLocal:
       // Redis's own answer is exact and cheap for these: let a server give it.
@@ -297,6 +300,9 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
       return;
     case Route::kScan:
       Scan(client, r, req);
+      return;
+    case Route::kLock:
+      RunLockCommand(this, client, r, req, *info);
       return;
     case Route::kTransaction:
     case Route::kBlocking:

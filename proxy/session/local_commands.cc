@@ -478,6 +478,7 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
       // Ends a transaction, WATCH, subscriptions, and the client's own server connections.
       if (ClientSession* session = client->session(); session != nullptr) session->Reset();
       st.name.clear();
+      st.fence.reset();  // LOCK.FENCE
       st.authenticated = pool->client_password().empty();
       AppendStatus(out, "RESET");
       break;

@@ -57,6 +57,11 @@ std::string QueueRefusal(const CommandInfo& info, std::span<const std::string_vi
       return Error(fmt::format(
           "ERR '{}' inside MULTI is not supported by ringleader: it runs on every server",
           info.name));
+    case Route::kLock:
+      return Error(fmt::format(
+          "ERR '{}' inside MULTI is not supported by ringleader: the lock service answers it "
+          "itself (send FENCED writes outside MULTI)",
+          info.name));
     case Route::kRefused:
     case Route::kSpecial:
       return NotSupportedError(info, argv);

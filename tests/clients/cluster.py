@@ -72,10 +72,13 @@ def wait_for_port(port, proc, bound=10.0):
 
 
 class Cluster:
-    def __init__(self, binary, servers=3, pool_extra="", redis_args=()):
+    def __init__(self, binary, servers=3, pool_extra="", redis_args=(), top_extra=""):
         self.binary = binary
         self.nservers = servers
         self.pool_extra = pool_extra
+        # YAML after the pool (e.g. a `ringleader:` section); "{dir}" becomes the cluster's
+        # temporary directory.
+        self.top_extra = top_extra
         self.redis_args = list(redis_args)  # e.g. ["--requirepass", "pw"], for every server
         self.procs = []
         self.dir = None
@@ -129,7 +132,8 @@ class Cluster:
                 with open(self.conf, "w") as f:
                     f.write(f"clients:\n  listen: 127.0.0.1:{port}\n  hash: murmur\n"
                             f"  distribution: ketama\n  redis: true\n  timeout: 2000\n"
-                            f"{self.pool_extra}  servers:\n{servers}")
+                            f"{self.pool_extra}  servers:\n{servers}"
+                            + self.top_extra.replace("{dir}", self.dir))
                 return [self.binary, "-c", self.conf, "-o", self.log]
 
             self.proxy, self.port = self._spawn(ringleader_argv, self.log)
