@@ -5,6 +5,7 @@ that twemproxy exporters and dashboards keep working), and counters that follow 
 requests and bytes per server, fragments of split commands, open client connections, client
 EOFs, and a dead server's errors and forward errors."""
 import json
+import hashlib
 import os
 import socket
 import subprocess
@@ -124,10 +125,13 @@ class StatsPortTest(unittest.TestCase):
     def test_2_counters_follow_the_traffic(self):
         before = stats(self.rl_stats)["alpha"]
         # Ten keys on each of alpha's servers (the ring depends on the unnamed server's port):
-        # the SETs reach both and the MGET is split in two.
+        # the SETs reach both and the MGET is split in two. Hex digests, not k0..k199:
+        # twemproxy's fnv1a_64 (32-bit state, truncated prime) can put every look-alike key on
+        # one server.
+        candidates = [hashlib.sha1(str(i).encode()).hexdigest()[:12] for i in range(200)]
         where = subprocess.run(
             [BINARY, "-c", os.path.join(self.cluster.dir, "ringleader.yml"), "--where"]
-            + [f"k{i}" for i in range(200)], capture_output=True, text=True, check=True)
+            + candidates, capture_output=True, text=True, check=True)
         by_server = {}
         for line in where.stdout.splitlines():
             key, pool, server, _ = line.split("\t")
@@ -184,8 +188,9 @@ class StatsPortTest(unittest.TestCase):
         name = f"127.0.0.1:{dead_port}"
         with socket.create_connection(("127.0.0.1", self.rl_port)) as s:
             errors = 0
-            for i in range(20):
-                s.sendall(resp("GET", f"k{i}"))
+            # Hex digests spread over both servers (k0..k19 may all sit on the live one).
+            for i in range(40):
+                s.sendall(resp("GET", hashlib.sha1(str(i).encode()).hexdigest()[:12]))
                 errors += read_reply(s).startswith(b"-")
         self.assertGreater(errors, 0)
 
