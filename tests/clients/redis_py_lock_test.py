@@ -29,7 +29,7 @@ def wait_until(condition, bound=10.0):
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(0.01)  # polling interval of a bounded wait
     return False
 
 
