@@ -14,6 +14,7 @@
 
 #include "conf/config.h"
 #include "conf/yaml_tree.h"
+#include "fmt/format.h"
 
 namespace rl::conf {
 
@@ -53,6 +54,41 @@ class Checker {
     for (const auto& [key, value] : mapping.entries) {
       if (FirstTime(owner, key, seen)) visit(key, value);
     }
+  }
+
+  // A non-empty list of scalars, such as `members: [1@h:7101, ...]`. Each item's text goes to
+  // parse (string_view -> std::expected<T, std::string>), then the value to keep(T, item), which
+  // stores it or returns the problem (a duplicate, say). Problems are worded from `field` (the
+  // list's key), `item` (what one entry is called) and `form` (how one is written): "owner:
+  // members must be a list of id@host:port", "owner: member 'x' <why>". False on any problem.
+  template <typename Parse, typename Keep>
+  bool ScalarList(std::string_view owner, const YamlNode& key, const YamlNode& value,
+                  std::string_view field, std::string_view item, std::string_view form, Parse parse,
+                  Keep keep) {
+    if (value.kind != YamlNode::Kind::kSequence || value.items.empty()) {
+      Add(value.kind == YamlNode::Kind::kEmpty ? key : value,
+          fmt::format("{}: {} must be a list of {}", owner, field, form));
+      return false;
+    }
+    bool ok = true;
+    for (const YamlNode& entry : value.items) {
+      if (entry.kind != YamlNode::Kind::kScalar) {
+        Add(entry, fmt::format("{}: each of {} must be {}", owner, field, form));
+        ok = false;
+        continue;
+      }
+      auto parsed = parse(std::string_view(entry.value));
+      if (!parsed) {
+        Add(entry, fmt::format("{}: {} '{}' {}", owner, item, entry.value, parsed.error()));
+        ok = false;
+        continue;
+      }
+      if (std::optional<std::string> problem = keep(std::move(*parsed), entry)) {
+        Add(entry, fmt::format("{}: {}", owner, *problem));
+        ok = false;
+      }
+    }
+    return ok;
   }
 
   // Records "owner: unknown key 'x'", with "(did you mean 'y'?)" for the nearest of `known`

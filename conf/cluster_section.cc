@@ -62,38 +62,21 @@ std::expected<ClusterMember, std::string> ParseMember(std::string_view text) {
 
 void ReadMembers(Checker& checker, const YamlNode& key, const YamlNode& value, ClusterSettings& out,
                  bool& ok) {
-  if (value.kind != Kind::kSequence || value.items.empty()) {
-    checker.Add(value.kind == Kind::kEmpty ? key : value,
-                fmt::format("{}: members must be a list of id@host:port", kOwner));
-    ok = false;
-    return;
-  }
   std::set<uint64_t> ids;
   std::set<std::string> addresses;
-  for (const YamlNode& item : value.items) {
-    if (item.kind != Kind::kScalar) {
-      checker.Add(item, fmt::format("{}: each of members must be id@host:port", kOwner));
-      ok = false;
-      continue;
+  auto keep = [&](ClusterMember member, const YamlNode&) -> std::optional<std::string> {
+    if (!ids.insert(member.id).second) {
+      return fmt::format("member id {} is listed twice", member.id);
     }
-    auto member = ParseMember(item.value);
-    if (!member) {
-      checker.Add(item, fmt::format("{}: member '{}' {}", kOwner, item.value, member.error()));
-      ok = false;
-      continue;
+    if (!addresses.insert(member.address.ToString()).second) {
+      return fmt::format("address {} is listed twice", member.address.ToString());
     }
-    if (!ids.insert(member->id).second) {
-      checker.Add(item, fmt::format("{}: member id {} is listed twice", kOwner, member->id));
-      ok = false;
-      continue;
-    }
-    if (!addresses.insert(member->address.ToString()).second) {
-      checker.Add(
-          item, fmt::format("{}: address {} is listed twice", kOwner, member->address.ToString()));
-      ok = false;
-      continue;
-    }
-    out.members.push_back(*member);
+    out.members.push_back(std::move(member));
+    return std::nullopt;
+  };
+  if (!checker.ScalarList(kOwner, key, value, "members", "member", "id@host:port", ParseMember,
+                          keep)) {
+    ok = false;
   }
 }
 

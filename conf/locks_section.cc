@@ -45,31 +45,17 @@ std::expected<Address, std::string> ParseMaster(std::string_view text) {
 
 void ReadMasters(Checker& checker, const YamlNode& key, const YamlNode& value, LockSettings& out,
                  bool& ok) {
-  if (value.kind != Kind::kSequence || value.items.empty()) {
-    checker.Add(value.kind == Kind::kEmpty ? key : value,
-                fmt::format("{}: masters must be a list of host:port", kOwner));
-    ok = false;
-    return;
-  }
   std::set<std::string> seen;
-  for (const YamlNode& item : value.items) {
-    if (item.kind != Kind::kScalar) {
-      checker.Add(item, fmt::format("{}: each of masters must be host:port", kOwner));
-      ok = false;
-      continue;
+  auto keep = [&](Address master, const YamlNode&) -> std::optional<std::string> {
+    if (!seen.insert(master.ToString()).second) {
+      return fmt::format("master {} is listed twice", master.ToString());
     }
-    auto master = ParseMaster(item.value);
-    if (!master) {
-      checker.Add(item, fmt::format("{}: master '{}' {}", kOwner, item.value, master.error()));
-      ok = false;
-      continue;
-    }
-    if (!seen.insert(master->ToString()).second) {
-      checker.Add(item, fmt::format("{}: master {} is listed twice", kOwner, master->ToString()));
-      ok = false;
-      continue;
-    }
-    out.masters.push_back(*master);
+    out.masters.push_back(std::move(master));
+    return std::nullopt;
+  };
+  if (!checker.ScalarList(kOwner, key, value, "masters", "master", "host:port", ParseMaster,
+                          keep)) {
+    ok = false;
   }
 }
 
