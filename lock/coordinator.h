@@ -94,9 +94,14 @@ class Coordinator {
   // LOCK.CHECK: whether `token` is the current grant (held on a quorum with a lease left).
   void Check(std::string name, uint64_t token, ReleaseDone done);
   // LOCK.FORCERELEASE: mints a fresh token F, deletes the holder on every master and raises each
-  // master's mark to F, so no grant up to F happens again; true when a holder was deleted.
-  // (The data shards' marks rise with the next holder's first fenced write; see README.)
-  void ForceRelease(std::string name, ReleaseDone done);
+  // master's mark to F, so no grant up to F happens again (a quorum must answer). The data
+  // shards' marks are the caller's to raise to `fence` (proxy/host/lock_service.cc does).
+  struct ForceReleased {
+    bool deleted = false;  // a holder was deleted on some master
+    uint64_t fence = 0;    // F
+  };
+  using ForceReleaseDone = std::move_only_function<void(std::expected<ForceReleased, Error>)>;
+  void ForceRelease(std::string name, ForceReleaseDone done);
 
   size_t masters() const { return clients_.size(); }
   size_t quorum() const { return clients_.size() / 2 + 1; }

@@ -57,18 +57,20 @@ void Coordinator::Check(std::string name, uint64_t token, ReleaseDone done) {
   });
 }
 
-void Coordinator::ForceRelease(std::string name, ReleaseDone done) {
+void Coordinator::ForceRelease(std::string name, ForceReleaseDone done) {
   NextToken([this, name = std::move(name),
              done = std::move(done)](std::expected<uint64_t, Error> fence) mutable {
     if (!fence) return done(std::unexpected(fence.error()));
     struct State {
       size_t answered = 0, ok = 0, deleted = 0;
+      uint64_t fence = 0;
       std::string name;
-      ReleaseDone done;
+      ForceReleaseDone done;
     };
     auto s = std::make_shared<State>();
     s->done = std::move(done);
     s->name = name;
+    s->fence = *fence;
     for (auto& client : clients_) {
       lock::ForceRelease(*client, name, *fence, [this, s](std::expected<bool, Error> r) {
         if (r) {
@@ -77,7 +79,7 @@ void Coordinator::ForceRelease(std::string name, ReleaseDone done) {
         }
         if (++s->answered < clients_.size()) return;
         if (s->ok < quorum()) return s->done(std::unexpected(NoQuorum("forcerelease")));
-        s->done(s->deleted > 0);
+        s->done(ForceReleased{s->deleted > 0, s->fence});
         Wake(s->name);
       });
     }

@@ -18,6 +18,8 @@ std::string_view CodeName(Error::Code code) {
       return "no-quorum";
     case Error::Code::kNotOwner:
       return "not-owner";
+    case Error::Code::kUnfenced:
+      return "unfenced";
   }
   return "unknown";
 }

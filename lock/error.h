@@ -17,6 +17,7 @@ struct Error {
     kInvalid,   // an argument the caller should have checked (e.g. more tokens than fit)
     kNoQuorum,  // too few lock masters answered or granted (message starts "TRYAGAIN ...")
     kNotOwner,  // extend by an owner and token that do not hold the lock ("NOTOWNER ...")
+    kUnfenced,  // force-released, but a data shard's mark could not be raised ("TRYAGAIN ...")
   };
   Code code = Code::kMaster;
   std::string message;

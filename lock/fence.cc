@@ -24,6 +24,42 @@ const Script& FencedWriteScript() {
   return script;
 }
 
+namespace {
+
+const Script& RaiseMarkScript() {
+  static const std::string source = std::string(kTokenComparePrelude) +
+                                    "local mark = redis.call('GET', KEYS[1]) or '0'\n"
+                                    "if below(mark, ARGV[1]) then redis.call('SET', KEYS[1], "
+                                    "ARGV[1]) end\n"
+                                    "return 1\n";
+  static const Script script{"raise-mark", source, ScriptSha1(source)};
+  return script;
+}
+
+}  // namespace
+
+void RaiseShardMark(proxy::RespClient& client, std::string_view name, uint64_t fence,
+                    BoolDone done) {
+  std::vector<std::string> keys{ShardMarkKey(name)};
+  std::vector<std::string> args{std::to_string(fence)};
+  RunScript(client, RaiseMarkScript(), keys, args,
+            [&client, done = std::move(done)](proxy::RespResult r) mutable {
+              if (!r) {
+                return done(std::unexpected(
+                    Error{Error::Code::kMaster,
+                          fmt::format("data server {}: {}: {}", client.address(),
+                                      proxy::CodeName(r.error().code), r.error().message)}));
+              }
+              if (r->type != proxy::RespReply::Type::kInteger || r->integer != 1) {
+                return done(std::unexpected(
+                    Error{Error::Code::kBadReply,
+                          fmt::format("data server {} answered {} to the fence mark script",
+                                      client.address(), r->ToString())}));
+              }
+              done(true);
+            });
+}
+
 std::vector<std::string> FencedWriteArgv(bool by_sha, std::string_view name, uint64_t token,
                                          std::span<const std::string> command,
                                          std::span<const std::string> keys) {

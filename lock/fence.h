@@ -26,6 +26,14 @@ std::string ShardMarkKey(std::string_view name);
 // refused. A token equal to the mark passes (the holder writing again).
 const Script& FencedWriteScript();
 
+// Raises the shard's mark for lock `name` to `fence`, never lowering it. LOCK.FORCERELEASE runs
+// it on every data shard, so the evicted holder's fenced writes fail at once rather than only
+// after the next holder's first fenced write there. `done` gets true once the mark is at least
+// `fence`; a transport failure or an error reply is an Error naming the server.
+// REQUIRES: as RunScript.
+void RaiseShardMark(proxy::RespClient& client, std::string_view name, uint64_t fence,
+                    BoolDone done);
+
 // The EVALSHA argv (or EVAL with the source when `by_sha` is false) for one fenced write, for
 // callers with their own connections (the proxy's backends).
 std::vector<std::string> FencedWriteArgv(bool by_sha, std::string_view name, uint64_t token,

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "fmt/format.h"
+#include "lock/fence.h"
 #include "proxy/host/control_loop.h"
 
 namespace rl::proxy {
@@ -25,6 +26,7 @@ std::expected<std::unique_ptr<LockService>, std::string> LockService::Start(
   }
   std::unique_ptr<LockService> service(new LockService);
   service->control_ = control;
+  service->request_timeout_ = settings.request_timeout;
   service->tokens_ = std::move(*tokens);
   lock::CoordinatorOptions options;
   options.master_timeout = settings.request_timeout;
@@ -53,6 +55,62 @@ bool LockService::Post(std::function<void(lock::Coordinator&)> fn) {
   });
 }
 
-void LockService::Close() { coordinator_.reset(); }
+void LockService::Close() {
+  coordinator_.reset();
+  data_clients_.clear();
+}
+
+namespace {
+
+std::string ClientKey(const RespClientOptions& o) {
+  return o.unix_path.empty()
+             ? fmt::format("{}:{}/{}/{}/{}", o.host, o.port, o.db, o.user, o.password)
+             : fmt::format("{}/{}/{}/{}", o.unix_path, o.db, o.user, o.password);
+}
+
+}  // namespace
+
+void LockService::ForceRelease(
+    std::string name, std::move_only_function<void(std::expected<bool, lock::Error>)> done) {
+  coordinator_->ForceRelease(
+      name, [this, name, done = std::move(done)](
+                std::expected<lock::Coordinator::ForceReleased, lock::Error> released) mutable {
+        if (!released) return done(std::unexpected(released.error()));
+        if (coordinator_ == nullptr) return;  // closed meanwhile: completions are dropped
+        std::vector<RespClientOptions> servers;
+        if (data_servers_) servers = data_servers_();
+        if (servers.empty()) return done(released->deleted);
+        struct Round {
+          size_t pending = 0;
+          bool deleted = false;
+          std::vector<std::string> failed;
+          std::move_only_function<void(std::expected<bool, lock::Error>)> done;
+        };
+        auto round = std::make_shared<Round>();
+        round->pending = servers.size();
+        round->deleted = released->deleted;
+        round->done = std::move(done);
+        for (RespClientOptions& options : servers) {
+          if (options.request_timeout.count() == 0) options.request_timeout = request_timeout_;
+          RespClientPtr& client = data_clients_[ClientKey(options)];
+          if (client == nullptr || client->closed()) {
+            client = RespClient::Create(control_->loop(), std::move(options));
+          }
+          lock::RaiseShardMark(
+              *client, name, released->fence, [round](std::expected<bool, lock::Error> raised) {
+                if (!raised) round->failed.push_back(raised.error().message);
+                if (--round->pending > 0) return;
+                if (round->failed.empty()) return round->done(round->deleted);
+                round->done(std::unexpected(
+                    lock::Error{lock::Error::Code::kUnfenced,
+                                fmt::format("TRYAGAIN the lock was force-released on the "
+                                            "masters, but its fence was not raised on {} "
+                                            "data server(s) ({}); send LOCK.FORCERELEASE "
+                                            "again",
+                                            round->failed.size(), round->failed.front())}));
+              });
+        }
+      });
+}
 
 }  // namespace rl::proxy

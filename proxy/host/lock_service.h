@@ -2,19 +2,23 @@
 // the `ringleader: locks:` masters, with fencing tokens from the FileTokenSource in its data_dir,
 // hosted on the control loop. Workers never touch the coordinator: they Post() a closure that
 // runs on the control loop and posts its result back to the worker's own mailbox
-// (proxy/session/lock_commands.cc). Used by Proxy (server.cc), which closes it at quit.
-// Thread safety: Post() from any thread; Start() before the control loop runs; Close() and the
-// posted closures on the control loop's thread.
+// (proxy/session/lock_commands.cc). LOCK.FORCERELEASE also raises the fence on the data
+// servers (connections of its own, made on first use). Used by Proxy (server.cc), which closes it
+// at quit. Thread safety: Post() from any thread; Start() before the control loop runs; Close() and
+// the posted closures on the control loop's thread.
 #pragma once
 
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "conf/config.h"
 #include "lock/coordinator.h"
 #include "lock/token_source.h"
+#include "proxy/resp/client.h"
 
 namespace rl::proxy {
 
@@ -35,11 +39,27 @@ class LockService {
   // Control loop: drops the coordinator (its pending completions with it) and its connections.
   void Close();
 
+  // Where the fenced data lives: every server of every pool this process serves, as they are
+  // when asked (the topology may change). Set before the control loop runs; called there.
+  void SetDataServers(std::function<std::vector<RespClientOptions>()> data_servers) {
+    data_servers_ = std::move(data_servers);
+  }
+  // LOCK.FORCERELEASE, on the control loop: the coordinator's ForceRelease, then the fence F it
+  // minted raised on every data server's mark for the lock, so the evicted holder's fenced writes
+  // fail from now on. true when a holder was deleted. When some data server did not take the
+  // mark: kUnfenced naming it (the masters are released; the command may be sent again).
+  void ForceRelease(std::string name,
+                    std::move_only_function<void(std::expected<bool, lock::Error>)> done);
+
  private:
   LockService() = default;
   ControlLoop* control_ = nullptr;
   std::unique_ptr<lock::FileTokenSource> tokens_;
   std::unique_ptr<lock::Coordinator> coordinator_;  // null after Close()
+  std::function<std::vector<RespClientOptions>()> data_servers_;
+  std::chrono::milliseconds request_timeout_{200};
+  // Connections to data servers for ForceRelease, made on first use, by address and credentials.
+  std::map<std::string, RespClientPtr> data_clients_;
 };
 
 }  // namespace rl::proxy

@@ -153,6 +153,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     shared.locks = proxy->lock_service_.get();
     LockService* l = shared.locks;
     proxy->control_.OnQuit([l] { l->Close(); });
+    l->SetDataServers([p = proxy.get()] { return p->DataServers(); });
   }
 
   int worker_count = 1;
@@ -295,6 +296,28 @@ void Proxy::Wait() {
   control_.Join();
   for (auto& worker : workers_) worker->Join();
   workers_.clear();
+}
+
+std::vector<RespClientOptions> Proxy::DataServers() const {
+  std::vector<RespClientOptions> out;
+  for (const conf::Pool& pool : config_.pools) {
+    std::shared_ptr<const Topology> topology = CurrentTopology(pool.name);
+    if (topology == nullptr) continue;
+    for (const TopologyServer& server : topology->servers()) {
+      RespClientOptions options;
+      const conf::Address& a = server.conf.address;
+      if (a.kind == conf::Address::Kind::kUnix) {
+        options.unix_path = a.path;
+      } else {
+        options.host = a.host;
+        options.port = a.port;
+      }
+      options.password = topology->pool().redis_auth;
+      options.db = topology->pool().redis_db;
+      out.push_back(std::move(options));
+    }
+  }
+  return out;
 }
 
 std::shared_ptr<const Topology> Proxy::CurrentTopology(std::string_view name) const {

@@ -19,6 +19,7 @@
 #include "conf/config.h"
 #include "proxy/host/control_loop.h"
 #include "proxy/host/shared_state.h"
+#include "proxy/resp/client.h"
 
 namespace rl::proxy {
 
@@ -68,6 +69,9 @@ class Proxy {
 
   // The last snapshot published for pool `name`, or nullptr for a pool it does not serve.
   std::shared_ptr<const Topology> CurrentTopology(std::string_view name) const;
+  // How to reach every server of every served pool in its current snapshot (credentials and db
+  // included), for the lock service's fence marks. Any thread.
+  std::vector<RespClientOptions> DataServers() const;
   // Publishes `topology`, the next snapshot of one of the served pools (Topology::Build from
   // CurrentTopology, with a higher epoch), to every worker serving the pool; each swaps it in
   // between requests (PoolRouter::Apply). `done` runs on the control loop once every worker has

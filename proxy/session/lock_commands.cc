@@ -54,7 +54,8 @@ void ReplyError(ClientConn* client, Request* r, std::string_view text) {
 // are, anything else as an ERR naming the lock service.
 std::string ErrorReply(const lock::Error& e) {
   std::string out;
-  if (e.code == lock::Error::Code::kNoQuorum || e.code == lock::Error::Code::kNotOwner) {
+  if (e.code == lock::Error::Code::kNoQuorum || e.code == lock::Error::Code::kNotOwner ||
+      e.code == lock::Error::Code::kUnfenced) {
     AppendError(&out, e.message);
   } else {
     AppendError(&out, fmt::format("ERR lock service: {}", e.message));
@@ -372,8 +373,8 @@ void RunLockCommand(PoolRouter* pool, ClientConn* client, Request* r, const Pars
       }
       return Submit(
           pool, client, r,
-          [r, name = std::string(argv[1])](lock::Coordinator& c, LockService* service, Worker* w) {
-            c.ForceRelease(name, BoolReply(r, service, w));
+          [r, name = std::string(argv[1])](lock::Coordinator&, LockService* service, Worker* w) {
+            service->ForceRelease(name, BoolReply(r, service, w));
           });
     case Handler::kLockFence:
       return Fence(client, r, argv);

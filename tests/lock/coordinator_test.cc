@@ -202,9 +202,11 @@ TEST_F(CoordinatorTest, InfoCheckAndForceRelease) {
   auto other = Await<BoolResult>([&](auto done) { c->Check("a", token + 1, std::move(done)); });
   ASSERT_TRUE(other.has_value());
   EXPECT_FALSE(*other);
-  auto forced = Await<BoolResult>([&](auto done) { c->ForceRelease("a", std::move(done)); });
+  auto forced = Await<std::expected<Coordinator::ForceReleased, Error>>(
+      [&](auto done) { c->ForceRelease("a", std::move(done)); });
   ASSERT_TRUE(forced.has_value()) << forced.error().message;
-  EXPECT_TRUE(*forced);
+  EXPECT_TRUE(forced->deleted);
+  EXPECT_GT(forced->fence, token);
   auto after = Await<InfoResult>([&](auto done) { c->Info("a", std::move(done)); });
   ASSERT_TRUE(after.has_value());
   EXPECT_FALSE(after->holder.has_value());

@@ -2,8 +2,9 @@
 // are both the lock masters (`ringleader: locks:` defaults to the pool's servers) and the data
 // shards: LOCK.* round trips, contention, WAIT hand-over (order shown by LOCK.INFO's waiters,
 // not by timing), a disconnected waiter leaving no grant, stale fenced writes refused after a
-// force-release and a new grant, LOCK.FENCE binding, tokens rising across a restart (the token
-// file), the errors without `locks:`, and -TRYAGAIN with the masters down.
+// force-release (on every data shard at once) and after a new grant, LOCK.FENCE binding, tokens
+// rising across a restart (the token file), the errors without `locks:`, and -TRYAGAIN with the
+// masters down.
 #include <string>
 #include <vector>
 
@@ -204,6 +205,39 @@ TEST_F(LockProxyTest, StaleFencedWriteRefusedAfterForceReleaseAndANewGrant) {
             "ERR wrong number of arguments for 'set' command");
   EXPECT_EQ(Str(bob.Command({"FENCED", "res", tb})),
             "ERR wrong number of arguments for 'fenced' command");
+}
+
+TEST_F(LockProxyTest, ForceReleaseRaisesTheFenceOnEveryDataServer) {
+  RedisClient alice = t_->Client(), admin = t_->Client();
+  Acquired a = Acquire(alice, {"LOCK.ACQUIRE", "job", "alice", "PX", "60000"});
+  ASSERT_GT(a.token, 0) << a.text;
+  std::string ta = std::to_string(a.token);
+  EXPECT_EQ(Str(alice.Command({"FENCED", "job", ta, "SET", "out", "alice-1"})), "OK");
+  EXPECT_EQ(Str(admin.Command({"LOCK.FORCERELEASE", "job"})), "1");
+  // No one holds the lock yet, and alice's writes already fail on every shard.
+  const std::string fence = InfoOf(admin, "job", "last_token");
+  ASSERT_GT(std::stoll(fence), a.token);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(Str(t_->Direct(i).Command({"GET", "rl:fence:{job}"})), fence) << "server " << i;
+  }
+  EXPECT_EQ(Str(alice.Command({"FENCED", "job", ta, "SET", "out", "alice-2"})),
+            fmt::format("FENCED stale token {} < {} for lock job", ta, fence));
+  EXPECT_EQ(Str(alice.Command({"FENCED", "job", ta, "SET", KeyOn(*t_, 2), "x"})),
+            fmt::format("FENCED stale token {} < {} for lock job", ta, fence));
+  EXPECT_EQ(Str(alice.Command({"GET", "out"})), "alice-1");
+  EXPECT_GT(Acquire(admin, {"LOCK.ACQUIRE", "job", "bob", "PX", "1000"}).token, std::stoll(fence));
+}
+
+TEST_F(LockProxyTest, ForceReleaseSaysWhenADataServerDidNotTakeTheFence) {
+  RedisClient admin = t_->Client();
+  ASSERT_GT(Acquire(admin, {"LOCK.ACQUIRE", "job", "alice", "PX", "60000"}).token, 0);
+  t_->redis[2].reset();  // a lock master (two of three are a quorum) and a data shard
+  std::string reply = Str(admin.Command({"LOCK.FORCERELEASE", "job"}));
+  EXPECT_TRUE(
+      reply.starts_with("TRYAGAIN the lock was force-released on the masters, but its "
+                        "fence was not raised on 1 data server(s)"))
+      << reply;
+  EXPECT_EQ(InfoOf(admin, "job", "owner"), "<nil>");
 }
 
 TEST_F(LockProxyTest, LockFenceBindsTheConnectionsWrites) {
