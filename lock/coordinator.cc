@@ -57,6 +57,52 @@ Coordinator::Coordinator(uv_loop_t* loop, TokenSource* tokens, CoordinatorOption
     clients_.push_back(proxy::RespClient::Create(loop_, std::move(o)));
   }
   options_.masters.clear();  // moved into the clients
+  if (options_.stats != nullptr) stats_ = options_.stats;
+  sweep_timer_.Init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, this);
+  if (sweep_timer_) {
+    uv_timer_start(
+        sweep_timer_.get(),
+        [](uv_timer_t* t) { static_cast<Coordinator*>(t->data)->SweepLeases(); }, 1000, 1000);
+    uv_unref(reinterpret_cast<uv_handle_t*>(sweep_timer_.get()));  // never keeps the loop alive
+  }
+}
+
+void Coordinator::SweepLeases() {
+  const uint64_t now = options_.now_ms();
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    it = leases_.erase(it);
+    Bump(stats_->expiries);
+  }
+  stats_->held.store(static_cast<int64_t>(leases_.size()), std::memory_order_relaxed);
+}
+
+Coordinator::AcquireDone Coordinator::Counted(std::string name, AcquireDone done) {
+  Bump(stats_->acquires);
+  return [this, alive = alive_, name = std::move(name),
+          done = std::move(done)](std::expected<std::optional<Grant>, Error> r) mutable {
+    if (*alive) {
+      if (!r) {
+        Bump(stats_->acquire_errors);
+      } else if (!r->has_value()) {
+        Bump(stats_->not_granted);
+      } else {
+        Bump(stats_->grants);
+        leases_[{name, (*r)->token}] = options_.now_ms() + (*r)->validity_ms;
+        stats_->held.store(static_cast<int64_t>(leases_.size()), std::memory_order_relaxed);
+      }
+    }
+    done(std::move(r));
+  };
+}
+
+void Coordinator::Forget(const std::string& name, uint64_t token) {
+  if (leases_.erase({name, token}) > 0) {
+    stats_->held.store(static_cast<int64_t>(leases_.size()), std::memory_order_relaxed);
+  }
 }
 
 uint64_t Coordinator::DriftMs(uint64_t ttl_ms) const {
@@ -78,7 +124,8 @@ void Coordinator::NextToken(std::move_only_function<void(std::expected<uint64_t,
 
 void Coordinator::Acquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
                           AcquireDone done) {
-  StartAcquire(std::move(name), std::move(owner), ttl_ms, reentrant, std::move(done), nullptr);
+  AcquireDone counted = Counted(name, std::move(done));
+  StartAcquire(std::move(name), std::move(owner), ttl_ms, reentrant, std::move(counted), nullptr);
 }
 
 void Coordinator::StartAcquire(std::string name, std::string owner, uint64_t ttl_ms, bool reentrant,
@@ -140,6 +187,7 @@ void Coordinator::Finish(std::shared_ptr<Attempt> a) {
     // A master has seen a token at or above ours: the source fell behind it (lost or restored
     // state). Move the source past it and try once more with a fresh token.
     ++a->stale_retries;
+    Bump(stats_->stale_retries);
     next_token_ = end_token_ = 0;
     tokens_->AdvancePast(a->highest_mark,
                          [this, a, alive = alive_](std::expected<void, Error> r) mutable {
@@ -177,11 +225,13 @@ void Coordinator::Release(std::string name, std::string owner, uint64_t token, R
   struct State {
     size_t answered = 0, released = 0, failed = 0;
     std::string name;
+    uint64_t token = 0;
     ReleaseDone done;
   };
   auto s = std::make_shared<State>();
   s->done = std::move(done);
   s->name = name;
+  s->token = token;
   for (auto& client : clients_) {
     lock::Release(*client, name, owner, token, [this, s](std::expected<bool, Error> r) {
       if (!r)
@@ -191,6 +241,12 @@ void Coordinator::Release(std::string name, std::string owner, uint64_t token, R
       if (++s->answered < clients_.size()) return;
       if (s->released == 0 && s->failed >= quorum()) {
         return s->done(std::unexpected(NoQuorum("release reached too few masters")));
+      }
+      if (s->released > 0) {
+        Bump(stats_->releases);
+        Forget(s->name, s->token);
+      } else {
+        Bump(stats_->releases_not_held);
       }
       s->done(s->released > 0);
       if (s->released > 0) Wake(s->name);
@@ -203,11 +259,15 @@ void Coordinator::Extend(std::string name, std::string owner, uint64_t token, ui
   struct State {
     size_t answered = 0, extended = 0, failed = 0;
     uint64_t started_ms = 0;
+    std::string name;
+    uint64_t token = 0;
     ExtendDone done;
   };
   auto s = std::make_shared<State>();
   s->done = std::move(done);
   s->started_ms = options_.now_ms();
+  s->name = name;
+  s->token = token;
   for (auto& client : clients_) {
     lock::Extend(*client, name, owner, token, ttl_ms,
                  [this, s, ttl_ms](std::expected<bool, Error> r) {
@@ -218,7 +278,14 @@ void Coordinator::Extend(std::string name, std::string owner, uint64_t token, ui
                    if (++s->answered < clients_.size()) return;
                    uint64_t spent = options_.now_ms() - s->started_ms + DriftMs(ttl_ms);
                    uint64_t validity = ttl_ms > spent ? ttl_ms - spent : 0;
-                   if (s->extended >= quorum() && validity > 0) return s->done(validity);
+                   if (s->extended >= quorum() && validity > 0) {
+                     Bump(stats_->extends);
+                     // A lease remembered here now ends later (one granted elsewhere is not).
+                     auto lease = leases_.find({s->name, s->token});
+                     if (lease != leases_.end()) lease->second = options_.now_ms() + validity;
+                     return s->done(validity);
+                   }
+                   Bump(stats_->extend_refusals);
                    if (s->failed >= quorum()) {
                      return s->done(std::unexpected(NoQuorum("extend reached too few masters")));
                    }

@@ -4,7 +4,7 @@
 // monotonic clock, drift = ttl*drift_factor + drift_fixed_ms). A failed attempt releases what it
 // got on every master. Release and extend run their compare-and-act scripts on every master.
 // Info, Check and ForceRelease are in coordinator_query.cc, WAIT in coordinator_wait.cc.
-// Not yet here: metrics.
+// Counters for INFO in LockStats (lock/stats.h).
 // Thread safety: everything on the loop's thread; completions run there. Destroying the
 // coordinator drops pending completions without calling them.
 #pragma once
@@ -24,7 +24,9 @@
 
 #include "lock/error.h"
 #include "lock/scripts.h"
+#include "lock/stats.h"
 #include "lock/token_source.h"
+#include "proxy/base/uv_handle.h"
 #include "proxy/resp/client.h"
 
 namespace rl::lock {
@@ -37,6 +39,7 @@ struct CoordinatorOptions {
   uint64_t token_block = 100;        // tokens reserved from the source at a time
   int max_stale_retries = 1;         // attempts again with a fresh token after a stale refusal
   std::function<uint64_t()> now_ms;  // monotonic milliseconds; default uv_hrtime
+  LockStats* stats = nullptr;        // where to count (outlives the coordinator); null: its own
 };
 
 struct Grant {
@@ -103,6 +106,11 @@ class Coordinator {
   using ForceReleaseDone = std::move_only_function<void(std::expected<ForceReleased, Error>)>;
   void ForceRelease(std::string name, ForceReleaseDone done);
 
+  const LockStats& stats() const { return *stats_; }
+  // Counts the grants made here whose lease has ended unreleased (LockStats::expiries); a timer
+  // calls it every second, tests may call it sooner.
+  void SweepLeases();
+
   size_t masters() const { return clients_.size(); }
   size_t quorum() const { return clients_.size() / 2 + 1; }
   uint64_t DriftMs(uint64_t ttl_ms) const;
@@ -122,6 +130,9 @@ class Coordinator {
   void Finish(std::shared_ptr<Attempt> attempt);
   void ReleaseOn(const std::string& name, const std::string& owner, uint64_t token,
                  const std::vector<bool>& where);
+  // The outcome of one LOCK.ACQUIRE for the caller: counted, and a grant's lease remembered.
+  AcquireDone Counted(std::string name, AcquireDone done);
+  void Forget(const std::string& name, uint64_t token);
 
   uv_loop_t* loop_;
   TokenSource* tokens_;
@@ -131,6 +142,11 @@ class Coordinator {
   uint64_t jitter_state_ = 0x9e3779b97f4a7c15ull;
   uint64_t next_token_ = 0;  // the cached block [next_token_, end_token_)
   uint64_t end_token_ = 0;
+  LockStats own_stats_;
+  LockStats* stats_ = &own_stats_;
+  // The leases of grants made here that no release has ended: (name, token) -> deadline ms.
+  std::map<std::pair<std::string, uint64_t>, uint64_t> leases_;
+  proxy::UvHandle<uv_timer_t> sweep_timer_;
   // Cleared on destruction so that completions still queued on masters do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

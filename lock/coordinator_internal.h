@@ -20,6 +20,7 @@ struct Coordinator::Waiter {
   AcquireDone done;
   bool in_flight = false;  // a round is under way; a wake-up meanwhile retries after it
   bool woken = false;
+  bool queued = false;  // a round found it held: counted in LockStats::waits and ::waiting
   proxy::UvHandle<uv_timer_t> timer;
 };
 

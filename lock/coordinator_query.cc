@@ -79,6 +79,12 @@ void Coordinator::ForceRelease(std::string name, ForceReleaseDone done) {
         }
         if (++s->answered < clients_.size()) return;
         if (s->ok < quorum()) return s->done(std::unexpected(NoQuorum("forcerelease")));
+        Bump(stats_->force_releases);
+        for (auto it = leases_.lower_bound({s->name, 0});
+             it != leases_.end() && it->first.first == s->name;) {
+          it = leases_.erase(it);
+        }
+        stats_->held.store(static_cast<int64_t>(leases_.size()), std::memory_order_relaxed);
         s->done(ForceReleased{s->deleted > 0, s->fence});
         Wake(s->name);
       });

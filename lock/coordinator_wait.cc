@@ -13,6 +13,11 @@ namespace rl::lock {
 
 Coordinator::~Coordinator() {
   *alive_ = false;
+  for (const auto& [name, list] : waiters_) {
+    for (const auto& w : list) {
+      if (w->queued) Bump(stats_->waiting, int64_t{-1});
+    }
+  }
   waiters_.clear();  // closes their timers; their completions are dropped
 }
 
@@ -30,7 +35,7 @@ void Coordinator::AcquireWait(std::string name, std::string owner, uint64_t ttl_
   w->ttl_ms = ttl_ms;
   w->reentrant = reentrant;
   w->deadline_ms = options_.now_ms() + wait_ms;
-  w->done = std::move(done);
+  w->done = Counted(name, std::move(done));
   w->timer.Init([this](uv_timer_t* t) { return uv_timer_init(loop_, t); }, w.get());
   Waiter* raw = w.get();
   waiters_[name].push_back(std::move(w));
@@ -51,6 +56,11 @@ void Coordinator::Retry(Waiter* w) {
           AcquireDone done = std::move(w->done);
           Remove(w);  // frees w
           return done(std::move(r));
+        }
+        if (!w->queued) {
+          w->queued = true;
+          Bump(stats_->waits);
+          Bump(stats_->waiting);
         }
         if (w->woken) return Retry(w);
         // Jitter: up to a tenth of the wait, at least 1 ms.
@@ -90,6 +100,7 @@ void Coordinator::Wake(const std::string& name) {
 void Coordinator::Remove(Waiter* w) {
   auto it = waiters_.find(w->name);
   if (it == waiters_.end()) return;
+  if (w->queued) Bump(stats_->waiting, int64_t{-1});
   it->second.remove_if([w](const std::unique_ptr<Waiter>& one) { return one.get() == w; });
   if (it->second.empty()) waiters_.erase(it);
 }

@@ -31,6 +31,7 @@ std::expected<std::unique_ptr<LockService>, std::string> LockService::Start(
   lock::CoordinatorOptions options;
   options.master_timeout = settings.request_timeout;
   options.drift_factor = settings.drift_factor;
+  options.stats = &service->stats_;
   for (const conf::Address& address : settings.masters) {
     RespClientOptions master;
     if (address.kind == conf::Address::Kind::kUnix) {

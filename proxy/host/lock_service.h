@@ -39,6 +39,9 @@ class LockService {
   // Control loop: drops the coordinator (its pending completions with it) and its connections.
   void Close();
 
+  // The coordinator's counters (INFO's rl_lock_* fields). Any thread; valid after Close().
+  const lock::LockStats& stats() const { return stats_; }
+
   // Where the fenced data lives: every server of every pool this process serves, as they are
   // when asked (the topology may change). Set before the control loop runs; called there.
   void SetDataServers(std::function<std::vector<RespClientOptions>()> data_servers) {
@@ -54,6 +57,7 @@ class LockService {
  private:
   LockService() = default;
   ControlLoop* control_ = nullptr;
+  lock::LockStats stats_;
   std::unique_ptr<lock::FileTokenSource> tokens_;
   std::unique_ptr<lock::Coordinator> coordinator_;  // null after Close()
   std::function<std::vector<RespClientOptions>()> data_servers_;

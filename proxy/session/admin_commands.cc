@@ -8,6 +8,7 @@
 #include "proxy/base/ascii.h"
 #include "proxy/host/cluster_service.h"
 #include "proxy/host/control_loop.h"
+#include "proxy/host/lock_service.h"
 #include "proxy/host/shared_state.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
@@ -26,12 +27,41 @@ void Finish(ClientConn* client, Request* r, std::string_view reply) {
 
 }  // namespace
 
+namespace {
+
+// The lock service's counters (lock/stats.h), when `ringleader: locks:` is configured.
+void AppendLockFields(const lock::LockStats& s, std::string* out) {
+  auto field = [out](std::string_view name, const auto& counter) {
+    *out += fmt::format("rl_lock_{}:{}\r\n", name, counter.load(std::memory_order_relaxed));
+  };
+  field("acquires", s.acquires);
+  field("grants", s.grants);
+  field("not_granted", s.not_granted);
+  field("acquire_errors", s.acquire_errors);
+  field("stale_retries", s.stale_retries);
+  field("waits", s.waits);
+  field("waiting", s.waiting);
+  field("held", s.held);
+  field("releases", s.releases);
+  field("releases_not_held", s.releases_not_held);
+  field("extends", s.extends);
+  field("extend_refusals", s.extend_refusals);
+  field("force_releases", s.force_releases);
+  field("expiries", s.expiries);
+}
+
+}  // namespace
+
 std::string RingleaderInfoFields(const SharedState& shared) {
+  std::string out;
   if (shared.cluster != nullptr) {
     std::shared_ptr<const std::string> fields = shared.cluster->InfoFields();
-    return fields != nullptr ? *fields : std::string{};
+    if (fields != nullptr) out = *fields;
+  } else {
+    out = "rl_node_id:0\r\nrl_role:standalone\r\n";
   }
-  return "rl_node_id:0\r\nrl_role:standalone\r\n";
+  if (shared.locks != nullptr) AppendLockFields(shared.locks->stats(), &out);
+  return out;
 }
 
 void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,

@@ -65,6 +65,15 @@ void SendOnly(RedisClient& c, const std::vector<std::string>& argv) {
   }
 }
 
+// One `rl_lock_*` field of INFO ringleader, as a number (-1 when absent).
+long long LockStat(RedisClient& c, const std::string& field) {
+  std::string info = Str(c.Command({"INFO", "ringleader"}));
+  std::string key = "rl_lock_" + field + ":";
+  size_t at = info.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoll(info.substr(at + key.size()));
+}
+
 class LockProxyTest : public ::testing::Test {
  protected:
   void SetUp() override { t_ = ProxyUnderTest::StartYaml(LockYaml(dir_.path()), 3); }
@@ -132,6 +141,43 @@ TEST_F(LockProxyTest, WaitHandsTheLockToTheWaiterOnRelease) {
   EXPECT_GT(granted->element[0]->integer, a.token);
   EXPECT_EQ(InfoOf(watcher, "q", "owner"), "bob");
   EXPECT_EQ(InfoOf(watcher, "q", "waiters"), "0");
+}
+
+TEST_F(LockProxyTest, InfoCountsAcquiresGrantsWaitsReleasesAndExpiries) {
+  RedisClient alice = t_->Client(), bob = t_->Client(), watcher = t_->Client();
+  EXPECT_EQ(LockStat(watcher, "acquires"), 0);
+  Acquired a = Acquire(alice, {"LOCK.ACQUIRE", "m", "alice", "PX", "60000"});
+  ASSERT_GT(a.token, 0) << a.text;
+  std::string ta = std::to_string(a.token);
+  EXPECT_EQ(Str(bob.Command({"LOCK.ACQUIRE", "m", "bob", "PX", "1000"})), "<nil>");
+  EXPECT_EQ(LockStat(watcher, "held"), 1);
+  EXPECT_GT(std::stoll(Str(alice.Command({"LOCK.EXTEND", "m", "alice", ta, "PX", "60000"}))), 0);
+  EXPECT_TRUE(
+      Str(bob.Command({"LOCK.EXTEND", "m", "bob", ta, "PX", "100"})).starts_with("NOTOWNER"));
+  SendOnly(bob, {"LOCK.ACQUIRE", "m", "bob", "PX", "60000", "WAIT", "30000"});
+  ASSERT_TRUE(WaitFor([&] { return LockStat(watcher, "waiting") == 1; }));
+  EXPECT_EQ(Str(alice.Command({"LOCK.RELEASE", "m", "alice", ta})), "1");
+  auto granted = bob.GetReply();
+  ASSERT_TRUE(granted && granted->type == REDIS_REPLY_ARRAY) << Str(granted);
+  EXPECT_EQ(Str(alice.Command({"LOCK.RELEASE", "m", "alice", ta})), "0");
+  // A short lease left to run out is counted as an expiry by the once-a-second sweep.
+  ASSERT_GT(Acquire(alice, {"LOCK.ACQUIRE", "short", "alice", "PX", "50"}).token, 0);
+  ASSERT_TRUE(
+      WaitFor([&] { return LockStat(watcher, "expiries") == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(Str(watcher.Command({"LOCK.FORCERELEASE", "m"})), "1");
+  EXPECT_EQ(LockStat(watcher, "acquires"), 4);
+  EXPECT_EQ(LockStat(watcher, "grants"), 3);
+  EXPECT_EQ(LockStat(watcher, "not_granted"), 1);
+  EXPECT_EQ(LockStat(watcher, "acquire_errors"), 0);
+  EXPECT_EQ(LockStat(watcher, "waits"), 1);
+  EXPECT_EQ(LockStat(watcher, "waiting"), 0);
+  EXPECT_EQ(LockStat(watcher, "releases"), 1);
+  EXPECT_EQ(LockStat(watcher, "releases_not_held"), 1);
+  EXPECT_EQ(LockStat(watcher, "extends"), 1);
+  EXPECT_EQ(LockStat(watcher, "extend_refusals"), 1);
+  EXPECT_EQ(LockStat(watcher, "force_releases"), 1);
+  EXPECT_EQ(LockStat(watcher, "held"), 0)
+      << "bob's grant was force-released, the short one ran out";
 }
 
 TEST_F(LockProxyTest, WaitTimesOutWithNil) {
