@@ -155,10 +155,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--locks", action="store_true",
+                    help="a lock service over the pool's servers, and admin_commands: true")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-    with Cluster(args.binary, args.servers) as c:
+    extra = {}
+    if args.locks:
+        extra = dict(pool_extra="  admin_commands: true\n",
+                     top_extra="ringleader:\n  locks:\n    data_dir: {dir}/locks\n")
+    with Cluster(args.binary, args.servers, **extra) as c:
         env = dict(os.environ, RL_HOST="127.0.0.1", RL_PORT=str(c.port),
                    RL_BACKEND_PORTS=",".join(map(str, c.backend_ports)))
         rc = subprocess.call(cmd, env=env)
