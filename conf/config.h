@@ -162,6 +162,9 @@ struct RingleaderSettings {
   std::optional<ClusterSettings> cluster;
   // The `locks:` key: absent = no lock service (LOCK.* and FENCED answer an error).
   std::optional<LockSettings> locks;
+  // The `http_listen:` key, host:port of the admin HTTP listener (GET /metrics in Prometheus's
+  // text format, /healthz, /readyz); absent = none.
+  std::optional<Address> http_listen;
 };
 
 struct Config {

@@ -8,6 +8,7 @@
 
 #include "conf/cluster_section.h"
 #include "conf/locks_section.h"
+#include "conf/values.h"
 #include "fmt/format.h"
 
 namespace rl::conf {
@@ -58,12 +59,14 @@ constexpr NumberKey kKeys[] = {
 // The mapping-valued keys, besides the numbers.
 constexpr std::string_view kClusterKey = "cluster";
 constexpr std::string_view kLocksKey = "locks";
+constexpr std::string_view kHttpListenKey = "http_listen";
 
 constexpr auto kKeyNames = [] {
-  std::array<std::string_view, std::size(kKeys) + 2> names;
+  std::array<std::string_view, std::size(kKeys) + 3> names;
   for (size_t i = 0; i < std::size(kKeys); ++i) names[i] = kKeys[i].name;
   names[std::size(kKeys)] = kClusterKey;
   names[std::size(kKeys) + 1] = kLocksKey;
+  names[std::size(kKeys) + 2] = kHttpListenKey;
   return names;
 }();
 
@@ -115,6 +118,17 @@ RingleaderSettings ReadRingleaderSection(Checker& checker, const YamlNode& value
     }
     if (k.value == kLocksKey) {
       settings.locks = ReadLocksSection(checker, k, v);
+      return;
+    }
+    if (k.value == kHttpListenKey) {
+      const std::string* text = checker.Scalar(kOwner, k, v);
+      if (text == nullptr) return;
+      auto address = ParseListen(*text);
+      if (!address || address->kind != Address::Kind::kTcp) {
+        checker.Add(v, fmt::format("{}: http_listen '{}' must be host:port", kOwner, *text));
+        return;
+      }
+      settings.http_listen = *address;
       return;
     }
     for (const NumberKey& row : kKeys) {

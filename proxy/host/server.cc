@@ -17,6 +17,7 @@
 #include "fmt/format.h"
 #include "proxy/base/log.h"
 #include "proxy/host/cluster_host.h"
+#include "proxy/host/http_admin.h"
 #include "proxy/host/lock_service.h"
 #include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
@@ -240,6 +241,21 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     proxy->stats_port_ = std::move(*port);
     StatsPort* stats = proxy->stats_port_.get();
     proxy->control_.OnQuit([stats] { stats->Close(); });
+  }
+  if (const auto& listen = proxy->config_.ringleader.http_listen) {
+    std::vector<Worker*> workers;
+    for (auto& worker : proxy->workers_) workers.push_back(worker.get());
+    Proxy* self = proxy.get();
+    auto admin = HttpAdmin::Start(&proxy->control_, std::move(workers), &shared, *listen,
+                                  [self] { return self->DataServers(); });
+    if (!admin) {
+      proxy->workers_.clear();
+      proxy->waited_ = true;
+      return std::unexpected(admin.error());
+    }
+    proxy->http_admin_ = std::move(*admin);
+    HttpAdmin* http = proxy->http_admin_.get();
+    proxy->control_.OnQuit([http] { http->Close(); });
   }
   shared.control = &proxy->control_;
   if (proxy->config_.ringleader.cluster) {

@@ -25,6 +25,7 @@ namespace rl::proxy {
 
 class ClusterHost;
 class LockService;
+class HttpAdmin;
 class StatsPort;
 class Topology;
 class Worker;
@@ -107,6 +108,7 @@ class Proxy {
   ControlLoop control_;
   // After control_ in declaration, so destroyed before it; closed by the control loop's quit.
   std::unique_ptr<StatsPort> stats_port_;
+  std::unique_ptr<HttpAdmin> http_admin_;
   std::unique_ptr<ClusterHost> cluster_;  // a `ringleader: cluster:` section; closed likewise
   std::string failure_;
   // The same for the lock coordinator (`ringleader: locks:`); null without it.

@@ -32,6 +32,7 @@ void AddServer(ServerSample& into, const ServerSample& s) {
   a.request_bytes += b.request_bytes;
   a.responses += b.responses;
   a.response_bytes += b.response_bytes;
+  a.latency.Add(b.latency);
   into.in_queue += s.in_queue;
   into.in_queue_bytes += s.in_queue_bytes;
   into.out_queue += s.out_queue;
@@ -47,6 +48,7 @@ void AddPool(PoolSample& into, const PoolSample& p) {
   a.server_ejects += b.server_ejects;
   a.forward_error += b.forward_error;
   a.fragments += b.fragments;
+  a.latency.Add(b.latency);
   for (const ServerSample& s : p.servers) {
     auto it = std::find_if(into.servers.begin(), into.servers.end(),
                            [&](const ServerSample& x) { return x.name == s.name; });
@@ -190,28 +192,43 @@ void StatsPort::Close() {
   timer_.Close();
 }
 
-void StatsPort::Collect() {
-  // A round still short of a worker's sample (a worker busy or stopping) is abandoned.
-  ++round_;
-  pending_ = workers_.size();
-  samples_.assign(workers_.size(), {});
-  for (Worker* w : workers_) {
-    uint64_t round = round_;
-    ControlLoop* control = control_;
-    std::weak_ptr<bool> alive = alive_;
-    w->Post([w, round, control, alive, this] {
+void SampleWorkers(ControlLoop* control, const std::vector<Worker*>& workers,
+                   std::function<void(std::vector<std::vector<PoolSample>>)> done) {
+  struct Round {
+    size_t pending = 0;
+    std::vector<std::vector<PoolSample>> samples;
+    std::function<void(std::vector<std::vector<PoolSample>>)> done;
+  };
+  auto round = std::make_shared<Round>();
+  round->pending = workers.size();
+  round->samples.resize(workers.size());
+  round->done = std::move(done);
+  if (workers.empty()) return round->done({});
+  for (size_t i = 0; i < workers.size(); ++i) {
+    Worker* w = workers[i];
+    w->Post([w, i, control, round] {
       std::vector<PoolSample> sample = w->SampleStats();
-      control->Post([round, alive, this, sample = std::move(sample)]() mutable {
-        if (alive.lock()) OnSample(round, std::move(sample));
+      control->Post([i, round, sample = std::move(sample)]() mutable {
+        round->samples[i] = std::move(sample);
+        if (--round->pending == 0) round->done(std::move(round->samples));
       });
     });
   }
 }
 
-void StatsPort::OnSample(uint64_t round, std::vector<PoolSample> sample) {
-  if (round != round_ || pending_ == 0) return;
-  samples_[--pending_] = std::move(sample);
-  if (pending_ != 0) return;
+void StatsPort::Collect() {
+  // A round still short of a worker's sample when the next begins (a worker busy or stopping)
+  // is abandoned.
+  uint64_t round = ++round_;
+  std::weak_ptr<bool> alive = alive_;
+  SampleWorkers(control_, workers_,
+                [this, round, alive](std::vector<std::vector<PoolSample>> samples) {
+                  if (alive.lock()) OnSamples(round, std::move(samples));
+                });
+}
+
+void StatsPort::OnSamples(uint64_t round, std::vector<std::vector<PoolSample>> samples) {
+  if (round != round_) return;
   StatsHeader h;
   h.source = source_;
   h.version = RL_VERSION;
@@ -219,7 +236,7 @@ void StatsPort::OnSample(uint64_t round, std::vector<PoolSample> sample) {
                                          std::chrono::steady_clock::now() - shared_->started)
                                          .count());
   h.timestamp_s = NowSeconds();
-  std::vector<PoolSample> pools = MergeSamples(samples_);
+  std::vector<PoolSample> pools = MergeSamples(samples);
   uint64_t server_conns = 0;
   for (const PoolSample& p : pools) {
     for (const ServerSample& s : p.servers) server_conns += s.counters.server_connections;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ std::vector<PoolSample> MergeSamples(const std::vector<std::vector<PoolSample>>&
 // The JSON document nutcracker serves.
 std::string RenderStats(const StatsHeader& header, const std::vector<PoolSample>& pools);
 
+// Asks every worker, through its mailbox, for a sample of its counters and queues, and calls
+// `done` on the control loop with them all once each answered (never, if one never does: a
+// worker that is stopping). Also used by the admin HTTP listener's /metrics.
+void SampleWorkers(ControlLoop* control, const std::vector<Worker*>& workers,
+                   std::function<void(std::vector<std::vector<PoolSample>>)> done);
+
 class StatsPort {
  public:
   // Binds the listener and starts the interval timer on `control`'s loop (before it runs, or
@@ -64,7 +71,7 @@ class StatsPort {
   StatsPort() = default;
   static void OnConnection(uv_stream_t* server, int status);
   void Collect();
-  void OnSample(uint64_t round, std::vector<PoolSample> sample);
+  void OnSamples(uint64_t round, std::vector<std::vector<PoolSample>> samples);
 
   ControlLoop* control_ = nullptr;
   std::vector<Worker*> workers_;
@@ -73,8 +80,6 @@ class StatsPort {
   UvHandle<uv_tcp_t> listener_;
   UvHandle<uv_timer_t> timer_;
   uint64_t round_ = 0;
-  size_t pending_ = 0;
-  std::vector<std::vector<PoolSample>> samples_;
   std::string document_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -332,6 +332,7 @@ void ClientConn::DispatchParsed(Chunk* chunk, uint32_t offset) {
   argv.clear();
   for (size_t i = 0; i < parser_.args().size(); ++i) argv.push_back(parser_.ArgView(data, i));
   Request* r = NewRequest();
+  r->parsed_ns = uv_hrtime();
   r->silent = std::exchange(state_.skip_next_reply, false) || state_.replies_off;
   Add(worker_->stats().commands_processed);
   state_.last_command_ms = worker_->now_ms();
@@ -406,6 +407,9 @@ void ClientConn::ProtocolError() {
 
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
+  if (r->parsed_ns != 0 && pool_ != nullptr) {
+    pool_->counters().latency.Record(uv_hrtime() - std::exchange(r->parsed_ns, 0));
+  }
   if (session_ != nullptr) session_->OnReplyReady(r);
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written
   queued_bytes_ += r->reply.size();

@@ -76,6 +76,8 @@ void RequestPool::Free(Request* r) {
   r->merge_arg = 0;
   r->deadline_ms = 0;
   r->epoch = 0;
+  r->parsed_ns = 0;
+  r->enqueued_ns = 0;
   r->in.Reset();
   ClearKeepingSmallCapacity(r->pieces);
   ClearKeepingSmallCapacity(r->own);

@@ -49,6 +49,10 @@ struct Request {
                               // when the request was completely written (see ServerConn)
   uint32_t timeout_ms = 0;    // on a server connection: how long a written request may wait
   uint64_t epoch = 0;         // the topology epoch it was routed with (route/topology.h)
+  // uv_hrtime() stamps for the latency histograms (route_stats.h), 0 when not taken: a client's
+  // request when parsed, a request handed to a server connection when enqueued there.
+  uint64_t parsed_ns = 0;
+  uint64_t enqueued_ns = 0;
 
   // What is sent to the backend: `pieces` point into `in` (the client's read chunk) or `own`.
   ChunkRef in;

@@ -146,6 +146,7 @@ void ServerConn::Enqueue(Request* r) {
     ServerCounters& counters = backend_->counters();
     ++counters.requests;
     counters.request_bytes += r->request_bytes();
+    r->enqueued_ns = uv_hrtime();
   }
   r->server_next = nullptr;
   if (send_tail_ != nullptr) {
@@ -438,6 +439,7 @@ bool ServerConn::Deliver(Chunk* chunk, uint32_t offset, uint32_t length) {
   ServerCounters& counters = backend_->counters();
   ++counters.responses;
   counters.response_bytes += length;
+  if (r->enqueued_ns != 0) counters.latency.Record(uv_hrtime() - std::exchange(r->enqueued_ns, 0));
   ++chunk->refs;
   r->reply_chunk = ChunkRef(chunk);
   r->reply = bytes;

@@ -5,11 +5,38 @@
 // a sample is a copy, handed to the control loop through its mailbox.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace rl::proxy {
+
+// A latency distribution with fixed bucket bounds (Prometheus's cumulative `le` buckets are made
+// from it when rendered): counts per bucket, the total count and the sum, in nanoseconds.
+struct LatencyHistogram {
+  // Upper bounds in microseconds, from 50 µs to 10 s; a last bucket holds what lies above.
+  static constexpr std::array<uint64_t, 17> kBoundsUs = {
+      50,    100,    250,    500,    1000,    2500,    5000,    10000,   25000,
+      50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+  std::array<uint64_t, kBoundsUs.size() + 1> buckets{};
+  uint64_t count = 0;
+  uint64_t sum_ns = 0;
+
+  void Record(uint64_t ns) {
+    const uint64_t us = ns / 1000;
+    size_t i = 0;
+    while (i < kBoundsUs.size() && us >= kBoundsUs[i]) ++i;
+    ++buckets[i];
+    ++count;
+    sum_ns += ns;
+  }
+  void Add(const LatencyHistogram& other) {
+    for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+    count += other.count;
+    sum_ns += other.sum_ns;
+  }
+};
 
 struct ServerCounters {
   uint64_t server_eof = 0;          // the server closed a connection
@@ -21,6 +48,7 @@ struct ServerCounters {
   uint64_t request_bytes = 0;
   uint64_t responses = 0;
   uint64_t response_bytes = 0;
+  LatencyHistogram latency;  // from handing a request to a connection until its reply
 };
 
 struct PoolCounters {
@@ -30,6 +58,7 @@ struct PoolCounters {
   uint64_t server_ejects = 0;
   uint64_t forward_error = 0;  // requests failed because of a server
   uint64_t fragments = 0;      // sub-requests of split multi-key commands
+  LatencyHistogram latency;    // from a client's request parsed until its reply is ready
 };
 
 struct ServerSample {
