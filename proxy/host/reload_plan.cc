@@ -13,6 +13,20 @@ namespace rl::proxy {
 namespace {
 
 constexpr double kCircle = 4294967296.0;  // 2^32 hash values
+constexpr uint32_t kSamples = 1u << 16;   // where owners follow no arcs
+
+// Sample i of kSamples hash values: an odd stride (golden ratio) visits residues modulo any
+// small slot count evenly, which modula needs.
+uint32_t SampleHash(uint32_t i) { return i * 0x9E3779B1u + 0x7F4A7C15u; }
+
+// Sample key i: a hex digest-like string, so that the key's hash (whatever the function) is
+// spread as real keys' are; sequential "key:N" names are not, with fnv1a_64.
+std::string SampleKey(uint64_t i) {
+  uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return fmt::format("{:016x}", z ^ (z >> 31));
+}
 
 std::string Ms(const std::optional<std::chrono::milliseconds>& ms) {
   return ms && ms->count() > 0 ? fmt::format("{} ms", ms->count()) : "none";
@@ -153,10 +167,7 @@ std::vector<double> OwnedShares(const ring::Ring& r) {
     }
     return owned;
   }
-  constexpr uint32_t kSamples = 1u << 16;
-  for (uint32_t i = 0; i < kSamples; ++i) {
-    owned[r.LookupHash(i * (1u << 16) + (1u << 15))] += 1.0 / kSamples;
-  }
+  for (uint32_t i = 0; i < kSamples; ++i) owned[r.LookupHash(SampleHash(i))] += 1.0 / kSamples;
   return owned;
 }
 
@@ -173,12 +184,12 @@ std::map<std::pair<std::string, std::string>, double> MovedShares(const ring::Ri
            new_ring.members()[range.new_member].identity}] += length / kCircle;
       continue;
     }
-    // Modula, or a change of hash or distribution: owners follow no arcs; sample the circle.
-    constexpr uint32_t kSamples = 1u << 16;
+    // Modula, or a change of hash, hash tag or distribution: owners follow no arcs, and the
+    // same key may hash differently; sample keys.
     for (uint32_t i = 0; i < kSamples; ++i) {
-      uint32_t hash = i * (1u << 16) + (1u << 15);
-      const std::string& from = old_ring.members()[old_ring.LookupHash(hash)].identity;
-      const std::string& to = new_ring.members()[new_ring.LookupHash(hash)].identity;
+      std::string key = SampleKey(i);
+      const std::string& from = old_ring.members()[old_ring.Lookup(key)].identity;
+      const std::string& to = new_ring.members()[new_ring.Lookup(key)].identity;
       if (from != to) out[{from, to}] += 1.0 / kSamples;
     }
   }
