@@ -5,7 +5,8 @@
 // proposes the local file's topology for a pool the cluster does not know yet (a compare-and-set
 // at epoch 0, so concurrent first starts agree on one). A member whose file differs from the
 // committed topology says so in its log and in INFO (rl_pool_<name>_file). It answers the
-// RINGLEADER admin commands (cluster_service.h) and keeps the INFO fields current.
+// RINGLEADER admin commands (cluster_service.h) and keeps the INFO fields current; RINGLEADER
+// RELOAD (reloader.h) reads the committed topology and proposes through it.
 // Thread safety: created, called and closed on the control loop; InfoFields() from any thread.
 #pragma once
 

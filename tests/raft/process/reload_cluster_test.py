@@ -101,6 +101,18 @@ class ReloadClusterTest(unittest.TestCase):
                 for k in self.owned_by(c, follower, "r2"):
                     self.assertEqual(c.command(n, "SET", k, f"from{n}"), "OK")
                     self.assertEqual(redis_call(new, "GET", k), f"from{n}".encode())
+            # A change of settings only applies on this member at the committed epoch.
+            path = c.config_path(follower)
+            with open(path) as f:
+                edited = f.read().replace("timeout: 2000", "timeout: 1500")
+            with open(path, "w") as f:
+                f.write(edited)
+            self.assertIn("setting timeout: 2000 ms -> 1500 ms (applies at once)",
+                          text(c.command(follower, "RINGLEADER", "RELOAD", "DRYRUN")))
+            self.assertIn("applied: pool 'main' settings at epoch 2",
+                          text(c.command(follower, "RINGLEADER", "RELOAD", timeout=20)))
+            self.assertIn("unchanged", text(c.command(follower, "RINGLEADER", "RELOAD", "DRYRUN")))
+            self.assertEqual(set(epochs(c).values()), {"2"})
             # A change that moves keys is refused, and nothing changes.
             extra = self.start_redis(c)
             set_servers(c, follower, [(r1, "r1"), (new, "r2"), (extra, "r3")])
