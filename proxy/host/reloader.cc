@@ -261,6 +261,16 @@ void Reloader::ApplyCluster(std::shared_ptr<ReloadPlan> plan, size_t next,
     return;
   }
   const PoolPlan& pool = plan->pools[next];
+  // As at start: every server address resolves and the ring builds, before anything is proposed.
+  if (auto built =
+          Topology::Build(pool.apply, pool.epoch + 1, proxy_->CurrentTopology(pool.name).get());
+      !built) {
+    done(ErrorReply(fmt::format(
+        "ERR RELOAD: {}; {}", built.error(),
+        applied->empty() ? "nothing changed"
+                         : fmt::format("already applied: {}", fmt::join(*applied, ", ")))));
+    return;
+  }
   std::optional<conf::Pool> before = cluster_->LocalPool(pool.name);
   cluster_->SetLocalPool(pool.apply);
   if (!pool.placement_changed) {

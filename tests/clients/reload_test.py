@@ -224,6 +224,16 @@ class ReloadTest(unittest.TestCase):
         self.assertIsInstance(reply, RuntimeError)
         self.assertRegex(str(reply), re.escape(self.conf) + r":\d+:\d+: ")
         self.assertIn("nothing changed", str(reply))
+        # A server address that does not resolve is refused as at start.
+        with open(self.conf) as f:
+            good = f.read().replace("  no_such_key: 1\n", "")
+        with open(self.conf, "w") as f:
+            f.write(good.replace(f"127.0.0.1:{self.r[1]}:1 r2", "no-such-host.invalid:6379:1 r2"))
+        reply = self.reload()
+        self.assertIsInstance(reply, RuntimeError)
+        self.assertIn("no-such-host.invalid", str(reply))
+        self.assertIn("nothing changed", str(reply))
+        self.assertIn("served epoch 1", self.reload("DRYRUN"))
 
     def test_reload_command_line(self):
         self.timeout_ms = 300
