@@ -101,6 +101,9 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
                  "file's ringleader: shutdown_grace (default 5000)")
       ->type_name("MS")
       ->check(CLI::NonNegativeNumber.description(""));
+  app.add_flag("--reload", options.reload,
+               "send RINGLEADER RELOAD to the ringleader serving the -c FILE (at its first "
+               "pool's listen address), print the reply and exit (non-zero on an error)");
   app.footer("Without -t, -V or --where, ringleader serves the pools of the configuration file.");
   try {
     app.parse(argc, argv);

@@ -35,6 +35,7 @@ struct CliOptions {
   std::vector<std::string> where_keys;          // its keys ("-": read keys from standard input)
   std::optional<uint64_t> client_output_limit;  // --client-output-limit BYTES
   std::optional<int64_t> shutdown_grace_ms;     // --shutdown-grace MS
+  bool reload = false;  // --reload: send RINGLEADER RELOAD to the process serving -c FILE
 };
 
 // Parses the command line. On success returns the options. When parsing itself finishes the

@@ -342,4 +342,62 @@ void ClusterHost::Cluster(std::vector<std::string> argv,
   });
 }
 
+std::optional<ServedPool> ClusterHost::Committed(const conf::Pool& local) const {
+  const raft::ClusterState& state = node_->state();
+  auto it = state.pools.find(local.name);
+  if (it == state.pools.end()) return std::nullopt;
+  auto pool = WithPlacement(local, it->second);
+  if (!pool) return std::nullopt;
+  return ServedPool{.pool = std::move(*pool), .epoch = it->second.epoch};
+}
+
+std::optional<conf::Pool> ClusterHost::LocalPool(std::string_view name) const {
+  for (const conf::Pool& pool : config_.pools) {
+    if (pool.name == name) return pool;
+  }
+  return std::nullopt;
+}
+
+void ClusterHost::SetLocalPool(const conf::Pool& pool) {
+  for (conf::Pool& local : config_.pools) {
+    if (local.name == pool.name) local = pool;
+  }
+  file_differs_.erase(pool.name);  // compared again at the next apply
+  OnApplied(node_->state());
+}
+
+std::expected<void, std::string> ClusterHost::RepublishSettings(std::string_view name) {
+  std::optional<conf::Pool> local = LocalPool(name);
+  std::shared_ptr<const Topology> current = proxy_->CurrentTopology(name);
+  if (!local || current == nullptr) return std::unexpected("the pool is not served");
+  std::optional<ServedPool> committed = Committed(*local);
+  if (!committed) return std::unexpected("the pool has no committed topology");
+  auto topology = Topology::Build(committed->pool, current->epoch(), current.get());
+  if (!topology) return std::unexpected(topology.error());
+  return proxy_->PublishSettings(*topology);
+}
+
+void ClusterHost::ProposePool(
+    const conf::Pool& pool, uint64_t expected_epoch,
+    std::move_only_function<void(std::expected<uint64_t, std::string>)> done) {
+  if (closed_) {
+    done(std::unexpected("shutting down"));
+    return;
+  }
+  raft::Proposal p;
+  p.kind = raft::Proposal::Kind::kCommand;
+  p.data = raft::EncodeCommand(
+      raft::SetPool{.expected_epoch = expected_epoch, .pool = ToReplicated(pool)});
+  node_->Propose(std::move(p),
+                 [expected_epoch, done = std::move(done)](raft::ProposalResult result) mutable {
+                   if (!result) {
+                     done(std::unexpected(result.error()));
+                   } else if (!result->error.empty()) {
+                     done(std::unexpected(result->error));
+                   } else {
+                     done(expected_epoch + 1);  // the compare-and-set held
+                   }
+                 });
+}
+
 }  // namespace rl::proxy

@@ -5,21 +5,26 @@
 // proposes the local file's topology for a pool the cluster does not know yet (a compare-and-set
 // at epoch 0, so concurrent first starts agree on one). A member whose file differs from the
 // committed topology says so in its log and in INFO (rl_pool_<name>_file). It answers the
-// RINGLEADER admin commands (cluster_service.h) and keeps the INFO fields current.
+// RINGLEADER admin commands (cluster_service.h) and keeps the INFO fields current; RINGLEADER
+// RELOAD (reloader.h) reads the committed topology and proposes through it.
 // Thread safety: created, called and closed on the control loop; InfoFields() from any thread.
 #pragma once
 
 #include <atomic>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config.h"
 #include "proxy/base/uv_handle.h"
 #include "proxy/host/cluster_service.h"
+#include "proxy/host/reload_plan.h"
 
 namespace rl::raft {
 class Node;
@@ -49,6 +54,22 @@ class ClusterHost final : public ClusterService {
   // Stops the node and closes the peer port (on the control loop's quit).
   void Close();
 
+  // For RINGLEADER RELOAD (host/reloader.h). The committed topology of `local`'s pool, with
+  // `local`'s settings, and its epoch; nullopt while the cluster has none for the pool.
+  std::optional<ServedPool> Committed(const conf::Pool& local) const;
+  // This node's file version of a pool (its settings are served with the committed placement,
+  // and rl_pool_<name>_file compares with it); SetLocalPool replaces it after a reload.
+  std::optional<conf::Pool> LocalPool(std::string_view name) const;
+  void SetLocalPool(const conf::Pool& pool);
+  // Publishes the local settings of pool `name` at the epoch the workers have (no placement
+  // change).
+  std::expected<void, std::string> RepublishSettings(std::string_view name);
+  // Proposes `pool`'s placement as epoch expected_epoch + 1, a compare-and-set on
+  // expected_epoch. `done` gets the committed epoch, or why it was not committed (naming the
+  // current epoch when another change committed first).
+  void ProposePool(const conf::Pool& pool, uint64_t expected_epoch,
+                   std::move_only_function<void(std::expected<uint64_t, std::string>)> done);
+
  private:
   ClusterHost(Proxy* proxy, const conf::Config& config, std::function<void(std::string)> fatal);
   void OnApplied(const raft::ClusterState& state);
@@ -58,7 +79,7 @@ class ClusterHost final : public ClusterService {
   void RefreshInfo();
 
   Proxy* proxy_;
-  const conf::Config& config_;
+  conf::Config config_;  // a copy: a reload replaces its pools (SetLocalPool)
   std::function<void(std::string)> fatal_;
   std::unique_ptr<raft::PeerLinks> links_;
   std::unique_ptr<raft::Node> node_;

@@ -1,5 +1,6 @@
 // ringleader's entry point: parse the command line (proxy/host/cli.h), answer -V / -t / --where,
-// and otherwise serve the configured pools (proxy/host/server.h) until SIGTERM or SIGINT.
+// send --reload, and otherwise serve the configured pools (proxy/host/server.h) until SIGTERM or
+// SIGINT.
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,12 +8,14 @@
 
 #include "proxy/host/cli.h"
 #include "proxy/host/process_settings.h"
+#include "proxy/host/reload_client.h"
 #include "proxy/host/server.h"
 
 int main(int argc, char** argv) {
   auto options = rl::proxy::ParseCommandLine(argc, argv, std::cout, std::cerr);
   if (!options) return options.error();
   if (auto status = rl::proxy::RunCommand(*options, std::cin, std::cout, std::cerr)) return *status;
+  if (options->reload) return rl::proxy::SendReload(options->conf_file, std::cout, std::cerr);
   auto config = rl::proxy::LoadConfig(options->conf_file, std::cerr);
   if (!config) return 1;
 

@@ -19,6 +19,7 @@
 #include "proxy/host/cluster_host.h"
 #include "proxy/host/http_admin.h"
 #include "proxy/host/lock_service.h"
+#include "proxy/host/reloader.h"
 #include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/address.h"
@@ -272,6 +273,11 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     ClusterHost* host = proxy->cluster_.get();
     proxy->control_.OnQuit([host] { host->Close(); });
   }
+  proxy->reloader_ =
+      std::make_unique<Reloader>(proxy.get(), &proxy->config_, proxy->cluster_.get());
+  shared.reloader = proxy->reloader_.get();
+  Reloader* reloader = shared.reloader;
+  proxy->control_.OnQuit([reloader] { reloader->Close(); });
   proxy->workers_running_ = proxy->workers_.size();
   Proxy* p = proxy.get();
   for (auto& worker : proxy->workers_) {
@@ -344,6 +350,37 @@ std::shared_ptr<const Topology> Proxy::CurrentTopology(std::string_view name) co
 
 std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> topology,
                                                 std::function<void()> done) {
+  return PublishAt(std::move(topology), std::move(done), /*same_epoch=*/false);
+}
+
+std::expected<void, std::string> Proxy::PublishSettings(std::shared_ptr<const Topology> topology,
+                                                        std::function<void()> done) {
+  return PublishAt(std::move(topology), std::move(done), /*same_epoch=*/true);
+}
+
+namespace {
+
+bool SameServers(const Topology& a, const Topology& b) {
+  if (a.servers().size() != b.servers().size()) return false;
+  const conf::Pool& pa = a.pool();
+  const conf::Pool& pb = b.pool();
+  if (pa.hash != pb.hash || pa.distribution != pb.distribution || pa.hash_tag != pb.hash_tag) {
+    return false;
+  }
+  for (size_t i = 0; i < a.servers().size(); ++i) {
+    const conf::Server& x = a.servers()[i].conf;
+    const conf::Server& y = b.servers()[i].conf;
+    if (x.identity != y.identity || x.weight != y.weight || !x.address.SameEndpoint(y.address)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::expected<void, std::string> Proxy::PublishAt(std::shared_ptr<const Topology> topology,
+                                                  std::function<void()> done, bool same_epoch) {
   const conf::Pool& next = topology->pool();
   {
     std::lock_guard lock(topology_mu_);
@@ -352,7 +389,12 @@ std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> 
       return std::unexpected(fmt::format("no pool '{}' is served", next.name));
     }
     const Topology& current = *it->second;
-    if (topology->epoch() <= current.epoch()) {
+    if (same_epoch && (topology->epoch() != current.epoch() || !SameServers(*topology, current))) {
+      return std::unexpected(fmt::format(
+          "pool '{}' is at epoch {}: a change of settings only keeps the epoch and the servers",
+          next.name, current.epoch()));
+    }
+    if (!same_epoch && topology->epoch() <= current.epoch()) {
       return std::unexpected(fmt::format("pool '{}' is at epoch {}: epoch {} is not newer",
                                          next.name, current.epoch(), topology->epoch()));
     }

@@ -26,6 +26,7 @@ namespace rl::proxy {
 class ClusterHost;
 class LockService;
 class HttpAdmin;
+class Reloader;
 class StatsPort;
 class Topology;
 class Worker;
@@ -82,6 +83,11 @@ class Proxy {
   // restart).
   std::expected<void, std::string> Publish(std::shared_ptr<const Topology> topology,
                                            std::function<void()> done = {});
+  // Like Publish, but at the current epoch, for a change of settings only (RINGLEADER RELOAD in
+  // a cluster, where epochs are the committed ones): refused unless `topology` has the current
+  // epoch and places and addresses every server as the current snapshot does.
+  std::expected<void, std::string> PublishSettings(std::shared_ptr<const Topology> topology,
+                                                   std::function<void()> done = {});
 
   size_t worker_count() const { return workers_.size(); }
   ControlLoop& control() { return control_; }
@@ -92,6 +98,8 @@ class Proxy {
   // StartOptions::handle_signals: nutcracker's signals on the control loop (see server.cc).
   void HandleSignals();
   Proxy() = default;
+  std::expected<void, std::string> PublishAt(std::shared_ptr<const Topology> topology,
+                                             std::function<void()> done, bool same_epoch);
   void OnWorkerFinished();
   // On the control loop: logs `why`, remembers it for failure() and stops the proxy.
   void Fail(std::string why);
@@ -113,6 +121,7 @@ class Proxy {
   std::string failure_;
   // The same for the lock coordinator (`ringleader: locks:`); null without it.
   std::unique_ptr<LockService> lock_service_;
+  std::unique_ptr<Reloader> reloader_;  // RINGLEADER RELOAD; closed likewise
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log

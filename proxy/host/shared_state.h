@@ -19,6 +19,7 @@ namespace rl::proxy {
 class ClusterService;
 class ControlLoop;
 class LockService;
+class Reloader;
 
 struct SharedState {
   const conf::Config* config = nullptr;
@@ -41,6 +42,9 @@ struct SharedState {
   ClusterService* cluster = nullptr;
   // `ringleader: locks:`'s service on the control loop (host/lock_service.h); null without it.
   LockService* locks = nullptr;
+  // RINGLEADER RELOAD, answered on the control loop (host/reloader.h). Set before the workers
+  // start.
+  Reloader* reloader = nullptr;
 };
 
 }  // namespace rl::proxy

@@ -168,7 +168,8 @@ uint64_t ServerConn::timeout_ms() const {
 void ServerConn::StartDeadline(Request* r, uint64_t now) {
   if (r->timeout_ms == 0) return;
   r->deadline_ms = now + r->timeout_ms;
-  if (!timer_armed_) ArmTimer();
+  // Earlier than the armed timer when the pool's timeout was just lowered (RINGLEADER RELOAD).
+  if (!timer_armed_ || r->deadline_ms < timer_at_) ArmTimer();
 }
 
 Request* ServerConn::NextDeadline(Request** before) const {
@@ -196,6 +197,7 @@ void ServerConn::ArmTimer() {
   uint64_t now = worker_->now_ms();
   uv_timer_start(&timer_, OnTimer, at > now ? at - now : 0, 0);
   timer_armed_ = true;
+  timer_at_ = at;
 }
 
 void ServerConn::OnTimer(uv_timer_t* t) {

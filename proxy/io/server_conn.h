@@ -129,6 +129,7 @@ class ServerConn {
   bool closed_ = false;
   bool writing_ = false;
   bool timer_armed_ = false;
+  uint64_t timer_at_ = 0;  // when the armed timer fires (now_ms() scale)
   bool one_shot_ = false;
   bool close_when_idle_ = false;  // one_shot_, or CloseWhenIdle()
   Request* send_head_ = nullptr;  // not yet written

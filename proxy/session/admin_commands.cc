@@ -9,6 +9,7 @@
 #include "proxy/host/cluster_service.h"
 #include "proxy/host/control_loop.h"
 #include "proxy/host/lock_service.h"
+#include "proxy/host/reloader.h"
 #include "proxy/host/shared_state.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
@@ -81,6 +82,12 @@ void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
         "    Removes a node (admin).",
         "CLUSTER TRANSFER <id>",
         "    Hands leadership to a voter (admin).",
+        "RELOAD [DRYRUN]",
+        "    Re-reads the configuration file. DRYRUN prints the plan: per pool, servers added,",
+        "    removed, reweighted, renamed or readdressed, settings changed, and the share of the",
+        "    hash space (with an estimate of keys) moving between servers. RELOAD applies it:",
+        "    settings and addresses at once, a topology change as epoch E+1 from E; a change",
+        "    that moves keys is refused until online key migration exists (admin).",
         "FAULT <spec>|OFF",
         "    Test builds: drop/delay/duplicate/block peer messages (admin).",
         "HELP",
@@ -91,7 +98,13 @@ void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
     Finish(client, r, reply);
     return;
   }
-  if (shared.cluster == nullptr || shared.control == nullptr) {
+  bool reload = EqualsIgnoreCase(argv[1], "reload");
+  if (reload && (shared.reloader == nullptr || shared.control == nullptr)) {
+    AppendError(&reply, "ERR shutting down");
+    Finish(client, r, reply);
+    return;
+  }
+  if (!reload && (shared.cluster == nullptr || shared.control == nullptr)) {
     if (EqualsIgnoreCase(argv[1], "status")) {
       AppendBulk(&reply, RingleaderInfoFields(shared));
     } else {
@@ -107,18 +120,25 @@ void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
   std::vector<std::string> args(argv.begin(), argv.end());
   Worker* worker = pool->worker();
   ClusterService* cluster = shared.cluster;
+  Reloader* reloader = reload ? shared.reloader : nullptr;
   bool admin = pool->conf().admin_commands;
   // The reply comes back through the worker's mailbox; a client that closed meanwhile left `r`
   // behind as an orphan, which Complete() frees.
-  bool posted = shared.control->Post([cluster, worker, r, admin, args = std::move(args)]() mutable {
-    cluster->Call(std::move(args), admin, [worker, r](std::string answer) {
-      worker->Post([worker, r, answer = std::move(answer)] {
-        r->SetOwnReply(answer);
-        r->done = true;
-        worker->Complete(r);
+  bool posted =
+      shared.control->Post([cluster, reloader, worker, r, admin, args = std::move(args)]() mutable {
+        auto answer = [worker, r](std::string text) {
+          worker->Post([worker, r, text = std::move(text)] {
+            r->SetOwnReply(text);
+            r->done = true;
+            worker->Complete(r);
+          });
+        };
+        if (reloader != nullptr) {
+          reloader->Call(std::move(args), admin, std::move(answer));
+        } else {
+          cluster->Call(std::move(args), admin, std::move(answer));
+        }
       });
-    });
-  });
   if (!posted) {
     AppendError(&reply, "ERR shutting down");
     Finish(client, r, reply);

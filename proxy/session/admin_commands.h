@@ -1,7 +1,8 @@
-// RINGLEADER STATUS | CLUSTER ... | FAULT ...: ringleader's own administration. The worker hands
-// the command to the control loop, where the cluster membership (proxy/host/cluster_service.h)
-// answers it, and delivers the reply in the client's order when it comes back; a standalone
-// process answers STATUS here and refuses the rest, naming the missing section.
+// RINGLEADER STATUS | RELOAD [DRYRUN] | CLUSTER ... | FAULT ...: ringleader's own administration.
+// The worker hands the command to the control loop, where the cluster membership
+// (proxy/host/cluster_service.h) answers it, or, for RELOAD in every process, the reloader
+// (proxy/host/reloader.h); the reply is delivered in the client's order when it comes back. A
+// standalone process answers STATUS here and refuses CLUSTER and FAULT, naming the missing section.
 // Thread safety: runs on the client's worker thread.
 #pragma once
 
