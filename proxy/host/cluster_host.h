@@ -49,6 +49,9 @@ class ClusterHost final : public ClusterService {
   // Stops the node and closes the peer port (on the control loop's quit).
   void Close();
 
+  // The Raft node (the lock service mints its tokens through it). Lives as long as the host.
+  raft::Node* node() const { return node_.get(); }
+
  private:
   ClusterHost(Proxy* proxy, const conf::Config& config, std::function<void(std::string)> fatal);
   void OnApplied(const raft::ClusterState& state);

@@ -20,6 +20,10 @@
 #include "proxy/host/control_loop.h"
 #include "proxy/host/shared_state.h"
 
+namespace rl::raft {
+class Node;
+}  // namespace rl::raft
+
 namespace rl::proxy {
 
 class ClusterHost;
@@ -86,6 +90,8 @@ class Proxy {
  private:
   // StartOptions::handle_signals: nutcracker's signals on the control loop (see server.cc).
   void HandleSignals();
+  // Starts the `ringleader: locks:` service; its tokens minted through `cluster` when not null.
+  std::expected<void, std::string> StartLocks(raft::Node* cluster);
   Proxy() = default;
   void OnWorkerFinished();
   // On the control loop: logs `why`, remembers it for failure() and stops the proxy.

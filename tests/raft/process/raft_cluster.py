@@ -178,8 +178,9 @@ def parse_fields(text):
 
 class RaftCluster:
     def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500,
-                 own_uids=False, extra_cluster=""):
+                 own_uids=False, extra_cluster="", locks=False):
         self.binary = binary
+        self.locks = locks  # a `ringleader: locks:` section (the pool's servers are the masters)
         self.own_uids = own_uids
         self.extra_cluster = extra_cluster  # more `ringleader: cluster:` lines, indented
         self.n = nodes
@@ -252,7 +253,9 @@ class RaftCluster:
                     f"    secret: {SECRET}\n"
                     f"    heartbeat_ms: {self.heartbeat_ms}\n"
                     f"    election_timeout_ms: {self.election_ms}\n"
-                    + ("    join: true\n" if join else "") + self.extra_cluster +
+                    + ("    join: true\n" if join else "") + self.extra_cluster
+                    + (f"  locks:\n    data_dir: {self.data_dir(node)}-locks\n"
+                       if self.locks else "") +
                     f"main:\n  listen: 127.0.0.1:{self.client_port[node]}\n"
                     "  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n"
                     "  timeout: 2000\n  admin_commands: true\n"
