@@ -169,7 +169,8 @@ class RaftProcessTest(unittest.TestCase):
                 acquire_release(n)
             print(f"tokens (node, token): {tokens}", flush=True)
             values = [t for _, t in tokens]
-            self.assertEqual(values, sorted(set(values)), f"tokens not strictly increasing: {tokens}")
+            self.assertEqual(values, sorted(set(values)),
+                             f"tokens not strictly increasing: {tokens}")
             # Minted by the cluster: its replicated counter covers every token handed out.
             # (Each member reserves a block, so tokens jump between members.)
             self.assertGreaterEqual(len({n for n, _ in tokens}), 3)
