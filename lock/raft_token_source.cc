@@ -100,12 +100,13 @@ void RaftTokenSource::AdvancePast(uint64_t token, AdvanceDone done) {
     return done(
         std::unexpected(Error{Error::Code::kInvalid, fmt::format("token {} is too large", token)}));
   }
-  State& s = *state_;
+  auto self = state_;  // a completion inside propose may destroy this object
+  State& s = *self;
   s.floor = std::max(s.floor, token);
   ++s.stats.advances;
   raft::Proposal p{raft::Proposal::Kind::kCommand, raft::EncodeCommand(raft::AdvanceTokens{token}),
                    raft::kNoNode, ""};
-  s.propose(std::move(p), [weak = std::weak_ptr<State>(state_),
+  s.propose(std::move(p), [weak = std::weak_ptr<State>(self),
                            done = std::move(done)](raft::ProposalResult r) mutable {
     auto s = weak.lock();
     if (!s) return;

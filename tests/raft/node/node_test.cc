@@ -834,5 +834,27 @@ TEST(NodeTest, RaftTokenSourceDestroyedWithAProposalInFlightIsNeverCalledBack) {
   EXPECT_FALSE(called);
 }
 
+TEST(NodeTest, RaftTokenSourceMayBeDestroyedByACompletionInsideTheCall) {
+  auto refuse = [](Proposal, ProposalDone done) {
+    done(std::unexpected(std::string("TRYAGAIN no leader")));
+  };
+  auto source = std::make_unique<lock::RaftTokenSource>(refuse, lock::RaftTokenSource::Options{});
+  int failures = 0;
+  source->Reserve(1, [&](std::expected<lock::TokenBlock, lock::Error> b) {
+    EXPECT_FALSE(b);
+    ++failures;
+    source.reset();
+  });
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(source, nullptr);
+  source = std::make_unique<lock::RaftTokenSource>(refuse, lock::RaftTokenSource::Options{});
+  source->AdvancePast(9, [&](std::expected<void, lock::Error> r) {
+    EXPECT_FALSE(r);
+    ++failures;
+    source.reset();
+  });
+  EXPECT_EQ(failures, 2);
+}
+
 }  // namespace
 }  // namespace rl::raft
