@@ -252,6 +252,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     ClusterHost* host = proxy->cluster_.get();
     proxy->control_.OnQuit([host] { host->Close(); });
     if (proxy->config_.ringleader.locks) {
+      // Tokens minted through the node: there is no file to open, so this does not fail.
       if (auto ok = proxy->StartLocks(host->node()); !ok) {
         proxy->workers_.clear();
         proxy->waited_ = true;
