@@ -38,10 +38,18 @@ def _iptables(*args):
     return subprocess.run([IPTABLES, "-w", *args], capture_output=True, text=True)
 
 
+_tagged = False  # a rule with RULE_TAG may have been added by this process
+
+
 def remove_tagged_rules():
     """Deletes every OUTPUT rule carrying this process's RULE_TAG (atexit, and after each
     partition as a sweep behind the rules the Partition recorded)."""
-    listing = _iptables("-S", "OUTPUT")
+    if not _tagged:
+        return
+    try:
+        listing = _iptables("-S", "OUTPUT")
+    except OSError:
+        return
     if listing.returncode != 0:
         return
     for line in listing.stdout.splitlines():
@@ -60,6 +68,8 @@ def require_iptables():
     if not os.path.exists(IPTABLES):
         raise AssertionError(f"network partitions need iptables ({IPTABLES} is missing; "
                              "apt-get install iptables)")
+    global _tagged
+    _tagged = True
     probe = ["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", "9", "-m", "owner", "--uid-owner",
              str(UID_BASE), "-m", "comment", "--comment", RULE_TAG, "-j", "DROP"]
     added = _iptables("-I", *probe)
