@@ -11,6 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import raft_cluster  # noqa: E402
 from raft_cluster import RaftCluster, test_seed  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
@@ -111,6 +112,21 @@ class PartitionTest(unittest.TestCase):
 
     def test_one_way_leader_receives_but_does_not_send(self):
         self.one_way(outbound=True, inbound=False)
+
+
+    def test_every_rule_is_removed_also_when_the_test_fails(self):
+        def tagged():
+            out = raft_cluster._iptables("-S", "OUTPUT").stdout
+            return [line for line in out.splitlines() if raft_cluster.RULE_TAG in line]
+        with RaftCluster(BINARY, nodes=3, own_uids=True) as c:
+            c.wait_leader()
+            with self.assertRaises(KeyError):
+                with c.partition() as p:
+                    p.isolate(1)
+                    p.drop(2, 3)
+                    self.assertEqual(len(tagged()), 5)
+                    raise KeyError("the test failed here")
+            self.assertEqual(tagged(), [])
 
 
 class FaultLayerTest(unittest.TestCase):
