@@ -19,8 +19,9 @@ failed op is not a grant); no two grants of one lock hold it at the same time, w
 surely holds from its ok until its invoke time + validity (the coordinator measures validity
 from a start no earlier than the invoke) or until its release was invoked, whichever is first;
 no two nodes lead in one term; and a node's term never goes backwards between reads that do not
-overlap. Tokens are not compared across locks: each member mints from its own block of the
-cluster's counter, and only the lock masters' marks order one lock's grants (lock/README.md).
+overlap, within one incarnation (the nemesis records its kills in the history). Tokens are not
+compared across locks: each member mints from its own block of the cluster's counter, and only
+the lock masters' marks order one lock's grants (lock/README.md).
 """
 import random
 import signal
@@ -97,7 +98,8 @@ def check_history(events):
         violations += check_exclusion(name, gs, releases)
     statuses = [op for op in ops if op["f"] == "status" and op["type"] == "ok"]
     counts["status_reads"] = len(statuses)
-    violations += check_leaders(statuses)
+    kills = [op for op in ops if op["f"] == "kill"]
+    violations += check_leaders(statuses, kills)
     return violations, counts
 
 
@@ -159,7 +161,9 @@ def check_exclusion(name, grants, releases):
     return out
 
 
-def check_leaders(statuses):
+def check_leaders(statuses, kills=()):
+    """One leader per term; and per incarnation of a node (a kill starts a new one: a term the
+    node reported but had not yet made durable may be gone after kill -9), terms only grow."""
     out = []
     leader_of = {}
     for s in statuses:
@@ -170,8 +174,9 @@ def check_leaders(statuses):
                 out.append(f"term {term} has two leaders: nodes {other} and {s['node']}")
     by_node = {}
     for s in statuses:
-        by_node.setdefault(s["node"], []).append(s)
-    for node, reads in by_node.items():
+        incarnation = sum(1 for k in kills if k["node"] == s["node"] and k["invoke"] < s["invoke"])
+        by_node.setdefault((s["node"], incarnation), []).append(s)
+    for (node, _), reads in by_node.items():
         # A read invoked after an earlier one completed must not see a lower term.
         by_complete = sorted(reads, key=lambda s: s["complete"])
         highest = None
@@ -276,9 +281,10 @@ def schedule(seed, nodes, duration, gap=(1.0, 3.0), hold=(1.0, 4.0)):
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, cluster, plan, log=print):
+    def __init__(self, cluster, plan, history=None, log=print):
         super().__init__(daemon=True)
         self.c = cluster
+        self.history = history  # kills are recorded: a restarted node is a new incarnation
         self.plan = plan
         self.log = log
         self.done = threading.Event()
@@ -301,9 +307,12 @@ class Nemesis(threading.Thread):
     def fault(self, kind, node, hold):
         c = self.c
         if kind == "kill":
+            inv = self.history.invoke("nemesis", "kill", node=node) if self.history else None
             c.kill(node)
             self.done.wait(hold)
             c.start(node)
+            if inv:
+                self.history.complete(inv, "ok")
         elif kind == "pause":
             c.procs[node].send_signal(signal.SIGSTOP)
             self.done.wait(hold)

@@ -137,6 +137,15 @@ class CheckerTest(unittest.TestCase):
         ok.status(1, 0.0, 0.3, "follower", 5)
         ok.status(1, 0.1, 0.2, "follower", 4)  # overlapping reads: either order
         self.assertClean(ok)
+        # kill -9 may lose a term the node reported before it was durable: a new incarnation.
+        killed = Builder()
+        killed.status(1, 0.0, 0.1, "candidate", 6)
+        killed.op("kill", 0.2, 0.5, "ok", None, node=1)
+        killed.status(1, 0.6, 0.7, "follower", 5)
+        killed.status(2, 0.6, 0.7, "follower", 5)
+        self.assertClean(killed)
+        killed.status(1, 0.8, 0.9, "follower", 4)  # back again within the new incarnation
+        self.assertCaught(killed, "node 1: term went from 5")
 
     def test_the_schedule_depends_on_the_seed_alone(self):
         self.assertEqual(schedule(7, [1, 2, 3], 60), schedule(7, [1, 2, 3], 60))

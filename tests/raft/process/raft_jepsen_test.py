@@ -64,7 +64,7 @@ class JepsenTest(unittest.TestCase):
             threads += [threading.Thread(target=status_worker, daemon=True,
                                          args=(c, history, 100 + i, seed * 100 + 50 + i, stop))
                         for i in range(2)]
-            nemesis = jepsen.Nemesis(c, plan)
+            nemesis = jepsen.Nemesis(c, plan, history)
             for t in threads:
                 t.start()
             nemesis.start()
