@@ -10,8 +10,8 @@ ports. Every process is stopped by its pid when the cluster is closed.
         c.command(2, "RINGLEADER", "STATUS")
 
     with RaftCluster(binary, nodes=3, own_uids=True) as c:   # root: one uid per node
-        with c.partition():
-            c.isolate(c.wait_leader())       # iptables DROP rules, removed on leaving
+        with c.partition() as p:             # iptables DROP rules, removed on leaving
+            p.isolate(c.wait_leader())
 """
 import atexit
 import os
@@ -83,7 +83,8 @@ class Partition:
     """DROP rules between nodes' peer traffic, added by drop()/isolate()/split() and all removed
     by heal() (the context manager's exit, also when the test fails). A rule drops what node
     `src` sends to the peer port of node `dst`: src's messages to dst travel on src's own
-    connection to dst's peer port (the replies on it are only acknowledgements)."""
+    connection to dst's peer port (the replies on it are only acknowledgements). One at a time
+    per test process: heal() also sweeps every rule with this process's tag."""
 
     def __init__(self, cluster):
         require_iptables()
@@ -144,7 +145,7 @@ class Partition:
             remove_tagged_rules()
 
 
-def test_seed():
+def run_seed():
     """$RL_TEST_SEED when set (to replay a run), else one drawn now; printed either way, like
     TestSeed() of tests/support/test_seed.h."""
     env = os.environ.get("RL_TEST_SEED", "")

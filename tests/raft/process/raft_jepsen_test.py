@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import jepsen  # noqa: E402
-from raft_cluster import RaftCluster, test_seed  # noqa: E402
+from raft_cluster import RaftCluster, run_seed  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 SECONDS = float(os.environ.get("RL_JEPSEN_SECONDS", "60"))
@@ -51,7 +51,7 @@ def status_worker(c, history, process, seed, stop):
 
 class JepsenTest(unittest.TestCase):
     def test_locks_and_status_under_kills_pauses_and_partitions(self):
-        seed = test_seed()
+        seed = run_seed()
         with RaftCluster(BINARY, nodes=3, servers=3, locks=True, own_uids=True) as c:
             c.wait_leader()
             plan = jepsen.schedule(seed, [1, 2, 3], SECONDS - 5)

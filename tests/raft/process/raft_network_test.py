@@ -12,7 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import raft_cluster  # noqa: E402
-from raft_cluster import RaftCluster, test_seed  # noqa: E402
+from raft_cluster import RaftCluster, run_seed  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 
@@ -133,7 +133,7 @@ class FaultLayerTest(unittest.TestCase):
     def test_delay_loss_duplication_reordering_on_every_link(self):
         with RaftCluster(BINARY, nodes=3) as c:
             c.wait_leader()
-            seed = test_seed()
+            seed = run_seed()
             for n in (1, 2, 3):
                 # Delays spread over 1-40 ms reorder the messages of a link.
                 spec = f"drop=0.2,delay=1-40,dup=0.1,seed={seed + n}"
