@@ -69,6 +69,8 @@ class ClusterHost final : public ClusterService {
   // current epoch when another change committed first).
   void ProposePool(const conf::Pool& pool, uint64_t expected_epoch,
                    std::move_only_function<void(std::expected<uint64_t, std::string>)> done);
+  // The Raft node (the lock service mints its tokens through it). Lives as long as the host.
+  raft::Node* node() const { return node_.get(); }
 
  private:
   ClusterHost(Proxy* proxy, const conf::Config& config, std::function<void(std::string)> fatal);

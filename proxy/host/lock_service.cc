@@ -5,12 +5,27 @@
 
 #include "fmt/format.h"
 #include "lock/fence.h"
+#include "lock/raft_token_source.h"
 #include "proxy/host/control_loop.h"
+#include "raft/node/node.h"
 
 namespace rl::proxy {
 
-std::expected<std::unique_ptr<LockService>, std::string> LockService::Start(
-    ControlLoop* control, const conf::LockSettings& settings) {
+namespace {
+
+// Tokens reserved through the cluster per Raft proposal: the coordinator takes 100 at a time
+// (CoordinatorOptions::token_block), so one proposal serves ten of its blocks.
+constexpr uint64_t kClusterTokenBlock = 1000;
+
+std::expected<std::unique_ptr<lock::TokenSource>, std::string> OpenTokens(
+    const conf::LockSettings& settings, raft::Node* cluster) {
+  if (cluster != nullptr) {
+    return std::make_unique<lock::RaftTokenSource>(
+        [cluster](raft::Proposal p, raft::ProposalDone done) {
+          cluster->Propose(std::move(p), std::move(done));
+        },
+        lock::RaftTokenSource::Options{kClusterTokenBlock});
+  }
   std::error_code ec;
   std::filesystem::create_directories(settings.data_dir, ec);
   if (ec) {
@@ -24,6 +39,15 @@ std::expected<std::unique_ptr<LockService>, std::string> LockService::Start(
     return std::unexpected(fmt::format("ringleader: locks: token file in '{}': {}",
                                        settings.data_dir, tokens.error().message));
   }
+  return std::move(*tokens);
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<LockService>, std::string> LockService::Start(
+    ControlLoop* control, const conf::LockSettings& settings, raft::Node* cluster) {
+  auto tokens = OpenTokens(settings, cluster);
+  if (!tokens) return std::unexpected(tokens.error());
   std::unique_ptr<LockService> service(new LockService);
   service->control_ = control;
   service->request_timeout_ = settings.request_timeout;

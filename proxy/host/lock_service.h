@@ -1,6 +1,8 @@
-// The lock service of a standalone process: the Redlock coordinator (lock/coordinator.h) over
-// the `ringleader: locks:` masters, with fencing tokens from the FileTokenSource in its data_dir,
-// hosted on the control loop. Workers never touch the coordinator: they Post() a closure that
+// The lock service of a process: the Redlock coordinator (lock/coordinator.h) over the
+// `ringleader: locks:` masters, hosted on the control loop. Fencing tokens come from the
+// FileTokenSource in its data_dir when the process is standalone, and from the cluster's Raft
+// group (lock/raft_token_source.h over the node's proposals) when it has a `ringleader: cluster:`
+// section. Workers never touch the coordinator: they Post() a closure that
 // runs on the control loop and posts its result back to the worker's own mailbox
 // (proxy/session/lock_commands.cc). LOCK.FORCERELEASE also raises the fence on the data
 // servers (connections of its own, made on first use). Used by Proxy (server.cc), which closes it
@@ -20,17 +22,22 @@
 #include "lock/token_source.h"
 #include "proxy/resp/client.h"
 
+namespace rl::raft {
+class Node;
+}  // namespace rl::raft
+
 namespace rl::proxy {
 
 class ControlLoop;
 
 class LockService {
  public:
-  // Opens (creating the directory if need be) the token file in settings.data_dir and makes a
-  // coordinator over settings.masters on control's loop. On failure (an unreadable or foreign
-  // token file) returns a message naming the file.
+  // Makes a coordinator over settings.masters on control's loop. Its tokens: with `cluster`
+  // (the process's Raft node, on the same loop, outliving the service's use of it) minted through
+  // the node; else the token file in settings.data_dir, opened (the directory created if need
+  // be) here. On failure (an unreadable or foreign token file) returns a message naming the file.
   static std::expected<std::unique_ptr<LockService>, std::string> Start(
-      ControlLoop* control, const conf::LockSettings& settings);
+      ControlLoop* control, const conf::LockSettings& settings, raft::Node* cluster = nullptr);
   ~LockService();
 
   // Thread-safe: runs fn(coordinator) on the control loop. false (fn dropped) once the loop is
@@ -58,7 +65,7 @@ class LockService {
   LockService() = default;
   ControlLoop* control_ = nullptr;
   lock::LockStats stats_;
-  std::unique_ptr<lock::FileTokenSource> tokens_;
+  std::unique_ptr<lock::TokenSource> tokens_;
   std::unique_ptr<lock::Coordinator> coordinator_;  // null after Close()
   std::function<std::vector<RespClientOptions>()> data_servers_;
   std::chrono::milliseconds request_timeout_{200};

@@ -148,14 +148,10 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   if (auto ok = proxy->control_.Init(); !ok) return std::unexpected(ok.error());
   // Installed before the workers exist, so that no signal is missed.
   if (start.handle_signals) proxy->HandleSignals();
-  if (const auto& locks = proxy->config_.ringleader.locks) {
-    auto service = LockService::Start(&proxy->control_, *locks);
-    if (!service) return std::unexpected(service.error());
-    proxy->lock_service_ = std::move(*service);
-    shared.locks = proxy->lock_service_.get();
-    LockService* l = shared.locks;
-    proxy->control_.OnQuit([l] { l->Close(); });
-    l->SetDataServers([p = proxy.get()] { return p->DataServers(); });
+  // Standalone, the lock service starts here (its token file is checked before anything
+  // listens); in a cluster once the node exists, below.
+  if (proxy->config_.ringleader.locks && !proxy->config_.ringleader.cluster) {
+    if (auto ok = proxy->StartLocks(nullptr); !ok) return std::unexpected(ok.error());
   }
 
   int worker_count = 1;
@@ -272,6 +268,14 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     shared.cluster = proxy->cluster_.get();
     ClusterHost* host = proxy->cluster_.get();
     proxy->control_.OnQuit([host] { host->Close(); });
+    if (proxy->config_.ringleader.locks) {
+      // Tokens minted through the node: there is no file to open, so this does not fail.
+      if (auto ok = proxy->StartLocks(host->node()); !ok) {
+        proxy->workers_.clear();
+        proxy->waited_ = true;
+        return std::unexpected(ok.error());
+      }
+    }
   }
   proxy->reloader_ =
       std::make_unique<Reloader>(proxy.get(), &proxy->config_, proxy->cluster_.get());
@@ -299,6 +303,17 @@ void Proxy::Stop() {
     stopping_ = true;
     for (auto& worker : workers_) worker->Stop();
   });
+}
+
+std::expected<void, std::string> Proxy::StartLocks(raft::Node* cluster) {
+  auto service = LockService::Start(&control_, *config_.ringleader.locks, cluster);
+  if (!service) return std::unexpected(service.error());
+  lock_service_ = std::move(*service);
+  shared_->locks = lock_service_.get();
+  LockService* l = shared_->locks;
+  control_.OnQuit([l] { l->Close(); });
+  l->SetDataServers([this] { return DataServers(); });
+  return {};
 }
 
 void Proxy::Fail(std::string why) {

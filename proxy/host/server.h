@@ -21,6 +21,10 @@
 #include "proxy/host/shared_state.h"
 #include "proxy/resp/client.h"
 
+namespace rl::raft {
+class Node;
+}  // namespace rl::raft
+
 namespace rl::proxy {
 
 class ClusterHost;
@@ -97,6 +101,8 @@ class Proxy {
  private:
   // StartOptions::handle_signals: nutcracker's signals on the control loop (see server.cc).
   void HandleSignals();
+  // Starts the `ringleader: locks:` service; its tokens minted through `cluster` when not null.
+  std::expected<void, std::string> StartLocks(raft::Node* cluster);
   Proxy() = default;
   std::expected<void, std::string> PublishAt(std::shared_ptr<const Topology> topology,
                                              std::function<void()> done, bool same_epoch);

@@ -149,7 +149,7 @@ void Node::Resolve(const Entry& entry, const ApplyResult& result) {
     return;
   }
   answers_.emplace_back(std::move(p.done),
-                        ProposalOutcome{entry.index, result.ok ? "" : result.error});
+                        ProposalOutcome{entry.index, result.ok ? "" : result.error, result.value});
 }
 
 void Node::FailPendingUpTo(Index index, const std::string& why) {

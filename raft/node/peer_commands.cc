@@ -48,9 +48,11 @@ std::string ProposalReply(const ProposalResult& result) {
     proxy::AppendError(&out, result.error().empty() ? "ERR proposal failed" : result.error());
     return out;
   }
-  proxy::AppendArrayHeader(&out, 2);
+  // A value is sent only when there is one, so a reply without it reads as before.
+  proxy::AppendArrayHeader(&out, result->value == 0 ? 2 : 3);
   proxy::AppendInteger(&out, static_cast<int64_t>(result->index));
   proxy::AppendBulk(&out, result->error);
+  if (result->value != 0) proxy::AppendInteger(&out, static_cast<int64_t>(result->value));
   return out;
 }
 

@@ -22,13 +22,15 @@ ProposalResult ProposalFromReply(NodeId to, const RespResult& reply) {
   }
   if (reply->is_error()) return std::unexpected(reply->str);
   const auto& e = reply->elements;
-  if (reply->type != RespReply::Type::kArray || e.size() != 2 ||
+  if (reply->type != RespReply::Type::kArray || (e.size() != 2 && e.size() != 3) ||
       e[0].type != RespReply::Type::kInteger || e[0].integer < 0 ||
-      e[1].type != RespReply::Type::kBulk) {
+      e[1].type != RespReply::Type::kBulk ||
+      (e.size() == 3 && (e[2].type != RespReply::Type::kInteger || e[2].integer <= 0))) {
     return std::unexpected(
         fmt::format("ERR node {} answered RAFT.PROPOSE with {}", to, reply->ToString()));
   }
-  return ProposalOutcome{static_cast<Index>(e[0].integer), e[1].str};
+  uint64_t value = e.size() == 3 ? static_cast<uint64_t>(e[2].integer) : 0;
+  return ProposalOutcome{static_cast<Index>(e[0].integer), e[1].str, value};
 }
 
 std::expected<MemberState, std::string> MemberFromReply(const std::string& addr,

@@ -1,5 +1,6 @@
 #include "raft/node/state_machine.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "fmt/format.h"
@@ -14,7 +15,10 @@ enum class Type : uint8_t {
   kSetPool = 3,
   kDeletePool = 4,
   kMarkJoined = 5,
+  kReserveTokens = 6,  // version 2
+  kAdvanceTokens = 7,  // version 2
 };
+constexpr uint8_t kFirstVersion = 1;
 constexpr uint8_t kSnapshotType = 0x53;  // 'S': a whole-state snapshot, not a command
 
 class Writer {
@@ -140,6 +144,23 @@ PoolTopology GetPool(Reader& r, bool with_epoch) {
   return p;
 }
 
+ApplyResult ApplyTokens(ClusterState& state, const ReserveTokens& c) {
+  if (c.count == 0) return {false, "reserve of 0 tokens"};
+  if (c.count > kMaxClusterToken - state.tokens) {
+    return {false, fmt::format("reserve of {} tokens after {} passes the largest token", c.count,
+                               state.tokens)};
+  }
+  uint64_t first = state.tokens + 1;
+  state.tokens += c.count;
+  return {true, "", first};
+}
+
+ApplyResult ApplyTokens(ClusterState& state, const AdvanceTokens& c) {
+  if (c.past > kMaxClusterToken) return {false, fmt::format("token {} is too large", c.past)};
+  state.tokens = std::max(state.tokens, c.past);
+  return {};
+}
+
 std::string EpochConflict(const std::string& name, uint64_t current, uint64_t expected) {
   return fmt::format("pool '{}' is at epoch {}, not {}", name, current, expected);
 }
@@ -148,7 +169,9 @@ std::string EpochConflict(const std::string& name, uint64_t current, uint64_t ex
 
 std::string EncodeCommand(const Command& command) {
   Writer w;
-  w.Byte(kStateVersion);
+  bool tokens = std::holds_alternative<ReserveTokens>(command) ||
+                std::holds_alternative<AdvanceTokens>(command);
+  w.Byte(tokens ? kStateVersion : kFirstVersion);
   if (const auto* c = std::get_if<PutMember>(&command)) {
     w.Byte(static_cast<uint8_t>(Type::kPutMember));
     PutMemberInfo(w, c->member);
@@ -166,6 +189,12 @@ std::string EncodeCommand(const Command& command) {
   } else if (const auto* c = std::get_if<MarkJoined>(&command)) {
     w.Byte(static_cast<uint8_t>(Type::kMarkJoined));
     w.Varint(c->id);
+  } else if (const auto* c = std::get_if<ReserveTokens>(&command)) {
+    w.Byte(static_cast<uint8_t>(Type::kReserveTokens));
+    w.Varint(c->count);
+  } else if (const auto* c = std::get_if<AdvanceTokens>(&command)) {
+    w.Byte(static_cast<uint8_t>(Type::kAdvanceTokens));
+    w.Varint(c->past);
   }
   return w.Take();
 }
@@ -173,7 +202,7 @@ std::string EncodeCommand(const Command& command) {
 std::expected<Command, std::string> DecodeCommand(std::string_view bytes) {
   Reader r(bytes);
   uint8_t version = r.Byte();
-  if (r.ok() && version != kStateVersion) {
+  if (r.ok() && (version < kFirstVersion || version > kStateVersion)) {
     return std::unexpected(fmt::format("unknown command version {}", version));
   }
   uint8_t type = r.Byte();
@@ -201,6 +230,16 @@ std::expected<Command, std::string> DecodeCommand(std::string_view bytes) {
     }
     case Type::kMarkJoined:
       command = MarkJoined{r.Varint()};
+      break;
+    case Type::kReserveTokens:
+    case Type::kAdvanceTokens:
+      if (version < 2) {
+        r.Fail(fmt::format("command type {} needs version 2", type));
+      } else if (static_cast<Type>(type) == Type::kReserveTokens) {
+        command = ReserveTokens{r.Varint()};
+      } else {
+        command = AdvanceTokens{r.Varint()};
+      }
       break;
     default:
       r.Fail(fmt::format("unknown command type {}", type));
@@ -240,6 +279,8 @@ ApplyResult StateMachine::Apply(uint64_t index, std::string_view data) {
     state_.pools[pool.name] = std::move(pool);
     return {};
   }
+  if (auto* c = std::get_if<ReserveTokens>(&*command)) return ApplyTokens(state_, *c);
+  if (auto* c = std::get_if<AdvanceTokens>(&*command)) return ApplyTokens(state_, *c);
   if (auto* c = std::get_if<MarkJoined>(&*command)) {
     auto it = state_.members.find(c->id);
     if (it == state_.members.end()) return {false, fmt::format("no member {}", c->id)};
@@ -256,21 +297,27 @@ ApplyResult StateMachine::Apply(uint64_t index, std::string_view data) {
   return {};
 }
 
+// Version 1 (no token counter) while the counter is 0, so that a cluster that never minted a
+// token writes what a version-1 node reads; version 2 appends the counter.
 std::string StateMachine::Snapshot() const {
   Writer w;
-  w.Byte(kStateVersion);
+  w.Byte(state_.tokens == 0 ? kFirstVersion : kStateVersion);
   w.Byte(kSnapshotType);
   w.Varint(applied_index_);
   w.Varint(state_.members.size());
   for (const auto& [id, m] : state_.members) PutMemberInfo(w, m);
   w.Varint(state_.pools.size());
   for (const auto& [name, p] : state_.pools) PutPool(w, p, /*with_epoch=*/true);
+  if (state_.tokens != 0) w.Varint(state_.tokens);
   return w.Take();
 }
 
 std::expected<void, std::string> StateMachine::Restore(std::string_view bytes) {
   Reader r(bytes);
-  if (r.Byte() != kStateVersion && r.ok()) r.Fail("unknown snapshot version");
+  uint8_t version = r.Byte();
+  if (r.ok() && (version < kFirstVersion || version > kStateVersion)) {
+    r.Fail("unknown snapshot version");
+  }
   if (r.Byte() != kSnapshotType && r.ok()) r.Fail("not a snapshot");
   ClusterState state;
   uint64_t applied = r.Varint();
@@ -291,6 +338,13 @@ std::expected<void, std::string> StateMachine::Restore(std::string_view bytes) {
       r.Fail("pools not in ascending order");
     }
     state.pools.emplace(p.name, p);
+  }
+  if (version >= 2 && r.ok()) {
+    state.tokens = r.Varint();
+    // One encoding per state: a zero counter is written as version 1.
+    if (r.ok() && (state.tokens == 0 || state.tokens > kMaxClusterToken)) {
+      r.Fail("token counter out of range");
+    }
   }
   if (r.ok() && !r.at_end()) r.Fail("trailing bytes");
   if (!r.ok()) return std::unexpected("malformed snapshot: " + r.error());

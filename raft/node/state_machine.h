@@ -1,5 +1,6 @@
 // The replicated cluster state of a ringleader cluster: the members (id, peer address, learner or
-// voter) and, per pool, its topology (epoch, servers with name/address/weight, hash settings).
+// voter), per pool its topology (epoch, servers with name/address/weight, hash settings), and the
+// last fencing token reserved for the lock service (lock/raft_token_source.h).
 // Changes are Commands, encoded into Raft entries by the proposer and applied on every node from
 // committed entries in log order; Snapshot()/Restore() let the node compact its log.
 // Used by raft/node/node.cc (and tests). Pure: no I/O. Thread safety: one thread (the loop).
@@ -45,6 +46,9 @@ struct PoolTopology {
 struct ClusterState {
   std::map<uint64_t, MemberInfo> members;
   std::map<std::string, PoolTopology> pools;
+  // The largest fencing token any member may have handed out: ReserveTokens grants the ones
+  // after it. Never decreases.
+  uint64_t tokens = 0;
   bool operator==(const ClusterState&) const = default;
 };
 
@@ -68,21 +72,39 @@ struct DeletePool {
   std::string name;
   uint64_t expected_epoch = 0;
 };
-using Command = std::variant<PutMember, RemoveMember, SetPool, DeletePool, MarkJoined>;
+// Grants the `count` tokens after ClusterState::tokens (ApplyResult::value: the first), for the
+// proposer alone. Refused for 0 or when the block would pass kMaxClusterToken.
+struct ReserveTokens {
+  uint64_t count = 0;
+};
+// Raises ClusterState::tokens to `past` if it is below (a lock master has seen a token above what
+// the cluster would hand out). Refused above kMaxClusterToken.
+struct AdvanceTokens {
+  uint64_t past = 0;
+};
+using Command = std::variant<PutMember, RemoveMember, SetPool, DeletePool, MarkJoined,
+                             ReserveTokens, AdvanceTokens>;
 
-inline constexpr uint8_t kStateVersion = 1;
+// The version byte says which decoder is needed: 1 for the member and pool commands and for a
+// snapshot whose token counter is 0 (what a version-1 node wrote), 2 for the token commands and
+// a snapshot with a counter. A decoder accepts versions 1 up to kStateVersion.
+inline constexpr uint8_t kStateVersion = 2;
+// The largest token (the lock scripts parse tokens as int64; lock::kMaxToken).
+inline constexpr uint64_t kMaxClusterToken = (uint64_t{1} << 63) - 1;
 
 // Version byte, type byte, then the fields (LEB128 varints, length-prefixed strings).
 std::string EncodeCommand(const Command& command);
-// Rejects truncated input, trailing bytes, an unknown version or type, an empty pool name, a
-// zero weight, a learner or joined flag other than 0/1, a hash_tag that is not 0 or 2 bytes.
+// Rejects truncated input, trailing bytes, an unknown version or type (or a type newer than its
+// version), an empty pool name, a zero weight, a learner or joined flag other than 0/1, a
+// hash_tag that is not 0 or 2 bytes.
 std::expected<Command, std::string> DecodeCommand(std::string_view bytes);
 
 // What applying one entry did: applied, or refused with the reason (the same on every node,
 // since every node applies the same bytes to the same state).
 struct ApplyResult {
   bool ok = true;
-  std::string error;  // e.g. "pool 'a' is at epoch 3, not 2"
+  std::string error;   // e.g. "pool 'a' is at epoch 3, not 2"
+  uint64_t value = 0;  // ReserveTokens: the first token granted; otherwise 0
 };
 
 class StateMachine {

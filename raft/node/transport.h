@@ -34,11 +34,14 @@ struct Proposal {
   bool operator==(const Proposal&) const = default;
 };
 
-// The outcome of a proposal that reached the leader and was committed: the log index it took and
-// the state machine's verdict (`error` empty when applied; e.g. "pool 'a' is at epoch 3, not 2").
+// The outcome of a proposal that reached the leader and was committed: the log index it took,
+// the state machine's verdict (`error` empty when applied; e.g. "pool 'a' is at epoch 3, not 2")
+// and what the command gave its proposer (`value`: ApplyResult::value, e.g. the first token a
+// ReserveTokens granted; 0 for the others).
 struct ProposalOutcome {
   Index index = 0;
   std::string error;
+  uint64_t value = 0;
   bool operator==(const ProposalOutcome&) const = default;
 };
 

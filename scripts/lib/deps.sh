@@ -7,7 +7,7 @@ RL_DEBIAN_PACKAGES=(
   libuv1-dev libhiredis-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libssl-dev
   redis-server redis-tools nutcracker python3-redis
-  clang-14 libclang-rt-14-dev gnuplot-nox prometheus
+  clang-14 libclang-rt-14-dev gnuplot-nox prometheus iptables
 )
 
 rl_ensure_packages() {

@@ -1,16 +1,20 @@
 // Node: 3- and 5-node clusters on one uv loop, connected by an in-memory Transport (messages
 // cross it encoded, asynchronously, optionally lossy with the seeded RNG): election, forwarded
 // proposals, failover, restarts from the data directory, join/promote/remove, the refusal of a
-// wiped data directory, compaction with snapshot catch-up, CAS conflicts, leadership transfer.
+// wiped data directory, compaction with snapshot catch-up, CAS conflicts, leadership transfer;
+// fencing tokens minted through the cluster (ReserveTokens, lock::RaftTokenSource).
 #include "raft/node/node.h"
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <set>
 
 #include "gtest/gtest.h"
+#include "lock/raft_token_source.h"
 #include "raft/codec.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_seed.h"
@@ -269,6 +273,7 @@ class Cluster {
         &t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, 20, 0);
     RunUntil([&] { return waited; });
     uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);  // the close completes before `t` leaves the stack
   }
 
   // Every running node has applied the same state, and it satisfies `pred`.
@@ -618,6 +623,237 @@ TEST(NodeTest, ClusterIdDependsOnMembersNotOrder) {
   std::vector<MemberInfo> other = {{1, "h:1"}, {2, "h:3"}};
   EXPECT_EQ(ClusterId(a), ClusterId(b));
   EXPECT_NE(ClusterId(a), ClusterId(other));
+}
+
+// --- fencing tokens minted by the cluster (lock/raft_token_source.h) ---
+
+TEST(NodeTest, ReserveTokensGivesTheBlockBackToTheProposerAlsoWhenForwarded) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  NodeId follower = leader == 1 ? 2 : 1;
+  auto a = c.ProposeRetrying(follower, Command(ReserveTokens{100}));
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(a->error, "");
+  EXPECT_EQ(a->value, 1u);
+  EXPECT_GT(c.transport(follower)->forwarded, 0);
+  auto b = c.ProposeRetrying(leader, Command(ReserveTokens{5}));
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(b->value, 101u);
+  auto refused = c.ProposeRetrying(leader, Command(ReserveTokens{0}));
+  ASSERT_TRUE(refused) << refused.error();
+  EXPECT_NE(refused->error, "");
+  EXPECT_EQ(refused->value, 0u);
+  ASSERT_TRUE(c.Agree([](const ClusterState& s) { return s.tokens == 105; }));
+}
+
+// Reserves through `source` on c's loop, retrying TRYAGAIN failures (an election) within the
+// bound; the block, or the last error.
+std::expected<lock::TokenBlock, lock::Error> ReserveRetrying(Cluster& c,
+                                                             lock::RaftTokenSource& source,
+                                                             uint64_t n) {
+  std::expected<lock::TokenBlock, lock::Error> last =
+      std::unexpected(lock::Error{lock::Error::Code::kNoQuorum, "never tried"});
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::optional<std::expected<lock::TokenBlock, lock::Error>> r;
+    source.Reserve(n, [&](std::expected<lock::TokenBlock, lock::Error> b) { r = std::move(b); });
+    EXPECT_TRUE(c.RunUntil([&] { return r.has_value(); }));
+    if (!r) break;
+    last = std::move(*r);
+    if (last || last.error().code != lock::Error::Code::kNoQuorum) break;
+    c.Backoff();
+  }
+  return last;
+}
+
+lock::RaftTokenSource SourceOn(Cluster& c, NodeId id, uint64_t block) {
+  return lock::RaftTokenSource(
+      [&c, id](Proposal p, ProposalDone done) {
+        c.node(id)->Propose(std::move(p), std::move(done));
+      },
+      {block});
+}
+
+TEST(NodeTest, RaftTokenSourceReservesBlocksAndCoalescesConcurrentReserves) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  NodeId follower = leader == 1 ? 2 : 1;
+  auto source = SourceOn(c, follower, 50);
+  auto first = ReserveRetrying(c, source, 10);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->first, 1u);
+  EXPECT_EQ(first->count, 10u);
+  uint64_t proposals = source.stats().proposals;
+  // Served from the block: no proposal, and synchronously.
+  std::optional<lock::TokenBlock> local;
+  source.Reserve(10, [&](auto b) { local = b.value(); });
+  ASSERT_TRUE(local.has_value());
+  EXPECT_EQ(local->first, 11u);
+  EXPECT_EQ(source.stats().proposals, proposals);
+  // Sixteen Reserves of 5: six from the rest of the block (21..50); the seventh proposes, and the
+  // nine that arrive while it is in flight wait for it and share its block.
+  std::vector<lock::TokenBlock> blocks;
+  for (int i = 0; i < 16; ++i) {
+    source.Reserve(5, [&](std::expected<lock::TokenBlock, lock::Error> b) {
+      ASSERT_TRUE(b) << b.error().message;
+      blocks.push_back(*b);
+    });
+  }
+  EXPECT_EQ(blocks.size(), 6u);
+  ASSERT_TRUE(c.RunUntil([&] { return blocks.size() == 16; }));
+  EXPECT_EQ(source.stats().proposals, proposals + 1);
+  for (size_t i = 1; i < blocks.size(); ++i) EXPECT_EQ(blocks[i].first, blocks[i - 1].first + 5);
+  EXPECT_EQ(blocks[0].first, 21u);
+  EXPECT_EQ(blocks[6].first, 51u);
+  // A request larger than the block reserves what it needs.
+  auto big = ReserveRetrying(c, source, 500);
+  ASSERT_TRUE(big) << big.error().message;
+  EXPECT_EQ(big->count, 500u);
+  EXPECT_GT(big->first, blocks.back().first);
+  std::optional<lock::Error> invalid;
+  source.Reserve(0, [&](auto b) { invalid = b.error(); });
+  ASSERT_TRUE(invalid.has_value());
+  EXPECT_EQ(invalid->code, lock::Error::Code::kInvalid);
+}
+
+TEST(NodeTest, RaftTokensGrowAcrossMembersFailoverAndRestarts) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  uint64_t highest = 0;
+  std::set<uint64_t> seen;
+  auto take = [&](lock::RaftTokenSource& source, uint64_t n) {
+    auto b = ReserveRetrying(c, source, n);
+    ASSERT_TRUE(b) << b.error().message;
+    // Every block any source ever got lies above every earlier block of every source.
+    EXPECT_GT(b->first, highest);
+    for (uint64_t t = b->first; t < b->first + b->count; ++t) EXPECT_TRUE(seen.insert(t).second);
+    highest = b->first + b->count - 1;
+  };
+  {
+    auto s1 = SourceOn(c, 1, 20);
+    auto s2 = SourceOn(c, 2, 20);
+    auto s3 = SourceOn(c, 3, 20);
+    take(s1, 20);
+    take(s2, 20);
+    take(s3, 20);
+    take(s1, 20);
+  }
+  // The leader goes: a new leader continues the counter.
+  c.StopNode(leader);
+  ASSERT_NE(c.WaitLeader(), kNoNode);
+  NodeId survivor = leader == 1 ? 2 : 1;
+  {
+    auto s = SourceOn(c, survivor, 20);
+    take(s, 20);
+  }
+  // It comes back (a new incarnation of its source), then every node restarts.
+  ASSERT_EQ(c.StartNode(leader), "");
+  {
+    auto s = SourceOn(c, leader, 20);
+    take(s, 20);
+  }
+  for (NodeId id = 1; id <= 3; ++id) c.StopNode(id);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  ASSERT_NE(c.WaitLeader(), kNoNode);
+  for (NodeId id = 1; id <= 3; ++id) {
+    auto s = SourceOn(c, id, 20);
+    take(s, 7);
+  }
+  ASSERT_TRUE(c.Agree([&](const ClusterState& s) { return s.tokens >= highest; }));
+}
+
+TEST(NodeTest, RaftTokenSourceAdvancePastSkipsTheCachedBlockToo) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  auto source = SourceOn(c, leader, 1000);
+  auto first = ReserveRetrying(c, source, 1);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->first, 1u);
+  // A master has seen 500, inside the block this source still holds.
+  std::optional<std::expected<void, lock::Error>> advanced;
+  source.AdvancePast(500, [&](auto r) { advanced = r; });
+  ASSERT_TRUE(c.RunUntil([&] { return advanced.has_value(); }));
+  ASSERT_TRUE(*advanced) << advanced->error().message;
+  auto next = ReserveRetrying(c, source, 1);
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->first, 501u);  // the rest of the block, past the mark: no proposal needed
+  // Past the whole block: the next token comes from a new one above the mark.
+  advanced.reset();
+  source.AdvancePast(5000, [&](auto r) { advanced = r; });
+  ASSERT_TRUE(c.RunUntil([&] { return advanced.has_value(); }));
+  ASSERT_TRUE(*advanced) << advanced->error().message;
+  ASSERT_TRUE(c.Agree([](const ClusterState& s) { return s.tokens == 5000; }));
+  auto after = ReserveRetrying(c, source, 1);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->first, 5001u);
+}
+
+TEST(NodeTest, RaftTokenSourceFailsWithoutQuorum) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  NodeId leader = c.WaitLeader();
+  ASSERT_NE(leader, kNoNode);
+  for (NodeId id = 1; id <= 3; ++id) {
+    if (id != leader) c.StopNode(id);
+  }
+  auto source = SourceOn(c, leader, 10);
+  std::optional<std::expected<lock::TokenBlock, lock::Error>> r;
+  source.Reserve(1, [&](auto b) { r = std::move(b); });
+  ASSERT_TRUE(c.RunUntil([&] { return r.has_value(); }, milliseconds(10000)));
+  ASSERT_FALSE(*r);
+  EXPECT_EQ(r->error().code, lock::Error::Code::kNoQuorum);
+  EXPECT_TRUE(r->error().message.starts_with("TRYAGAIN")) << r->error().message;
+  EXPECT_EQ(source.stats().failures, 1u);
+  c.StopNode(leader);
+}
+
+TEST(NodeTest, RaftTokenSourceDestroyedWithAProposalInFlightIsNeverCalledBack) {
+  std::vector<ProposalDone> held;
+  bool called = false;
+  {
+    lock::RaftTokenSource source(
+        [&](Proposal, ProposalDone done) { held.push_back(std::move(done)); }, {10});
+    source.Reserve(1, [&](auto) { called = true; });
+    source.AdvancePast(7, [&](auto) { called = true; });
+  }
+  ASSERT_EQ(held.size(), 2u);
+  held[0](ProposalOutcome{5, "", 1});
+  held[1](ProposalOutcome{6, ""});
+  EXPECT_FALSE(called);
+}
+
+TEST(NodeTest, RaftTokenSourceMayBeDestroyedByACompletionInsideTheCall) {
+  auto refuse = [](Proposal, ProposalDone done) {
+    done(std::unexpected(std::string("TRYAGAIN no leader")));
+  };
+  auto source = std::make_unique<lock::RaftTokenSource>(refuse, lock::RaftTokenSource::Options{});
+  int failures = 0;
+  source->Reserve(1, [&](std::expected<lock::TokenBlock, lock::Error> b) {
+    EXPECT_FALSE(b);
+    ++failures;
+    source.reset();
+  });
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(source, nullptr);
+  source = std::make_unique<lock::RaftTokenSource>(refuse, lock::RaftTokenSource::Options{});
+  source->AdvancePast(9, [&](std::expected<void, lock::Error> r) {
+    EXPECT_FALSE(r);
+    ++failures;
+    source.reset();
+  });
+  EXPECT_EQ(failures, 2);
 }
 
 }  // namespace

@@ -198,6 +198,29 @@ TEST_F(PeerTransportTest, ForwardRoundTrips) {
   ASSERT_TRUE(results[0]);
   EXPECT_EQ(*results[0], (ProposalOutcome{12, "pool 'a' is at epoch 3, not 2"}));
   EXPECT_EQ(results[1], ProposalResult(std::unexpected("ERR one membership change at a time")));
+  // A command's value (the first token of a ReserveTokens) comes back with the outcome.
+  links_[2]->Forward(1, Proposal{Proposal::Kind::kCommand, "reserve", 0, ""},
+                     [&](ProposalResult r) { results.push_back(std::move(r)); });
+  ASSERT_TRUE(RunUntil([&] { return handlers_[1].dones.size() == 3; }));
+  handlers_[1].dones[2](ProposalOutcome{13, "", uint64_t{1} << 40});
+  ASSERT_TRUE(RunUntil([&] { return results.size() == 3; }));
+  EXPECT_EQ(results[2], ProposalResult(ProposalOutcome{13, "", uint64_t{1} << 40}));
+}
+
+TEST_F(PeerTransportTest, ProposeReplyCarriesTheValueOnlyWhenThereIsOne) {
+  ASSERT_NE(StartServer(1), nullptr);
+  auto client = AuthedClient(2);
+  std::vector<std::string> replies;
+  client->Send({"RAFT.PROPOSE", "1", "0", "", "a"},
+               [&](RespResult r) { replies.push_back(Show(r)); });
+  client->Send({"RAFT.PROPOSE", "1", "0", "", "b"},
+               [&](RespResult r) { replies.push_back(Show(r)); });
+  ASSERT_TRUE(RunUntil([&] { return handlers_[1].dones.size() == 2; }));
+  handlers_[1].dones[0](ProposalOutcome{7, "", 1001});
+  handlers_[1].dones[1](ProposalOutcome{8, ""});
+  ASSERT_TRUE(RunUntil([&] { return replies.size() == 2; }));
+  EXPECT_EQ(replies, (std::vector<std::string>{"[(integer) 7, \"\", (integer) 1001]",
+                                               "[(integer) 8, \"\"]"}));
 }
 
 TEST_F(PeerTransportTest, ForwardTimesOutAndToUnknownNodeFails) {

@@ -30,7 +30,9 @@ TEST(StateMachineTest, CommandsRoundTrip) {
                                    RemoveMember{9},
                                    SetPool{3, Pool("alpha", 3)},
                                    DeletePool{"beta", 4},
-                                   MarkJoined{5}};
+                                   MarkJoined{5},
+                                   ReserveTokens{1000},
+                                   AdvanceTokens{uint64_t{1} << 40}};
   for (const Command& c : commands) {
     auto decoded = DecodeCommand(EncodeCommand(c));
     ASSERT_TRUE(decoded) << decoded.error();
@@ -103,8 +105,12 @@ TEST(StateMachineTest, SnapshotRestoresTheSameState) {
 
 TEST(StateMachineTest, MalformedCommandsAreRefused) {
   EXPECT_FALSE(DecodeCommand(""));
-  EXPECT_FALSE(DecodeCommand("\x02\x02\x01"));  // unknown version
-  EXPECT_FALSE(DecodeCommand("\x01\x07"));      // unknown type
+  EXPECT_FALSE(DecodeCommand("\x03\x02\x01"));  // unknown version
+  EXPECT_FALSE(DecodeCommand("\x00\x02\x01"));  // unknown version
+  EXPECT_FALSE(DecodeCommand("\x01\x08"));      // unknown type
+  EXPECT_FALSE(DecodeCommand("\x02\x08\x01"));  // unknown type
+  EXPECT_FALSE(DecodeCommand("\x01\x06\x01"));  // a token command needs version 2
+  EXPECT_FALSE(DecodeCommand("\x01\x07\x01"));
   std::string ok = EncodeCommand(RemoveMember{300});
   EXPECT_FALSE(DecodeCommand(ok + "x"));                                // trailing
   EXPECT_FALSE(DecodeCommand(ok.substr(0, ok.size() - 1)));             // truncated
@@ -124,6 +130,85 @@ TEST(StateMachineTest, MalformedCommandsAreRefused) {
   EXPECT_FALSE(DecodeCommand(std::string("\x01\x02\x81\x00", 4)));  // overlong varint
   // A huge length or count is refused, not allocated.
   EXPECT_FALSE(DecodeCommand(std::string("\x01\x03\x00\xff\xff\xff\xff\x0f", 8)));
+}
+
+TEST(StateMachineTest, EncodingVersions) {
+  // The member and pool commands stay readable by a version-1 node; the token ones need 2.
+  EXPECT_EQ(EncodeCommand(RemoveMember{1})[0], 1);
+  EXPECT_EQ(EncodeCommand(SetPool{0, Pool("a", 1)})[0], 1);
+  EXPECT_EQ(EncodeCommand(ReserveTokens{5})[0], 2);
+  EXPECT_EQ(EncodeCommand(AdvanceTokens{5})[0], 2);
+  EXPECT_EQ(EncodeCommand(ReserveTokens{300}), std::string("\x02\x06\xac\x02"));
+  // A version-2 decoder reads version 2 of the old commands too.
+  auto remove = DecodeCommand("\x02\x02\x01");
+  ASSERT_TRUE(remove) << remove.error();
+  EXPECT_EQ(std::get<RemoveMember>(*remove).id, 1u);
+}
+
+TEST(StateMachineTest, ReserveTokensGrantsConsecutiveBlocksToTheProposer) {
+  StateMachine sm;
+  ApplyResult a = sm.Apply(1, EncodeCommand(ReserveTokens{100}));
+  ASSERT_TRUE(a.ok) << a.error;
+  EXPECT_EQ(a.value, 1u);
+  EXPECT_EQ(sm.state().tokens, 100u);
+  ApplyResult b = sm.Apply(2, EncodeCommand(ReserveTokens{1}));
+  EXPECT_EQ(b.value, 101u);
+  EXPECT_EQ(sm.state().tokens, 101u);
+  // Other commands grant nothing.
+  EXPECT_EQ(sm.Apply(3, EncodeCommand(PutMember{{1, "h:1", false}})).value, 0u);
+  ApplyResult zero = sm.Apply(4, EncodeCommand(ReserveTokens{0}));
+  EXPECT_FALSE(zero.ok);
+  EXPECT_EQ(zero.value, 0u);
+  EXPECT_EQ(sm.state().tokens, 101u);
+}
+
+TEST(StateMachineTest, AdvanceTokensOnlyRaisesTheCounter) {
+  StateMachine sm;
+  EXPECT_TRUE(sm.Apply(1, EncodeCommand(AdvanceTokens{5000})).ok);
+  EXPECT_EQ(sm.state().tokens, 5000u);
+  EXPECT_TRUE(sm.Apply(2, EncodeCommand(AdvanceTokens{10})).ok);  // below: no change
+  EXPECT_EQ(sm.state().tokens, 5000u);
+  EXPECT_EQ(sm.Apply(3, EncodeCommand(ReserveTokens{10})).value, 5001u);
+  EXPECT_FALSE(sm.Apply(4, EncodeCommand(AdvanceTokens{kMaxClusterToken + 1})).ok);
+  EXPECT_EQ(sm.state().tokens, 5010u);
+}
+
+TEST(StateMachineTest, TokensStopAtTheLargestToken) {
+  StateMachine sm;
+  EXPECT_TRUE(sm.Apply(1, EncodeCommand(AdvanceTokens{kMaxClusterToken - 10})).ok);
+  EXPECT_FALSE(sm.Apply(2, EncodeCommand(ReserveTokens{11})).ok);
+  ApplyResult last = sm.Apply(3, EncodeCommand(ReserveTokens{10}));
+  ASSERT_TRUE(last.ok) << last.error;
+  EXPECT_EQ(last.value, kMaxClusterToken - 9);
+  EXPECT_EQ(sm.state().tokens, kMaxClusterToken);
+  EXPECT_FALSE(sm.Apply(4, EncodeCommand(ReserveTokens{1})).ok);
+}
+
+TEST(StateMachineTest, SnapshotCarriesTheTokenCounter) {
+  StateMachine sm;
+  EXPECT_TRUE(sm.Apply(1, EncodeCommand(PutMember{{1, "h:1", false}})).ok);
+  std::string without = sm.Snapshot();
+  EXPECT_EQ(without[0], 1);  // no counter yet: what a version-1 node writes and reads
+  EXPECT_TRUE(sm.Apply(2, EncodeCommand(ReserveTokens{250})).ok);
+  std::string with = sm.Snapshot();
+  EXPECT_EQ(with[0], 2);
+  StateMachine copy;
+  ASSERT_TRUE(copy.Restore(with));
+  EXPECT_EQ(copy.state(), sm.state());
+  EXPECT_EQ(copy.state().tokens, 250u);
+  EXPECT_EQ(copy.Apply(3, EncodeCommand(ReserveTokens{1})).value, 251u);
+  // Older snapshot versions restore with a zero counter.
+  StateMachine old;
+  ASSERT_TRUE(old.Restore(without));
+  EXPECT_EQ(old.state().tokens, 0u);
+  // A version-2 snapshot must carry a counter above 0 (one encoding per state).
+  std::string zero = without;
+  zero[0] = 2;
+  EXPECT_FALSE(old.Restore(zero));
+  EXPECT_FALSE(old.Restore(zero + std::string(1, '\0')));
+  EXPECT_FALSE(old.Restore(with.substr(0, with.size() - 1)));
+  EXPECT_FALSE(old.Restore(with + "x"));
+  EXPECT_EQ(old.state().tokens, 0u);
 }
 
 TEST(StateMachineTest, RandomBytesNeverCrash) {

@@ -8,7 +8,12 @@ ports. Every process is stopped by its pid when the cluster is closed.
         leader = c.wait_leader()
         c.kill(leader)                       # SIGKILL
         c.command(2, "RINGLEADER", "STATUS")
+
+    with RaftCluster(binary, nodes=3, own_uids=True) as c:   # root: one uid per node
+        with c.partition() as p:             # iptables DROP rules, removed on leaving
+            p.isolate(c.wait_leader())
 """
+import atexit
 import os
 import shutil
 import signal
@@ -22,6 +27,131 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients"
 from cluster import free_port, resp  # noqa: E402
 
 SECRET = "test-secret-0123456789"
+IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
+# Node n runs as uid UID_BASE + n when the cluster has own_uids: iptables' owner match is what
+# tells one node's packets from another's, since every node's sockets share 127.0.0.1.
+UID_BASE = 47000
+RULE_TAG = f"rl-test-{os.getpid()}"
+
+
+def _iptables(*args):
+    return subprocess.run([IPTABLES, "-w", *args], capture_output=True, text=True)
+
+
+_tagged = False  # a rule with RULE_TAG may have been added by this process
+
+
+def remove_tagged_rules():
+    """Deletes every OUTPUT rule carrying this process's RULE_TAG (atexit, and after each
+    partition as a sweep behind the rules the Partition recorded)."""
+    if not _tagged:
+        return
+    try:
+        listing = _iptables("-S", "OUTPUT")
+    except OSError:
+        return
+    if listing.returncode != 0:
+        return
+    for line in listing.stdout.splitlines():
+        if f"--comment {RULE_TAG}" in line and line.startswith("-A OUTPUT "):
+            _iptables("-D", "OUTPUT", *line.split()[2:])
+
+
+atexit.register(remove_tagged_rules)
+
+
+def require_iptables():
+    """Raises AssertionError saying why when partitions cannot be made here: a test that needs
+    them fails in CI rather than skipping silently."""
+    if os.geteuid() != 0:
+        raise AssertionError("network partitions need root (iptables rules and one uid per node)")
+    if not os.path.exists(IPTABLES):
+        raise AssertionError(f"network partitions need iptables ({IPTABLES} is missing; "
+                             "apt-get install iptables)")
+    global _tagged
+    _tagged = True
+    probe = ["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", "9", "-m", "owner", "--uid-owner",
+             str(UID_BASE), "-m", "comment", "--comment", RULE_TAG, "-j", "DROP"]
+    added = _iptables("-I", *probe)
+    if added.returncode != 0:
+        raise AssertionError("iptables cannot add an owner/comment DROP rule on loopback: "
+                             + added.stderr.strip())
+    _iptables("-D", *probe)
+
+
+class Partition:
+    """DROP rules between nodes' peer traffic, added by drop()/isolate()/split() and all removed
+    by heal() (the context manager's exit, also when the test fails). A rule drops what node
+    `src` sends to the peer port of node `dst`: src's messages to dst travel on src's own
+    connection to dst's peer port (the replies on it are only acknowledgements). One at a time
+    per test process: heal() also sweeps every rule with this process's tag."""
+
+    def __init__(self, cluster):
+        require_iptables()
+        if not cluster.own_uids:
+            raise AssertionError("partitions need RaftCluster(own_uids=True)")
+        self.c = cluster
+        self.rules = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.heal()
+        return False
+
+    def _rule(self, src, dst):
+        return ["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(self.c.peer_port[dst]), "-m",
+                "owner", "--uid-owner", str(self.c.uid(src)), "-m", "comment", "--comment",
+                RULE_TAG, "-j", "DROP"]
+
+    def drop(self, src, dst):
+        """One way: what src sends to dst is lost; dst to src still arrives."""
+        rule = self._rule(src, dst)
+        if rule in self.rules:
+            return
+        result = _iptables("-I", *rule)
+        if result.returncode != 0:
+            raise AssertionError(f"iptables -I {' '.join(rule)}: {result.stderr.strip()}")
+        self.rules.append(rule)
+
+    def cut(self, a, b):
+        """Both ways between a and b."""
+        self.drop(a, b)
+        self.drop(b, a)
+
+    def isolate(self, node, outbound=True, inbound=True):
+        """node alone: its messages to every other node lost (outbound) and theirs to it
+        (inbound)."""
+        for other in self.c.peer_port:
+            if other == node:
+                continue
+            if outbound:
+                self.drop(node, other)
+            if inbound:
+                self.drop(other, node)
+
+    def split(self, side_a, side_b):
+        for a in side_a:
+            for b in side_b:
+                self.cut(a, b)
+
+    def heal(self):
+        try:
+            while self.rules:
+                rule = self.rules.pop()
+                _iptables("-D", *rule)
+        finally:
+            remove_tagged_rules()
+
+
+def run_seed():
+    """$RL_TEST_SEED when set (to replay a run), else one drawn now; printed either way, like
+    TestSeed() of tests/support/test_seed.h."""
+    env = os.environ.get("RL_TEST_SEED", "")
+    seed = int(env) if env else int.from_bytes(os.urandom(4), "little")
+    print(f"RL_TEST_SEED={seed}", flush=True)
+    return seed
 
 
 def read_reply(f):
@@ -58,8 +188,12 @@ def parse_fields(text):
 
 
 class RaftCluster:
-    def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500):
+    def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500,
+                 own_uids=False, extra_cluster="", locks=False):
         self.binary = binary
+        self.locks = locks  # a `ringleader: locks:` section (the pool's servers are the masters)
+        self.own_uids = own_uids
+        self.extra_cluster = extra_cluster  # more `ringleader: cluster:` lines, indented
         self.n = nodes
         self.nservers = servers
         self.heartbeat_ms = heartbeat_ms
@@ -72,7 +206,11 @@ class RaftCluster:
 
     # --- set-up -----------------------------------------------------------------------------
     def __enter__(self):
+        if self.own_uids:
+            require_iptables()
         self.dir = tempfile.mkdtemp(prefix="ringleader-raft-")
+        if self.own_uids:
+            os.chmod(self.dir, 0o777)  # nodes of other uids create their data directories here
         try:
             for i in range(self.nservers):
                 port = free_port()
@@ -126,7 +264,9 @@ class RaftCluster:
                     f"    secret: {SECRET}\n"
                     f"    heartbeat_ms: {self.heartbeat_ms}\n"
                     f"    election_timeout_ms: {self.election_ms}\n"
-                    + ("    join: true\n" if join else "") +
+                    + ("    join: true\n" if join else "") + self.extra_cluster
+                    + (f"  locks:\n    data_dir: {self.data_dir(node)}-locks\n"
+                       if self.locks else "") +
                     f"main:\n  listen: 127.0.0.1:{self.client_port[node]}\n"
                     "  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n"
                     "  timeout: 2000\n  admin_commands: true\n"
@@ -138,11 +278,26 @@ class RaftCluster:
         self.peer_port[node] = free_port()
         self.write_config(node, join=True, members=self.initial + [node])
 
+    def uid(self, node):
+        return UID_BASE + node
+
+    def partition(self):
+        """A Partition of this cluster's nodes (a context manager that heals on exit)."""
+        return Partition(self)
+
     # --- processes --------------------------------------------------------------------------
     def start(self, node, wait=True):
         log = open(self.log_path(node), "ab")
+        extra = {}
+        if self.own_uids:
+            extra = {"user": self.uid(node), "group": self.uid(node), "extra_groups": []}
+            if os.path.isdir(self.data_dir(node)):
+                for root, dirs, files in os.walk(self.data_dir(node)):
+                    for name in [root] + [os.path.join(root, x) for x in dirs + files]:
+                        os.chown(name, self.uid(node), self.uid(node))
         p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", "6"],
-                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             **extra)
         log.close()
         self.procs[node] = p
         if wait:

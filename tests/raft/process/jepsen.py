@@ -1,0 +1,324 @@
+#!/usr/bin/python3
+"""A Jepsen-style history of operations on a ringleader cluster, the nemesis that disturbs it,
+and the checker of the history (used by raft_jepsen_test.py; the checker's own tests are
+jepsen_checker_test.py).
+
+History: every operation is an `invoke` event and then exactly one of `ok` (it happened, with
+its result), `fail` (it certainly did not happen: refused before it could, or never sent) or
+`info` (unknown: the connection broke or timed out after the request went out). Times are
+time.monotonic() in seconds, taken by the client around the request.
+
+Operations: `acquire` (LOCK.ACQUIRE name owner PX ttl: ok with value (token, validity_ms) or
+None when the lock is held elsewhere), `release`, and `status` (RINGLEADER STATUS of one node:
+ok with value (role, term)).
+
+Checks (check_history): every token granted is unique; per lock, tokens respect real-time order
+(an acquire that completed before another was invoked has the smaller token: a linearizable
+counter per lock; ops whose outcome is unknown carry no token and so constrain nothing, and a
+failed op is not a grant); no two grants of one lock hold it at the same time, where a grant
+surely holds from its ok until its invoke time + validity (the coordinator measures validity
+from a start no earlier than the invoke) or until its release was invoked, whichever is first;
+no two nodes lead in one term; and a node's term never goes backwards between reads that do not
+overlap, within one incarnation (the nemesis records its kills in the history). Tokens are not
+compared across locks: each member mints from its own block of the cluster's counter, and only
+the lock masters' marks order one lock's grants (lock/README.md).
+"""
+import random
+import signal
+import socket
+import threading
+import time
+
+from raft_cluster import parse_fields, read_reply, resp
+
+
+class History:
+    """Thread-safe list of events (dicts)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.events = []
+        self._next = 0
+
+    def _add(self, event):
+        with self._lock:
+            self.events.append(event)
+
+    def invoke(self, process, f, **args):
+        with self._lock:
+            op = self._next
+            self._next += 1
+        event = {"op": op, "process": process, "type": "invoke", "f": f,
+                 "time": time.monotonic(), **args}
+        self._add(event)
+        return event
+
+    def complete(self, invoked, type_, value=None, error=None):
+        assert type_ in ("ok", "fail", "info")
+        event = {k: v for k, v in invoked.items() if k not in ("type", "time")}
+        event.update(type=type_, value=value, error=error, time=time.monotonic())
+        self._add(event)
+        return event
+
+
+def pair_ops(events):
+    """Operations as dicts: the invoke's fields, `invoke` and `complete` times, `type` of the
+    completion (`info` for an op that never completed) and `value`."""
+    ops = {}
+    for e in events:
+        if e["type"] == "invoke":
+            ops[e["op"]] = dict(e, invoke=e["time"], complete=None, type="info", value=None)
+        else:
+            op = ops[e["op"]]
+            op.update(type=e["type"], value=e.get("value"), error=e.get("error"),
+                      complete=e["time"])
+    return list(ops.values())
+
+
+def check_history(events):
+    """The violations found (a list of strings; empty: the history is fine) and counts."""
+    ops = pair_ops(events)
+    violations = []
+    counts = {}
+    for op in ops:
+        key = f"{op['f']}_{op['type']}"
+        counts[key] = counts.get(key, 0) + 1
+    grants = [op for op in ops if op["f"] == "acquire" and op["type"] == "ok" and op["value"]]
+    counts["grants"] = len(grants)
+    violations += check_unique_tokens(grants)
+    by_lock = {}
+    for g in grants:
+        by_lock.setdefault(g["lock"], []).append(g)
+    releases = {}
+    for op in ops:
+        if op["f"] == "release":
+            releases.setdefault((op["lock"], op["token"]), []).append(op)
+    for name, gs in by_lock.items():
+        violations += check_real_time_order(name, gs)
+        violations += check_exclusion(name, gs, releases)
+    statuses = [op for op in ops if op["f"] == "status" and op["type"] == "ok"]
+    counts["status_reads"] = len(statuses)
+    kills = [op for op in ops if op["f"] == "kill"]
+    violations += check_leaders(statuses, kills)
+    return violations, counts
+
+
+def check_unique_tokens(grants):
+    seen = {}
+    out = []
+    for g in grants:
+        token = g["value"][0]
+        if token in seen:
+            out.append(f"token {token} granted twice: op {seen[token]['op']} "
+                       f"({seen[token]['lock']}) and op {g['op']} ({g['lock']})")
+        else:
+            seen[token] = g
+    return out
+
+
+def check_real_time_order(name, grants):
+    """For each grant B: every grant that completed before B was invoked has a smaller token."""
+    out = []
+    by_complete = sorted(grants, key=lambda g: g["complete"])
+    by_invoke = sorted(grants, key=lambda g: g["invoke"])
+    best = None  # the grant with the largest token among those completed so far
+    i = 0
+    for b in by_invoke:
+        while i < len(by_complete) and by_complete[i]["complete"] < b["invoke"]:
+            a = by_complete[i]
+            if best is None or a["value"][0] > best["value"][0]:
+                best = a
+            i += 1
+        if best is not None and best["value"][0] >= b["value"][0]:
+            out.append(f"lock {name}: op {best['op']} got token {best['value'][0]} and completed "
+                       f"at {best['complete']:.3f}, before op {b['op']} was invoked at "
+                       f"{b['invoke']:.3f}, which got the smaller token {b['value'][0]}")
+    return out
+
+
+def sure_window(grant, releases):
+    """[start, end) in which the grant surely held its lock (may be empty)."""
+    token, validity_ms = grant["value"]
+    end = grant["invoke"] + validity_ms / 1000.0
+    for r in releases.get((grant["lock"], token), []):
+        end = min(end, r["invoke"])
+    return grant["complete"], end
+
+
+def check_exclusion(name, grants, releases):
+    out = []
+    windows = sorted((sure_window(g, releases), g) for g in grants)
+    windows = [(w, g) for w, g in windows if w[0] < w[1]]
+    last = None
+    for (start, end), g in windows:
+        if last is not None and start < last[0][1]:
+            (ls, le), lg = last
+            out.append(f"lock {name}: op {lg['op']} (token {lg['value'][0]}) held it in "
+                       f"[{ls:.3f}, {le:.3f}) and op {g['op']} (token {g['value'][0]}) in "
+                       f"[{start:.3f}, {end:.3f})")
+        if last is None or end > last[0][1]:
+            last = ((start, end), g)
+    return out
+
+
+def check_leaders(statuses, kills=()):
+    """One leader per term; and per incarnation of a node (a kill starts a new one: a term the
+    node reported but had not yet made durable may be gone after kill -9), terms only grow."""
+    out = []
+    leader_of = {}
+    for s in statuses:
+        role, term = s["value"]
+        if role == "leader":
+            other = leader_of.setdefault(term, s["node"])
+            if other != s["node"]:
+                out.append(f"term {term} has two leaders: nodes {other} and {s['node']}")
+    by_node = {}
+    for s in statuses:
+        incarnation = sum(1 for k in kills if k["node"] == s["node"] and k["invoke"] < s["invoke"])
+        by_node.setdefault((s["node"], incarnation), []).append(s)
+    for (node, _), reads in by_node.items():
+        # A read invoked after an earlier one completed must not see a lower term.
+        by_complete = sorted(reads, key=lambda s: s["complete"])
+        highest = None
+        i = 0
+        for r in sorted(reads, key=lambda s: s["invoke"]):
+            while i < len(by_complete) and by_complete[i]["complete"] < r["invoke"]:
+                if highest is None or by_complete[i]["value"][1] > highest["value"][1]:
+                    highest = by_complete[i]
+                i += 1
+            if highest is not None and r["value"][1] < highest["value"][1]:
+                out.append(f"node {node}: term went from {highest['value'][1]} (op "
+                           f"{highest['op']}) back to {r['value'][1]} (op {r['op']})")
+    return out
+
+
+# --- the clients -------------------------------------------------------------------------------
+
+class Client:
+    """One client thread's connection to one node at a time; requests time out into `info`."""
+
+    def __init__(self, cluster, history, process, timeout=3.0):
+        self.c = cluster
+        self.h = history
+        self.process = process
+        self.timeout = timeout
+
+    def call(self, node, f, argv, **fields):
+        """Runs argv on node's client port, recording the op; returns (type, reply)."""
+        inv = self.h.invoke(self.process, f, node=node, **fields)
+        try:
+            s = socket.create_connection(("127.0.0.1", self.c.client_port[node]),
+                                         timeout=self.timeout)
+        except OSError as e:  # nothing was sent
+            self.h.complete(inv, "fail", error=str(e))
+            return "fail", None
+        try:
+            with s:
+                s.sendall(resp(*argv))
+                reply = read_reply(s.makefile("rb"))
+        except (OSError, ValueError) as e:
+            self.h.complete(inv, "info", error=str(e))
+            return "info", None
+        return "reply", (inv, reply)
+
+
+def acquire(client, node, name, owner, ttl_ms):
+    kind, got = client.call(node, "acquire", ["LOCK.ACQUIRE", name, owner, "PX", str(ttl_ms)],
+                            lock=name, owner=owner)
+    if kind != "reply":
+        return None
+    inv, reply = got
+    if isinstance(reply, RuntimeError):
+        client.h.complete(inv, "fail", error=str(reply))
+        return None
+    if reply is None:
+        client.h.complete(inv, "ok", value=None)
+        return None
+    token, validity = int(reply[0]), int(reply[1])
+    client.h.complete(inv, "ok", value=(token, validity))
+    return token
+
+
+def release(client, node, name, owner, token):
+    kind, got = client.call(node, "release", ["LOCK.RELEASE", name, owner, str(token)],
+                            lock=name, owner=owner, token=token)
+    if kind != "reply":
+        return
+    inv, reply = got
+    if isinstance(reply, RuntimeError):
+        client.h.complete(inv, "fail", error=str(reply))
+    else:
+        client.h.complete(inv, "ok", value=reply)
+
+
+def status(client, node):
+    kind, got = client.call(node, "status", ["RINGLEADER", "STATUS"])
+    if kind != "reply":
+        return
+    inv, reply = got
+    if not isinstance(reply, bytes):
+        client.h.complete(inv, "fail", error=str(reply))
+        return
+    fields = parse_fields(reply)
+    client.h.complete(inv, "ok", value=(fields.get("rl_role"), int(fields.get("rl_term", 0))))
+
+
+# --- the nemesis -------------------------------------------------------------------------------
+
+def schedule(seed, nodes, duration, gap=(1.0, 3.0), hold=(1.0, 4.0)):
+    """The nemesis's plan from one seed alone: (start offset s, kind, node, hold s), one fault
+    at a time, each healed before the next."""
+    rng = random.Random(seed)
+    plan = []
+    t = rng.uniform(*gap)
+    while t < duration:
+        kind = rng.choice(["kill", "pause", "partition", "partition-in", "partition-out"])
+        node = rng.choice(nodes)
+        d = rng.uniform(*hold)
+        plan.append((round(t, 3), kind, node, round(d, 3)))
+        t += d + rng.uniform(*gap)
+    return plan
+
+
+class Nemesis(threading.Thread):
+    def __init__(self, cluster, plan, history=None, log=print):
+        super().__init__(daemon=True)
+        self.c = cluster
+        self.history = history  # kills are recorded: a restarted node is a new incarnation
+        self.plan = plan
+        self.log = log
+        self.done = threading.Event()
+        self.error = None
+        self.applied = {}
+
+    def run(self):
+        try:
+            t0 = time.monotonic()
+            for start, kind, node, hold in self.plan:
+                self.done.wait(max(0.0, t0 + start - time.monotonic()))
+                if self.done.is_set():
+                    return
+                self.log(f"nemesis +{time.monotonic() - t0:.1f}s {kind} node {node} for {hold}s")
+                self.applied[kind] = self.applied.get(kind, 0) + 1
+                self.fault(kind, node, hold)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+
+    def fault(self, kind, node, hold):
+        c = self.c
+        if kind == "kill":
+            inv = self.history.invoke("nemesis", "kill", node=node) if self.history else None
+            c.kill(node)
+            self.done.wait(hold)
+            c.start(node)
+            if inv:
+                self.history.complete(inv, "ok")
+        elif kind == "pause":
+            c.procs[node].send_signal(signal.SIGSTOP)
+            self.done.wait(hold)
+            c.procs[node].send_signal(signal.SIGCONT)
+        else:
+            with c.partition() as p:
+                p.isolate(node, outbound=kind != "partition-in",
+                          inbound=kind != "partition-out")
+                self.done.wait(hold)
