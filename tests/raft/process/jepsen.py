@@ -192,6 +192,49 @@ def check_leaders(statuses, kills=()):
     return out
 
 
+def check_resources(events, finals):
+    """What the fenced writes left, against the history. `finals`: per lock (counter value,
+    [log entries as "process:token"]) read after the run. Each lock guards a counter (FENCED
+    INCR) and a log (FENCED RPUSH process:token): the log's tokens never decrease (a stale
+    holder's late append was refused), every logged token was granted for that lock, and the
+    counter lies between the INCRs acknowledged and those plus the ones whose outcome is unknown
+    (none is lost, none is made up)."""
+    ops = pair_ops(events)
+    out = []
+    granted = {}
+    for op in ops:
+        if op["f"] == "acquire" and op["type"] == "ok" and op["value"]:
+            granted.setdefault(op["lock"], set()).add(op["value"][0])
+    counts = {"fenced_ok": 0, "fenced_refused": 0, "fenced_unknown": 0}
+    for name, (counter, log) in finals.items():
+        incr = [op for op in ops if op["f"] == "fenced" and op["lock"] == name
+                and op["command"][0] == "INCR"]
+        acked = sum(1 for op in incr if op["type"] == "ok")
+        unknown = sum(1 for op in incr if op["type"] == "info")
+        if not acked <= counter <= acked + unknown:
+            out.append(f"lock {name}: counter is {counter}, but {acked} INCRs were acknowledged "
+                       f"and {unknown} have an unknown outcome")
+        last = None
+        for i, entry in enumerate(log):
+            token = int(entry.rsplit(":", 1)[1])
+            if token not in granted.get(name, ()):
+                out.append(f"lock {name}: log entry {i} ({entry}) has a token never granted")
+            if last is not None and token < last:
+                out.append(f"lock {name}: log entry {i} ({entry}) has token {token} after "
+                           f"token {last}: a stale holder's write was accepted")
+            last = token if last is None else max(last, token)
+    for op in ops:
+        if op["f"] != "fenced":
+            continue
+        if op["type"] == "ok":
+            counts["fenced_ok"] += 1
+        elif op["type"] == "fail" and "FENCED stale token" in (op.get("error") or ""):
+            counts["fenced_refused"] += 1
+        elif op["type"] == "info":
+            counts["fenced_unknown"] += 1
+    return out, counts
+
+
 # --- the clients -------------------------------------------------------------------------------
 
 class Client:
@@ -251,6 +294,21 @@ def release(client, node, name, owner, token):
         client.h.complete(inv, "ok", value=reply)
 
 
+def fenced(client, node, name, token, *command):
+    """FENCED name token command...: ok with the reply, fail for an error reply (the fence
+    refused it, or the server did not run it), info when the outcome is unknown."""
+    kind, got = client.call(node, "fenced", ["FENCED", name, str(token), *command],
+                            lock=name, token=token, command=list(command))
+    if kind != "reply":
+        return None
+    inv, reply = got
+    if isinstance(reply, RuntimeError):
+        client.h.complete(inv, "fail", error=str(reply))
+        return None
+    client.h.complete(inv, "ok", value=reply)
+    return reply
+
+
 def status(client, node):
     kind, got = client.call(node, "status", ["RINGLEADER", "STATUS"])
     if kind != "reply":
@@ -265,15 +323,22 @@ def status(client, node):
 
 # --- the nemesis -------------------------------------------------------------------------------
 
-def schedule(seed, nodes, duration, gap=(1.0, 3.0), hold=(1.0, 4.0)):
-    """The nemesis's plan from one seed alone: (start offset s, kind, node, hold s), one fault
-    at a time, each healed before the next."""
+NODE_FAULTS = ["kill", "pause", "partition", "partition-in", "partition-out"]
+# Faults of the redis-servers (lock masters and data shards): the target is a server index.
+SERVER_FAULTS = ["kill-server", "pause-server", "jump-clock-server"]
+
+
+def schedule(seed, nodes, duration, gap=(1.0, 3.0), hold=(1.0, 4.0), kinds=None, servers=()):
+    """The nemesis's plan from one seed alone: (start offset s, kind, target, hold s), one fault
+    at a time, each healed before the next. The target is a node, or for SERVER_FAULTS a
+    server index of `servers`; "kill-leader" kills whichever node leads when it starts."""
     rng = random.Random(seed)
+    kinds = kinds or NODE_FAULTS
     plan = []
     t = rng.uniform(*gap)
     while t < duration:
-        kind = rng.choice(["kill", "pause", "partition", "partition-in", "partition-out"])
-        node = rng.choice(nodes)
+        kind = rng.choice(kinds)
+        node = rng.choice(list(servers) if kind in SERVER_FAULTS else nodes)
         d = rng.uniform(*hold)
         plan.append((round(t, 3), kind, node, round(d, 3)))
         t += d + rng.uniform(*gap)
@@ -306,7 +371,30 @@ class Nemesis(threading.Thread):
 
     def fault(self, kind, node, hold):
         c = self.c
-        if kind == "kill":
+        if kind == "kill-leader":
+            leaders = c.leaders()
+            kind, node = "kill", (next(iter(leaders)) if leaders else node)
+            self.log(f"nemesis: the leader is node {node}")
+        if kind == "kill-server":
+            c.kill_server(node)
+            self.done.wait(hold)
+            c.start_server(node)
+        elif kind == "pause-server":
+            c.pause_server(node)
+            self.done.wait(hold)
+            c.resume_server(node)
+        elif kind == "jump-clock-server":
+            # The server's clock jumps ahead past every lease it holds: each lock holder key
+            # (rl:lock:{NAME}; not the marks, rl:lock:{NAME}:fence) expires now. What faketime
+            # would do to a master's clock, which Debian's jemalloc-linked redis-server cannot
+            # run under (libfaketime's known clash with jemalloc).
+            expired = 0
+            for key in c.redis_command(node, "KEYS", "rl:lock:*") or []:
+                if not key.endswith(b":fence"):
+                    expired += c.redis_command(node, "PEXPIRE", key, "1") or 0
+            self.log(f"nemesis: {expired} leases on server {node} expired early")
+            self.done.wait(hold)
+        elif kind == "kill":
             inv = self.history.invoke("nemesis", "kill", node=node) if self.history else None
             c.kill(node)
             self.done.wait(hold)

@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from jepsen import check_history, schedule  # noqa: E402
+from jepsen import check_history, check_resources, schedule  # noqa: E402
 
 
 class Builder:
@@ -31,6 +31,13 @@ class Builder:
 
     def release(self, lock, invoke, complete, token):
         return self.op("release", invoke, complete, "ok", 1, lock=lock, token=token)
+
+    def fenced(self, lock, invoke, complete, token, command, type_="ok", error=None):
+        b = self.op("fenced", invoke, complete, type_, 1 if type_ == "ok" else None, lock=lock,
+                    token=token, command=command)
+        if error:
+            self.events[-1]["error"] = error
+        return b
 
     def status(self, node, invoke, complete, role, term):
         return self.op("status", invoke, complete, "ok", (role, term), node=node)
@@ -153,6 +160,44 @@ class CheckerTest(unittest.TestCase):
         kinds = {k for _, k, _, _ in schedule(7, [1, 2, 3], 600)}
         self.assertEqual(kinds, {"kill", "pause", "partition", "partition-in", "partition-out"})
 
+
+
+class ResourcesTest(unittest.TestCase):
+    """check_resources: the fenced counter and log each lock guards."""
+
+    def history(self):
+        b = Builder()
+        b.grant("a", 0.0, 0.1, 5).fenced("a", 0.1, 0.2, 5, ["INCR", "n"])
+        b.fenced("a", 0.2, 0.3, 5, ["RPUSH", "log", "1:5"])
+        b.grant("a", 1.0, 1.1, 9).fenced("a", 1.1, 1.2, 9, ["INCR", "n"])
+        b.fenced("a", 1.2, 1.3, 9, ["RPUSH", "log", "2:9"])
+        # The first holder, paused, writes late: refused.
+        b.fenced("a", 1.4, 1.5, 5, ["INCR", "n"], "fail", "FENCED stale token 5 < 9 for lock a")
+        # An INCR whose outcome is unknown (the proxy was killed).
+        b.fenced("a", 1.6, None, 9, ["INCR", "n"])
+        return sorted(b.events, key=lambda e: e["time"])
+
+    def test_a_good_outcome_passes_and_is_counted(self):
+        for counter in (2, 3):  # the unknown INCR may or may not have happened
+            violations, counts = check_resources(self.history(), {"a": (counter, ["1:5", "2:9"])})
+            self.assertEqual(violations, [])
+        self.assertEqual(counts["fenced_ok"], 4)
+        self.assertEqual(counts["fenced_refused"], 1)
+        self.assertEqual(counts["fenced_unknown"], 1)
+
+    def test_a_stale_write_accepted_is_caught(self):
+        violations, _ = check_resources(self.history(), {"a": (2, ["1:5", "2:9", "1:5"])})
+        self.assertTrue(any("a stale holder's write was accepted" in v for v in violations),
+                        violations)
+
+    def test_a_lost_or_made_up_increment_is_caught(self):
+        for counter in (1, 4):
+            violations, _ = check_resources(self.history(), {"a": (counter, ["1:5", "2:9"])})
+            self.assertTrue(any("INCRs were acknowledged" in v for v in violations), violations)
+
+    def test_a_token_never_granted_is_caught(self):
+        violations, _ = check_resources(self.history(), {"a": (2, ["1:5", "3:7", "2:9"])})
+        self.assertTrue(any("never granted" in v for v in violations), violations)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

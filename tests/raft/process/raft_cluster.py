@@ -189,13 +189,17 @@ def parse_fields(text):
 
 class RaftCluster:
     def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500,
-                 own_uids=False, extra_cluster="", locks=False):
+                 own_uids=False, extra_cluster="", locks=False, redis_args=(), redis_prefix=None):
         self.binary = binary
         self.locks = locks  # a `ringleader: locks:` section (the pool's servers are the masters)
         self.own_uids = own_uids
         self.extra_cluster = extra_cluster  # more `ringleader: cluster:` lines, indented
         self.n = nodes
         self.nservers = servers
+        # More redis-server arguments for every server (e.g. ["--appendonly", "yes"]), and per
+        # server index a command to run it under (e.g. {2: ["faketime", "-f", "+0 x1.5"]}).
+        self.redis_args = list(redis_args)
+        self.redis_prefix = redis_prefix or {}
         self.heartbeat_ms = heartbeat_ms
         self.election_ms = election_ms
         self.procs = {}      # node id -> Popen
@@ -213,11 +217,8 @@ class RaftCluster:
             os.chmod(self.dir, 0o777)  # nodes of other uids create their data directories here
         try:
             for i in range(self.nservers):
-                port = free_port()
-                p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", self.dir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                self.redis.append((p, port))
+                self.redis.append((None, free_port()))
+                self.start_server(i)
             for i in range(1, self.n + 1):
                 self.client_port[i] = free_port()
                 self.peer_port[i] = free_port()
@@ -234,7 +235,8 @@ class RaftCluster:
         for node in list(self.procs):
             self.stop(node)
         for p, _ in self.redis:
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGCONT)
                 p.kill()
                 p.wait()
         if self.dir and not os.environ.get("RL_KEEP_TMP"):
@@ -328,6 +330,47 @@ class RaftCluster:
 
     def resume(self, node):
         self.procs[node].send_signal(signal.SIGCONT)
+
+    # --- the redis-servers (data shards and lock masters) -------------------------------------
+    def start_server(self, i):
+        """(Re)starts redis-server i on its port, in its own directory (its AOF, if the
+        arguments enable one, survives a restart); waits until it answers PING."""
+        port = self.redis[i][1]
+        d = os.path.join(self.dir, f"redis{i}")
+        os.makedirs(d, exist_ok=True)
+        argv = (self.redis_prefix.get(i, [])
+                + ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--dir", d] + self.redis_args)
+        with open(os.path.join(d, "redis.log"), "ab") as log:
+            p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        self.redis[i] = (p, port)
+
+        def answers():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(resp("PING"))
+                    return read_reply(sock.makefile("rb")) == "PONG"
+            except OSError:
+                return False
+        self.wait(answers, f"redis-server {i} answers", 15)
+        return p
+
+    def redis_command(self, i, *argv):
+        """One command straight to redis-server i, bypassing ringleader."""
+        with socket.create_connection(("127.0.0.1", self.redis[i][1]), timeout=5) as sock:
+            sock.sendall(resp(*argv))
+            return read_reply(sock.makefile("rb"))
+
+    def kill_server(self, i):
+        p = self.redis[i][0]
+        p.kill()
+        p.wait()
+
+    def pause_server(self, i):
+        self.redis[i][0].send_signal(signal.SIGSTOP)
+
+    def resume_server(self, i):
+        self.redis[i][0].send_signal(signal.SIGCONT)
 
     def log(self, node):
         with open(self.log_path(node), "rb") as f:
