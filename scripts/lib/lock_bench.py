@@ -120,7 +120,10 @@ def main():
                                SECONDS_PER_CASE=str(args.seconds), WORKERS=str(args.workers),
                                HOT=str(args.hot), ONLY=system)
                     out = subprocess.run(["node", os.path.join(node_dir, "lock_bench.js")],
-                                         env=env, capture_output=True, text=True, check=True)
+                                         env=env, capture_output=True, text=True)
+                    if out.returncode != 0:
+                        raise RuntimeError(f"{system}, round {i + 1}: lock_bench.js failed:\n"
+                                           f"{out.stderr}")
                     merged.update(json.loads(out.stdout))
                 results.append(merged)
                 print(f"round {i + 1}/{args.rounds} done", file=sys.stderr)

@@ -92,7 +92,18 @@ const systems = {
       const lock = await c.lock(name).ttl(Math.ceil(TTL_MS / 1000)).acquire();
       await lock.release();
     },
-    waitPair(c, name) { return this.pair(c, name); },  // etcd's lock waits on its own
+    // etcd3's lock is a try-lock (a lease and a put if the key is absent): retry as redlock does.
+    async waitPair(c, name) {
+      const { EtcdLockFailedError } = require('etcd3');
+      for (;;) {
+        try {
+          return await this.pair(c, name);
+        } catch (e) {
+          if (!(e instanceof EtcdLockFailedError)) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 5));
+        }
+      }
+    },
     close: (c) => c.close(),
   },
 };
