@@ -150,9 +150,9 @@ class Backend {
 enum class PlantedBug : uint8_t {
   kNone,
   kIoErrAsAbsent,     // a write takes MIGRATE's IOERR for NOKEY and writes on the target
-  kReadTargetFirst,   // a read asks the target before the source
   kDeleteSourceOnly,  // a delete removes the key from the source only
-  kSkipMarker,        // big values are copied in chunks without the in-flight marker
+  kTrustBatchIoErr,   // the migrator counts a batch that failed with IOERR as moved, and ends
+                      // without a verify pass
 };
 
 // Time for retries and throttling: virtual in tests, the loop's timers in the host.

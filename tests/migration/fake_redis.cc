@@ -21,6 +21,11 @@ uint64_t ScanHash(const std::string& key) {
   return (h >> 2) | 1;
 }
 
+void FakeServer::Log(const std::string& what, const std::string& key) {
+  if (log != nullptr)
+    log->push_back(std::to_string(*now_) + " s" + std::to_string(id) + " " + what + " " + key);
+}
+
 void FakeServer::ExpireIfDue(const std::string& key) {
   auto it = data_.find(key);
   if (it != data_.end() && it->second.expire_at && *it->second.expire_at <= *now_) data_.erase(it);
@@ -36,6 +41,7 @@ bool FakeServer::Exists(const std::string& key) { return Find(key) != nullptr; }
 
 bool FakeServer::Erase(const std::string& key) {
   ExpireIfDue(key);
+  Log("erase", key);
   return data_.erase(key) > 0;
 }
 
@@ -43,6 +49,7 @@ std::optional<Value> FakeServer::Take(const std::string& key) {
   ExpireIfDue(key);
   auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;
+  Log("take", key);
   Value v = std::move(it->second);
   data_.erase(it);
   return v;
@@ -50,6 +57,11 @@ std::optional<Value> FakeServer::Take(const std::string& key) {
 
 Reply FakeServer::Execute(const Command& c) {
   const auto& a = c.argv;
+  if (log != nullptr) {
+    std::string line;
+    for (const auto& x : a) line += x + " ";
+    Log("exec", line);
+  }
   const std::string& name = a[0];
   if (name == "GET") {
     const Value* v = Find(a[1]);
@@ -154,6 +166,7 @@ InstallOutcome FakeServer::InstallStaged(const std::string& staging, const std::
   if (Exists(key)) return InstallOutcome::kKeyExists;
   std::optional<Value> v = Take(staging);
   if (!v) return InstallOutcome::kNoStaging;
+  Log("install", key);
   v->expire_at.reset();
   if (pttl >= 0) v->expire_at = *now_ + static_cast<uint64_t>(pttl);
   data_[key] = std::move(*v);

@@ -33,7 +33,10 @@ class FakeServer {
   bool Erase(const std::string& key);
   std::optional<Value> Take(const std::string& key);
   const Value* Find(const std::string& key);
-  void Put(const std::string& key, Value v) { data_[key] = std::move(v); }
+  void Put(const std::string& key, Value v) {
+    Log("put", key);
+    data_[key] = std::move(v);
+  }
   Chunk ReadChunk(const std::string& key, uint64_t cursor, uint32_t count);
   Result<Done> AppendChunk(const std::string& staging, const std::vector<std::string>& elements);
   int64_t Pttl(const std::string& key);
@@ -44,9 +47,13 @@ class FakeServer {
   std::map<std::string, Value> Snapshot();
 
   bool up = true;
+  // When set, every change of a key is appended as one line (for replaying a failing seed).
+  std::vector<std::string>* log = nullptr;
+  ServerId id = 0;
 
  private:
   void ExpireIfDue(const std::string& key);
+  void Log(const std::string& what, const std::string& key);
   const uint64_t* now_;
   std::map<std::string, Value> data_;
 };

@@ -74,6 +74,20 @@ class World {
   void Check(SimResult& result);
   void CheckRegister(const std::string& key, const Value* final_value, SimResult& result);
   void CheckHash(const std::string& key, const Value* final_value, SimResult& result);
+  void Dump(const std::string& key) {
+    fmt::print("owners: from s{} to s{}\n", from_.Owner(key), to_.Owner(key));
+    for (const OpRecord& r : history_) {
+      if (r.key != key || r.invoke == 0) continue;
+      fmt::print("op {} {} [{},{}] acked={}\n", static_cast<int>(r.kind), r.value, r.invoke,
+                 r.complete, r.acked);
+    }
+    for (const std::string& l : log_) {
+      if (l.find(" " + key + " ") != std::string::npos || l.ends_with(" " + key) ||
+          l.find(":" + key) != std::string::npos) {
+        fmt::print("{}\n", l);
+      }
+    }
+  }
   void Violation(SimResult& result, std::string line) {
     result.ok = false;
     if (result.violations.size() < 20) result.violations.push_back(std::move(line));
@@ -103,9 +117,11 @@ class World {
   int runs_ = 0;
   int kills_ = 0;
   int restarts_ = 0;
+  std::vector<std::string> log_;
 };
 
 void World::Setup() {
+  if (o_.trace) net_.log = &log_;
   for (ServerId id = 1; id <= 4; ++id) net_.AddServer(id);
   from_ = MakeView({{1, 1}, {2, 1}, {3, 1}});
   switch (net_.Rand(4)) {
@@ -123,7 +139,7 @@ void World::Setup() {
       break;
   }
   SetRouter(Phase::kStable);
-  for (int i = 0; i < 10; ++i) registers_.push_back("r" + std::to_string(i));
+  for (uint32_t i = 0; i < o_.registers; ++i) registers_.push_back("r" + std::to_string(i));
   for (int i = 0; i < 4; ++i) hashes_.push_back("h" + std::to_string(i));
   for (int i = 0; i < 6; ++i) ttls_.push_back("t" + std::to_string(i));
   for (int i = 0; i < 150; ++i) fillers_.push_back("f" + std::to_string(i));
@@ -197,7 +213,9 @@ void World::ClientStep(int c) {
   } else if (pick < 82) {
     r.kind = OpKind::kHset, r.key = some_hash(), r.value = unique;
   } else if (pick < 85) {
-    r.kind = OpKind::kDel, r.key = some_hash();
+    // Big hashes are deleted only while they may be moving: earlier, a delete would turn them
+    // into small ones before the migrator reaches them.
+    r.kind = OpKind::kDel, r.key = phase_ == Phase::kMigrating ? some_hash() : any(hashes_);
   } else {
     r.kind = OpKind::kSetPx, r.key = any(ttls_), r.value = unique, r.ttl = 50 + net_.Rand(600);
   }
@@ -438,7 +456,7 @@ void World::CheckHash(const std::string& key, const Value* final_value, SimResul
     bool present = final_value != nullptr && final_value->hash.contains(a->value);
     if (!present && a->acked) {
       bool deleted = false;
-      for (const OpRecord* d : dels) deleted |= d->complete > a->invoke;
+      for (const OpRecord* d : dels) deleted |= d->complete >= a->invoke;
       if (!deleted) ++lost;
     }
     if (present) {
@@ -451,6 +469,7 @@ void World::CheckHash(const std::string& key, const Value* final_value, SimResul
     }
   }
   if (lost > 0) Violation(result, fmt::format("{}: {} acknowledged fields lost", key, lost));
+  if ((lost > 0 || resurrected > 0) && o_.trace) Dump(key);
   if (resurrected > 0) {
     Violation(result, fmt::format("{}: {} fields survived a later delete", key, resurrected));
   }

@@ -17,6 +17,7 @@ struct SimOptions {
   uint32_t seed = 1;
   PlantedBug bug = PlantedBug::kNone;
   int clients = 4;
+  uint32_t registers = 10;  // register keys (fewer: hotter keys, more races)
   uint32_t ops_per_client = 150;
   uint32_t op_error_pct = 1;
   uint32_t migrate_ioerr_pct = 5;

@@ -8,6 +8,8 @@ namespace rl::migration::sim {
 FakeServer& SimNet::AddServer(ServerId id) {
   auto& s = servers_[id];
   s = std::make_unique<FakeServer>(&now_);
+  s->log = log;
+  s->id = id;
   return *s;
 }
 

@@ -36,6 +36,7 @@ class SimNet {
   bool Chance(uint32_t pct) { return Rand(100) < pct; }
 
   FakeServer& AddServer(ServerId id);
+  std::vector<std::string>* log = nullptr;
   FakeServer& server(ServerId id) { return *servers_.at(id); }
   const std::map<ServerId, std::unique_ptr<FakeServer>>& servers() const { return servers_; }
 

@@ -35,6 +35,7 @@ void RunSeeds(SimOptions base, uint32_t count) {
   for (uint32_t i = 0; i < count && failures < 5; ++i) {
     SimOptions o = base;
     o.seed = first + i;
+    o.trace = std::getenv("RL_MIGRATION_TRACE") != nullptr;
     SimResult r = RunSimulation(o);
     moved += r.keys_moved;
     acked += r.acked;
@@ -73,13 +74,16 @@ TEST(MigrationSim, HeavyFaultsNoViolation) {
 }
 
 // A planted bug must make the checker fail for some seed among the first `limit`.
-int SeedsUntilCaught(PlantedBug bug, uint32_t migrate_ioerr_pct, uint32_t limit) {
+int SeedsUntilCaught(PlantedBug bug, uint32_t migrate_ioerr_pct, uint32_t limit,
+                     uint32_t registers = 10, int clients = 4) {
   uint32_t first = rl::testing::TestSeed();
   for (uint32_t i = 0; i < limit; ++i) {
     SimOptions o;
     o.seed = first + i;
     o.bug = bug;
     o.migrate_ioerr_pct = migrate_ioerr_pct;
+    o.registers = registers;
+    o.clients = clients;
     SimResult r = RunSimulation(o);
     if (!r.ok) {
       std::cout << "caught at RL_TEST_SEED=" << o.seed << ": " << r.violations.front() << "\n";
@@ -93,16 +97,12 @@ TEST(MigrationSim, CatchesIoErrTakenForAbsent) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kIoErrAsAbsent, 30, 100), 0);
 }
 
-TEST(MigrationSim, CatchesReadOfTargetFirst) {
-  EXPECT_GE(SeedsUntilCaught(PlantedBug::kReadTargetFirst, 5, 100), 0);
-}
-
 TEST(MigrationSim, CatchesDeleteOfSourceOnly) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kDeleteSourceOnly, 5, 100), 0);
 }
 
-TEST(MigrationSim, CatchesChunkedCopyWithoutMarker) {
-  EXPECT_GE(SeedsUntilCaught(PlantedBug::kSkipMarker, 5, 200), 0);
+TEST(MigrationSim, CatchesMigratorTrustingIoErr) {
+  EXPECT_GE(SeedsUntilCaught(PlantedBug::kTrustBatchIoErr, 30, 100), 0);
 }
 
 }  // namespace
