@@ -9,13 +9,12 @@ namespace {
 
 class Run : public std::enable_shared_from_this<Run> {
  public:
-  Run(Backend& backend, Clock& clock, Plan plan, Command command, CommandClass cls,
-      const ExecutorOptions& options, Callback<Reply> done)
+  Run(Backend& backend, Clock& clock, Plan plan, Command command, const ExecutorOptions& options,
+      Callback<Reply> done)
       : backend_(backend),
         clock_(clock),
         plan_(std::move(plan)),
         command_(std::move(command)),
-        cls_(cls),
         options_(options),
         done_(std::move(done)) {}
 
@@ -130,7 +129,6 @@ class Run : public std::enable_shared_from_this<Run> {
   Clock& clock_;
   Plan plan_;
   Command command_;
-  [[maybe_unused]] CommandClass cls_;
   ExecutorOptions options_;
   Callback<Reply> done_;
   size_t index_ = 0;
@@ -142,10 +140,10 @@ class Run : public std::enable_shared_from_this<Run> {
 
 }  // namespace
 
-void ExecutePlan(Backend& backend, Clock& clock, Plan plan, Command command, CommandClass cls,
+void ExecutePlan(Backend& backend, Clock& clock, Plan plan, Command command,
                  const ExecutorOptions& options, Callback<Reply> done) {
-  auto run = std::make_shared<Run>(backend, clock, std::move(plan), std::move(command), cls,
-                                   options, std::move(done));
+  auto run = std::make_shared<Run>(backend, clock, std::move(plan), std::move(command), options,
+                                   std::move(done));
   run->Next();
 }
 

@@ -22,11 +22,11 @@ struct ExecutorOptions {
   PlantedBug bug = PlantedBug::kNone;
 };
 
-// Runs `plan` (kind kSteps) for `command` of class `cls`; `done` gets the answer: the reply of
+// Runs `plan` (kind kSteps) for `command`; `done` gets the answer: the reply of
 // the last kRun/kRunIfExists step that ran, or for kDelete the number of keys removed. On a
 // backend failure `done` gets an Error: the command may have taken effect or not, and the client
 // must be told so (never a reply that claims absence).
-void ExecutePlan(Backend& backend, Clock& clock, Plan plan, Command command, CommandClass cls,
+void ExecutePlan(Backend& backend, Clock& clock, Plan plan, Command command,
                  const ExecutorOptions& options, Callback<Reply> done);
 
 }  // namespace rl::migration

@@ -257,7 +257,7 @@ void World::Issue(int c, size_t op) {
   ++in_flight_[planned];
   ExecutorOptions eo;
   eo.bug = o_.bug;
-  ExecutePlan(*client_backends_[c], clock_, std::move(plan), std::move(cmd), cls, eo,
+  ExecutePlan(*client_backends_[c], clock_, std::move(plan), std::move(cmd), eo,
               [this, c, op, planned](Result<Reply> reply) {
                 --in_flight_[planned];
                 OpRecord& r = history_[op];
