@@ -98,6 +98,8 @@ bool IsInternalKey(std::string_view key);
 // The client key a marker names, or nullopt when `key` is not a marker.
 std::optional<std::string> KeyOfMarker(std::string_view key);
 
+// Every callback runs later on the loop, never inside the call that was given it (the engine's
+// continuations rely on that to keep their stacks flat), exactly once.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -151,6 +153,8 @@ enum class PlantedBug : uint8_t {
   kNone,
   kIoErrAsAbsent,     // a write takes MIGRATE's IOERR for NOKEY and writes on the target
   kDeleteSourceOnly,  // a delete removes the key from the source only
+  kReadSourceOnly,    // a read asks the source only (stale once the key moved)
+  kReadTargetFirst,   // a read asks the target, then the source
   kTrustBatchIoErr,   // the migrator counts a batch that failed with IOERR as moved, and ends
                       // without a verify pass
 };

@@ -49,6 +49,8 @@ Plan KeyRouter::RouteMoving(CommandClass cls, std::span<const std::string_view> 
                             ServerId b) const {
   Plan plan;
   if (cls == CommandClass::kRead && keys.size() == 1) {
+    if (bug_ == PlantedBug::kReadSourceOnly) return Direct(a);
+    if (bug_ == PlantedBug::kReadTargetFirst) std::swap(a, b);
     plan.steps.push_back(Step{Step::Op::kRunIfExists, a, 0, std::string(keys[0])});
     plan.steps.push_back(Step{Step::Op::kRun, b, 0, {}});
     return plan;

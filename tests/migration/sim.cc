@@ -139,10 +139,26 @@ void World::Setup() {
       break;
   }
   SetRouter(Phase::kStable);
-  for (uint32_t i = 0; i < o_.registers; ++i) registers_.push_back("r" + std::to_string(i));
-  for (int i = 0; i < 4; ++i) hashes_.push_back("h" + std::to_string(i));
-  for (int i = 0; i < 6; ++i) ttls_.push_back("t" + std::to_string(i));
-  for (int i = 0; i < 150; ++i) fillers_.push_back("f" + std::to_string(i));
+  // Short names like "r0".."r9" hash close together and often share an owner in both rings;
+  // pick names so that about half of each workload's keys move.
+  auto pick = [this](const std::string& prefix, uint32_t n, std::vector<std::string>& out) {
+    uint32_t moving = 0, staying = 0;
+    for (int i = 0; moving + staying < n && i < 100000; ++i) {
+      std::string k = prefix + std::to_string(i * 7919);
+      bool m = router_->Moving(k);
+      if (m && moving < (n + 1) / 2) {
+        ++moving;
+        out.push_back(k);
+      } else if (!m && staying < n / 2) {
+        ++staying;
+        out.push_back(k);
+      }
+    }
+  };
+  pick("r", o_.registers, registers_);
+  pick("h", 4, hashes_);
+  pick("t", 6, ttls_);
+  pick("f", 150, fillers_);
   // Two big hashes that move, so that every run has chunked moves.
   for (int i = 0; big_hashes_.size() < 2 && i < 1000; ++i) {
     std::string k = "hb" + std::to_string(i);

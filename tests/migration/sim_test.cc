@@ -101,6 +101,16 @@ TEST(MigrationSim, CatchesDeleteOfSourceOnly) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kDeleteSourceOnly, 5, 100), 0);
 }
 
+TEST(MigrationSim, CatchesReadOfSourceOnly) {
+  EXPECT_GE(SeedsUntilCaught(PlantedBug::kReadSourceOnly, 5, 100), 0);
+}
+
+// The race this order prevents is narrow (a read that checks the target, then the source after
+// the key moved): more clients on fewer keys, more seeds.
+TEST(MigrationSim, CatchesReadOfTargetFirst) {
+  EXPECT_GE(SeedsUntilCaught(PlantedBug::kReadTargetFirst, 5, 300, 4, 8), 0);
+}
+
 TEST(MigrationSim, CatchesMigratorTrustingIoErr) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kTrustBatchIoErr, 30, 100), 0);
 }
