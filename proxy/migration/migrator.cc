@@ -95,11 +95,21 @@ void Migrator::Start() {
           backend_.Delete(f.target, StagingKey(f.token, f.key), std::move(cb));
         },
         [this, s, server, f](bool) {
-          Recover(server, f.key, [this, s] { ClearInFlight(s, [this] { Start(); }); });
+          Recover(server, f.key, f.target, [this, s] { ClearInFlight(s, [this] { Start(); }); });
         });
     return;
   }
+  if (settle_only_) {
+    finished_ = true;
+    auto done = std::move(done_);
+    return done(cp_);
+  }
   Loop();
+}
+
+void Migrator::Settle() {
+  settle_only_ = true;
+  Start();
 }
 
 void Migrator::Pause() { paused_ = true; }
@@ -233,7 +243,8 @@ void Migrator::ProcessPage(size_t s, std::shared_ptr<Page> page) { RunRecoveries
 
 void Migrator::RunRecoveries(size_t s, std::shared_ptr<Page> page, size_t i) {
   if (i == page->recover.size()) return RunStaleStaging(s, page, 0);
-  Recover(cp_.sources[s].server, page->recover[i],
+  const std::string& key = page->recover[i];
+  Recover(cp_.sources[s].server, key, to_.Owner(key),
           [this, s, page, i] { RunRecoveries(s, page, i + 1); });
 }
 
@@ -433,14 +444,14 @@ void Migrator::ClearInFlight(size_t s, std::function<void()> next) {
   Commit(std::move(next));
 }
 
-void Migrator::Recover(ServerId server, std::string key, std::function<void()> next) {
+void Migrator::Recover(ServerId server, std::string key, ServerId target,
+                       std::function<void()> next) {
   Retry<std::optional<std::string>>(
       [this, server, key](Callback<std::optional<std::string>> cb) {
         backend_.GetMarker(server, key, cb);
       },
-      [this, server, key, next](std::optional<std::string> token) {
+      [this, server, key, target, next](std::optional<std::string> token) {
         if (!token) return next();
-        ServerId target = to_.Owner(key);
         std::string t = *token;
         Retry<bool>([this, target, key](Callback<bool> cb) { backend_.Exists(target, key, cb); },
                     [this, server, target, key, t, next](bool installed) {

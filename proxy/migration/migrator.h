@@ -53,6 +53,11 @@ class Migrator {
 
   // Recovers a big value left in flight by an earlier run, then runs.
   void Start();
+  // Only settles the in-flight record of the checkpoint, then calls done (with the checkpoint).
+  // An abort runs this with the forward rings during the reverse change's PREPARE, before any
+  // request routes by the reverse rules: those would not see the forward marker and could
+  // write the source while a copy sits on the target.
+  void Settle();
   // RINGLEADER MIGRATION PAUSE|RESUME: pause takes effect between pages and batches.
   void Pause();
   void Resume();
@@ -81,7 +86,9 @@ class Migrator {
   void ClearInFlight(size_t s, std::function<void()> next);
   // Settles a key whose marker is on `server`: the copy on the target is complete if the target
   // has the key (then the source's is deleted), else the partial staging is dropped.
-  void Recover(ServerId server, std::string key, std::function<void()> next);
+  // `target` is where the copy went: the checkpoint's record for a recorded attempt, else the
+  // target ring's owner.
+  void Recover(ServerId server, std::string key, ServerId target, std::function<void()> next);
 
   void Commit(std::function<void()> next);
   void Throttle(uint64_t keys, uint64_t bytes, std::function<void()> next);
@@ -104,6 +111,7 @@ class Migrator {
   bool paused_ = false;
   bool parked_ = false;  // Loop returned because of a pause
   bool finished_ = false;
+  bool settle_only_ = false;
   uint64_t next_free_ms_ = 0;
 };
 

@@ -67,8 +67,11 @@ class World {
   }
   void ClientStep(int c);
   void Issue(int c, size_t op);
-  void WaitDrain();
-  void StartMigrating();
+  // Waits until no request routed in phase `old` is in flight, then runs `then`.
+  void WaitDrain(Phase old, std::function<void()> then);
+  void StartMigrating(uint64_t epoch);
+  void Abort();
+  void RunSettle();
   void LaunchMigrator();
   void Kill();
   void Check(SimResult& result);
@@ -87,6 +90,9 @@ class World {
         fmt::print("{}\n", l);
       }
     }
+  }
+  void Note(const std::string& what) {
+    if (o_.trace) log_.push_back(std::to_string(net_.now()) + " sim " + what + " hb0 hb1");
   }
   void Violation(SimResult& result, std::string line) {
     result.ok = false;
@@ -117,6 +123,9 @@ class World {
   int runs_ = 0;
   int kills_ = 0;
   int restarts_ = 0;
+  bool aborted_ = false;
+  bool settling_ = false;
+  RingView forward_from_, forward_to_;
   std::vector<std::string> log_;
 };
 
@@ -290,14 +299,15 @@ void World::Issue(int c, size_t op) {
 // PREPARE: requests routed by the old ring must finish before any key moves (the host also
 // fences the old epoch's backend users at this point, which the simulated proxy does not need:
 // all its clients switch routers at once).
-void World::WaitDrain() {
-  if (in_flight_[Phase::kStable] == 0) return StartMigrating();
-  net_.At(1, [this] { WaitDrain(); });
+void World::WaitDrain(Phase old, std::function<void()> then) {
+  if (in_flight_[old] == 0) return then();
+  net_.At(1, [this, old, then] { WaitDrain(old, then); });
 }
 
-void World::StartMigrating() {
+void World::StartMigrating(uint64_t epoch) {
   SetRouter(Phase::kMigrating);
-  committed_ = InitialCheckpoint(2, from_, to_);
+  committed_ = InitialCheckpoint(epoch, from_, to_);
+  if (epoch == 2 && net_.Chance(o_.abort_pct)) net_.At(1 + net_.Rand(150), [this] { Abort(); });
   int kills = static_cast<int>(net_.Rand(o_.max_kills + 1));
   for (int i = 0; i < kills; ++i) net_.At(1 + net_.Rand(200), [this] { Kill(); });
   int restarts = static_cast<int>(net_.Rand(o_.max_restarts + 1));
@@ -362,15 +372,69 @@ void World::LaunchMigrator() {
 // committed checkpoint.
 void World::Kill() {
   if (!migrator_) return;
+  Note("kill");
   ++kills_;
   migrator_.reset();
   ++gen_;
   net_.DropSomePending(migrator_actor_, 50);
   int old_actor = migrator_actor_;
-  net_.At(1 + net_.Rand(20), [this, old_actor] {
+  net_.At(1 + net_.Rand(20), [this, old_actor, gen = gen_] {
+    if (gen != gen_) return;  // an abort came first
     net_.DropPending(old_actor);
+    if (settling_) return RunSettle();
     LaunchMigrator();
   });
+}
+
+// RINGLEADER MIGRATION ABORT: the reverse change under a new epoch. The migrator stops, the
+// pool goes through PREPARE again (moving keys held until requests routed by the forward rules
+// drained; the forward epoch and its migrator fenced), then keys move back.
+void World::Abort() {
+  if (migration_done_ || aborted_ || phase_ != Phase::kMigrating) return;
+  aborted_ = true;
+  Note("abort");
+  migrator_.reset();
+  ++gen_;
+  int old_actor = migrator_actor_;
+  forward_from_ = from_;
+  forward_to_ = to_;
+  std::swap(from_, to_);
+  SetRouter(Phase::kPrepare);
+  WaitDrain(Phase::kMigrating, [this, old_actor] {
+    net_.DropPending(old_actor);
+    settling_ = true;
+    RunSettle();
+  });
+}
+
+// Settles the forward run's big value in flight before keys move back (again after a kill).
+void World::RunSettle() {
+  migrator_actor_ = 900 + runs_++;
+  migrator_backend_ = std::make_unique<SimBackend>(net_, migrator_actor_);
+  MigratorOptions mo;
+  mo.retry_delay_ms = 5;
+  mo.max_retries = 1000;
+  uint64_t gen = ++gen_;
+  migrator_ = std::make_unique<Migrator>(
+      *migrator_backend_, clock_, forward_from_, forward_to_, committed_, mo,
+      [this, gen](const Checkpoint& cp, std::function<void()> committed) {
+        net_.At(1, [this, gen, cp, committed] {
+          if (gen != gen_) return;
+          committed_ = cp;
+          committed();
+        });
+      },
+      [this, gen](Result<Checkpoint> r) {
+        Note(r ? "settled" : "settle failed: " + r.error().message);
+        net_.At(0, [this, gen, ok = r.has_value()] {
+          if (gen != gen_) return;
+          migrator_.reset();
+          if (!ok) return RunSettle();
+          settling_ = false;
+          StartMigrating(3);
+        });
+      });
+  migrator_->Settle();
 }
 
 void World::CheckRegister(const std::string& key, const Value* final_value, SimResult& result) {
@@ -539,7 +603,7 @@ SimResult World::Run() {
   }
   net_.At(30, [this] {
     SetRouter(Phase::kPrepare);
-    WaitDrain();
+    WaitDrain(Phase::kStable, [this] { StartMigrating(2); });
   });
   bool finished = net_.RunUntil(
       [this] { return gave_up_ || (migration_done_ && clients_idle_ == o_.clients); }, 20'000'000);
@@ -560,9 +624,10 @@ SimResult World::Run() {
   result.migrator_runs = runs_;
   result.summary = fmt::format(
       "seed {}: moved {} keys ({} scanned), {} ops acked, {} failed, {} migrator runs, {} kills, "
-      "{} restarts, end at {} ms",
+      "{} restarts{}, end at {} ms",
       o_.seed, committed_.keys_moved, committed_.keys_scanned, result.acked, result.failed, runs_,
-      kills_, restarts_, net_.now());
+      kills_, restarts_, aborted_ ? ", aborted" : "", net_.now());
+  result.aborted = aborted_;
   return result;
 }
 

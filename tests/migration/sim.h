@@ -23,6 +23,7 @@ struct SimOptions {
   uint32_t migrate_ioerr_pct = 5;
   int max_kills = 2;
   int max_restarts = 2;
+  uint32_t abort_pct = 20;  // share of runs aborted part-way (the reverse change, epoch 3)
   bool trace = false;
 };
 
@@ -37,6 +38,7 @@ struct SimResult {
   int kills = 0;
   int restarts = 0;
   int migrator_runs = 0;
+  bool aborted = false;
 };
 
 SimResult RunSimulation(const SimOptions& options);

@@ -31,7 +31,7 @@ void RunSeeds(SimOptions base, uint32_t count) {
   uint32_t first = rl::testing::TestSeed();
   if (rl::testing::TestSeedIsReplay()) count = 1;
   int failures = 0;
-  uint64_t moved = 0, acked = 0, kills = 0;
+  uint64_t moved = 0, acked = 0, kills = 0, aborts = 0;
   for (uint32_t i = 0; i < count && failures < 5; ++i) {
     SimOptions o = base;
     o.seed = first + i;
@@ -40,6 +40,7 @@ void RunSeeds(SimOptions base, uint32_t count) {
     moved += r.keys_moved;
     acked += r.acked;
     kills += r.kills;
+    aborts += r.aborted ? 1 : 0;
     if (!r.ok) {
       ++failures;
       std::string lines;
@@ -50,7 +51,8 @@ void RunSeeds(SimOptions base, uint32_t count) {
     }
   }
   std::cout << count << " seeds from " << first << ": " << moved << " keys moved, " << acked
-            << " client ops acknowledged, " << kills << " migrator kills\n";
+            << " client ops acknowledged, " << kills << " migrator kills, " << aborts
+            << " aborted\n";
 }
 
 TEST(MigrationSim, ManySeedsNoViolation) { RunSeeds(SimOptions{}, SeedCount(kDefaultSeeds)); }
