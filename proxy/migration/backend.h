@@ -151,12 +151,13 @@ class Backend {
 // checker fail. The host always uses kNone.
 enum class PlantedBug : uint8_t {
   kNone,
-  kIoErrAsAbsent,     // a write takes MIGRATE's IOERR for NOKEY and writes on the target
-  kDeleteSourceOnly,  // a delete removes the key from the source only
-  kReadSourceOnly,    // a read asks the source only (stale once the key moved)
-  kReadTargetFirst,   // a read asks the target, then the source
-  kTrustBatchIoErr,   // the migrator counts a batch that failed with IOERR as moved, and ends
-                      // without a verify pass
+  kIoErrAsAbsent,      // a write takes MIGRATE's IOERR for NOKEY and writes on the target
+  kDeleteSourceOnly,   // a delete removes the key from the source only
+  kReadSourceOnly,     // a read asks the source only (stale once the key moved)
+  kReadTargetFirst,    // a read asks the target, then the source
+  kInstallWithoutTtl,  // a big value copied in chunks loses its TTL
+  kTrustBatchIoErr,    // the migrator counts a batch that failed with IOERR as moved, and ends
+                       // without a verify pass
 };
 
 // Time for retries and throttling: virtual in tests, the loop's timers in the host.

@@ -398,9 +398,17 @@ void Migrator::Install(size_t s, std::shared_ptr<Big> big, std::function<void()>
       [this, big](Callback<int64_t> cb) { backend_.Pttl(big->source, big->key.key, cb); },
       [this, s, big, next](int64_t pttl) {
         if (pttl == -2) return AbandonBig(s, big, next);
+        // The TTL is relative: what elapsed since the source answered (retries included) is
+        // taken off, so the key ends within the install's one-way latency of its old expiry.
+        uint64_t read_at = clock_.NowMs();
         Retry<InstallOutcome>(
-            [this, big, pttl](Callback<InstallOutcome> cb) {
-              backend_.InstallStaged(big->target, big->staging, big->key.key, pttl, cb);
+            [this, big, pttl, read_at](Callback<InstallOutcome> cb) {
+              int64_t ttl = pttl;
+              if (ttl >= 0) {
+                ttl = std::max<int64_t>(1, ttl - static_cast<int64_t>(clock_.NowMs() - read_at));
+              }
+              if (options_.bug == PlantedBug::kInstallWithoutTtl) ttl = -1;
+              backend_.InstallStaged(big->target, big->staging, big->key.key, ttl, cb);
             },
             [this, s, big, next](InstallOutcome outcome) {
               if (outcome == InstallOutcome::kNoStaging) return AbandonBig(s, big, next);

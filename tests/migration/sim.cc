@@ -24,6 +24,7 @@ namespace rl::migration::sim {
 namespace {
 
 constexpr uint64_t kTtlToleranceMs = 2;
+constexpr uint64_t kHashExpiry = 1'000'000;
 
 enum class OpKind { kSet, kGet, kDel, kHset, kSetPx };
 
@@ -205,6 +206,8 @@ void World::Preload() {
   auto hash = [&](const std::string& k, int fields) {
     Value v;
     v.is_hash = true;
+    // Every hash expires long after the run: a move must keep that (CheckHash).
+    v.expire_at = kHashExpiry;
     for (int f = 0; f < fields; ++f) {
       std::string field = "init-" + std::to_string(f);
       v.hash[field] = "1";
@@ -530,6 +533,15 @@ void World::CheckHash(const std::string& key, const Value* final_value, SimResul
     if (r.key != key || !r.finished) continue;
     if (r.kind == OpKind::kHset) adds.push_back(&r);
     if (r.kind == OpKind::kDel) dels.push_back(&r);
+  }
+  // A hash never deleted keeps its first TTL wherever it went (HSET does not change it). A
+  // chunked move sends it relative, so it may end up to one simulated latency later.
+  if (final_value != nullptr && dels.empty()) {
+    uint64_t at = final_value->expire_at.value_or(0);
+    uint64_t slack = net_.faults().max_latency_ms;
+    if (at < kHashExpiry || at > kHashExpiry + slack) {
+      Violation(result, fmt::format("{}: expires at {}, was {}", key, at, kHashExpiry));
+    }
   }
   int lost = 0, resurrected = 0;
   for (const OpRecord* a : adds) {

@@ -113,6 +113,10 @@ TEST(MigrationSim, CatchesReadOfTargetFirst) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kReadTargetFirst, 5, 300, 4, 8), 0);
 }
 
+TEST(MigrationSim, CatchesTtlLostInAChunkedMove) {
+  EXPECT_GE(SeedsUntilCaught(PlantedBug::kInstallWithoutTtl, 5, 100), 0);
+}
+
 TEST(MigrationSim, CatchesMigratorTrustingIoErr) {
   EXPECT_GE(SeedsUntilCaught(PlantedBug::kTrustBatchIoErr, 30, 100), 0);
 }
