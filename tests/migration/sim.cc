@@ -535,10 +535,11 @@ void World::CheckHash(const std::string& key, const Value* final_value, SimResul
     if (r.kind == OpKind::kDel) dels.push_back(&r);
   }
   // A hash never deleted keeps its first TTL wherever it went (HSET does not change it). A
-  // chunked move sends it relative, so it may end up to one simulated latency later.
+  // chunked move sends it relative, so it may end up one simulated latency later per move (two
+  // moves when the change is aborted).
   if (final_value != nullptr && dels.empty()) {
     uint64_t at = final_value->expire_at.value_or(0);
-    uint64_t slack = net_.faults().max_latency_ms;
+    uint64_t slack = net_.faults().max_latency_ms * (aborted_ ? 2 : 1);
     if (at < kHashExpiry || at > kHashExpiry + slack) {
       Violation(result, fmt::format("{}: expires at {}, was {}", key, at, kHashExpiry));
     }
