@@ -299,6 +299,54 @@ TEST(Migrator, ThrottleAndPauseHoldTheMoveBack) {
   EXPECT_EQ(net.server(4).Snapshot().size(), 200u);
 }
 
+// A leader died during a chunked move; the next one settles the recorded key before anything
+// else: a completed install means the source's copy goes, else the partial staging goes.
+TEST(Migrator, SettlesABigValueLeftInFlight) {
+  for (bool installed : {false, true}) {
+    SCOPED_TRACE(installed ? "installed" : "partial copy");
+    SimNet net(5, sim::Faults{});
+    for (ServerId id = 1; id <= 4; ++id) net.AddServer(id);
+    SimClock clock(net);
+    RingView from = View({1, 2, 3});
+    RingView to = View({1, 2, 3, 4});
+    std::string key;
+    for (int i = 0; key.empty(); ++i) {
+      std::string k = "big" + std::to_string(i);
+      if (from.Owner(k) != to.Owner(k)) key = k;
+    }
+    ServerId a = from.Owner(key), b = to.Owner(key);
+    Value big;
+    big.is_hash = true;
+    big.hash = {{"f1", "1"}, {"f2", "2"}};
+    net.server(a).Put(key, big);
+    net.server(a).Put(MarkerKey(key), Value{false, "2.7", {}, std::nullopt});
+    Value partial;
+    partial.is_hash = true;
+    partial.hash = {{"f1", "1"}};
+    net.server(b).Put(StagingKey("2.7", key), partial);
+    if (installed) net.server(b).Put(key, big);
+
+    Checkpoint cp = InitialCheckpoint(2, from, to);
+    for (SourceProgress& p : cp.sources) {
+      if (p.server == a) p.in_flight = InFlight{key, b, "2.7"};
+    }
+    SimBackend backend(net, 1);
+    std::optional<Result<Checkpoint>> result;
+    Migrator m(
+        backend, clock, from, to, cp, MigratorOptions{},
+        [&](const Checkpoint&, std::function<void()> ok) { net.At(0, ok); },
+        [&](Result<Checkpoint> r) { result = r; });
+    m.Settle();
+    ASSERT_TRUE(net.RunUntil([&] { return result.has_value(); }, 100000));
+    ASSERT_TRUE(result->has_value());
+    for (const SourceProgress& p : (*result)->sources) EXPECT_FALSE(p.in_flight.has_value());
+    EXPECT_FALSE(net.server(a).Exists(MarkerKey(key)));
+    EXPECT_FALSE(net.server(b).Exists(StagingKey("2.7", key)));
+    EXPECT_EQ(net.server(a).Exists(key), !installed);
+    EXPECT_EQ(net.server(b).Exists(key), installed);
+  }
+}
+
 TEST(Migrator, MovesEveryKeyAndResumesFromACheckpoint) {
   SimNet net(3, sim::Faults{});
   for (ServerId id = 1; id <= 4; ++id) net.AddServer(id);
