@@ -162,6 +162,23 @@ class CheckerTest(unittest.TestCase):
 
 
 
+class ClockJumpTest(unittest.TestCase):
+    def test_overlap_is_allowed_only_across_a_clock_jump(self):
+        b = Builder()
+        b.grant("a", 0.0, 0.1, 5, validity_ms=1000).grant("a", 0.5, 0.6, 9)
+        violations, _ = b.check()
+        self.assertTrue(any("held it in" in v for v in violations), violations)
+        b.op("jump-clock", 0.3, 0.31, "ok", None, node=0)
+        violations, _ = b.check()
+        self.assertEqual(violations, [])
+        # A jump outside the earlier grant's window excuses nothing.
+        b2 = Builder()
+        b2.grant("a", 0.0, 0.1, 5, validity_ms=1000).grant("a", 0.5, 0.6, 9)
+        b2.op("jump-clock", 2.0, 2.01, "ok", None, node=0)
+        violations, _ = b2.check()
+        self.assertTrue(any("held it in" in v for v in violations), violations)
+
+
 class ResourcesTest(unittest.TestCase):
     """check_resources: the fenced counter and log each lock guards."""
 

@@ -9,7 +9,8 @@ schedule drawn from one seed ($RL_TEST_SEED, printed) kills -9 and restarts node
 leader among them), SIGSTOPs them, partitions them with iptables, kills or SIGSTOPs lock
 masters, and makes a master's clock jump ahead past its leases (they expire early there:
 Debian's redis-server, linked with jemalloc, does not run under faketime). Checked: unique tokens, per-lock real-time order of tokens, no two grants of a lock
-holding it at once (one master's early expiry cannot break a quorum), one leader per term; each log's
+holding it at once while the clocks behave (a clock jump on a master of a bare quorum can let
+another quorum form: pairs across a jump are not checked), one leader per term; each log's
 tokens never decrease, each counter equals the acknowledged INCRs (up to those whose outcome is
 unknown). Run by ctest as lock.jepsen (RL_JEPSEN_SECONDS, default 45). Needs root and iptables
 (fails, never skips, without them)."""
