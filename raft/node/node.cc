@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "proxy/base/log.h"
 #include "raft/bootstrap.h"
 #include "raft/durable_source.h"
 #include "raft/node/node_handles.h"
@@ -228,12 +229,14 @@ void Node::Run(MemoryLogSource source) {
   config.id = settings_.id;
   config.election_ticks = settings_.election_ticks;
   config.heartbeat_ticks = settings_.heartbeat_ticks;
+  config.lost_leader_ticks = settings_.lost_leader_ticks;
   config.random_seed = settings_.seed * 0x9e3779b97f4a7c15ull + settings_.id;
   auto core = Core::Create(config, source);
   if (!core) return Fatal("raft core: " + core.error());
   core_.emplace(std::move(*core));
   disk_ = std::make_unique<DiskThread>(loop_, std::move(storage_));
   handles_->StartTimer(static_cast<uint64_t>(settings_.tick.count()));
+  transport_->SetPeerDownHandler([this](NodeId peer) { OnPeerDown(peer); });
   UpdatePeers();
   Schedule();
 }
@@ -246,10 +249,20 @@ void Node::Fatal(std::string message) {
   if (on_fatal_) on_fatal_(std::move(message));
 }
 
+// The leader's connection closed: its process is most likely gone. The core forgets it and
+// campaigns (through a pre-vote) soon, unless it hears from it again first.
+void Node::OnPeerDown(NodeId peer) {
+  if (!core_ || failed_ || stopping_ || core_->leader() != peer) return;
+  Log(proxy::kLogNotice, "raft: the connection to leader {} closed: electing a new one", peer);
+  core_->LeaderLost(peer);
+  Schedule();
+}
+
 void Node::Stop(std::function<void()> done) {
   RL_RAFT_CHECK(!stopping_, "Node::Stop twice");
   stopping_ = true;
   *alive_ = false;
+  if (core_) transport_->SetPeerDownHandler(nullptr);
   FailPendingUpTo(UINT64_MAX, "TRYAGAIN shutting down");
   if (disk_) disk_->Stop();
   Handles* h = handles_;

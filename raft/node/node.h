@@ -38,6 +38,9 @@ struct NodeSettings {
   std::chrono::milliseconds tick{100};
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // When the connection to the leader closes (its process died), campaign within this many
+  // ticks instead of a whole election timeout (raft::Config::lost_leader_ticks; 0 = off).
+  int lost_leader_ticks = 3;
   uint64_t seed = 0;
   uint64_t snapshot_entries = 10000;  // compact after this many applied entries
   std::chrono::milliseconds propose_timeout{5000};
@@ -136,6 +139,7 @@ class Node final : public PeerHandler {
   void Bootstrap();
   void Run(MemoryLogSource source);
   void Fatal(std::string message);
+  void OnPeerDown(NodeId peer);
 
   // The Ready loop (node_ready.cc).
   void Schedule();

@@ -72,6 +72,10 @@ class Transport {
       std::move_only_function<void(std::expected<MemberState, std::string>)> done) = 0;
   // The addresses of the other members (the node calls it whenever the membership changes).
   virtual void SetPeers(std::map<NodeId, std::string> peers) = 0;
+  // `handler(peer)` runs when an established connection to `peer` closed with EOF or a reset:
+  // its process is most likely gone (the kernel closed its sockets), which the node uses to
+  // fail over sooner (Core::LeaderLost). Not for timeouts. nullptr removes it. Optional.
+  virtual void SetPeerDownHandler(std::function<void(NodeId)> handler) { (void)handler; }
 };
 
 class PeerHandler {
