@@ -146,6 +146,9 @@ std::expected<std::unique_ptr<ClusterHost>, std::string> ClusterHost::Start(
   auto node = raft::Node::Open(loop, settings, host->links_.get());
   if (!node) return std::unexpected(fmt::format("cluster: {}", node.error()));
   host->node_ = std::move(*node);
+  // Before the workers serve anything: a restarted node routes by what its data directory says
+  // was committed, not by its file, from the first request on (the log replay follows).
+  host->OnApplied(host->node_->RecoveredPools());
   auto server = raft::PeerServer::Start(loop, peer, host->node_.get());
   if (!server) {
     return std::unexpected(

@@ -168,6 +168,26 @@ void Node::Start(std::move_only_function<void(std::string)> on_fatal) {
   }
 }
 
+ClusterState Node::RecoveredPools() const {
+  RL_RAFT_CHECK(durable_.has_value(), "Node::RecoveredPools after Start");
+  StateMachine sm;
+  const Snapshot& snap = durable_->snapshot;
+  if (snap.meta.index != 0 && !sm.Restore(snap.data)) return {};
+  for (const Entry& e : durable_->entries) {
+    if (e.index > durable_->hard_state.commit) break;
+    if (e.index <= sm.applied_index()) continue;
+    // Membership bookkeeping (conf changes) is the node's; only the pools are wanted here.
+    if (e.type == EntryType::kNormal && !e.data.empty()) {
+      (void)sm.Apply(e.index, e.data);
+    } else {
+      sm.Skip(e.index);
+    }
+  }
+  ClusterState out;
+  out.pools = sm.state().pools;
+  return out;
+}
+
 // An empty data directory is either a brand-new member or one whose data was lost. The second
 // must not bootstrap again: it would vote with an empty log, and the entries it acknowledged
 // could be lost. A member the leader has heard from is marked joined in the replicated state,

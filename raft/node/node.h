@@ -92,6 +92,13 @@ class Node final : public PeerHandler {
   using ReadDone = std::move_only_function<void(std::expected<Index, std::string>)>;
   void ReadBarrier(ReadDone done);
 
+  // The pools as of the commit index recorded in the data directory (its snapshot, then its
+  // committed entries): what this node will serve once it has replayed its log, available before
+  // Start so the host can route by it from its first request. Members are left empty. Empty for
+  // an empty data directory; a snapshot that does not decode is left to Start to report.
+  // REQUIRES: before Start.
+  ClusterState RecoveredPools() const;
+
   // Stops ticking, fails pending proposals with "TRYAGAIN shutting down", finishes the disk
   // thread and closes the handles; `done` runs once they are closed (then the node may go).
   void Stop(std::function<void()> done);

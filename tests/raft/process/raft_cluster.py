@@ -112,11 +112,12 @@ class RaftCluster:
     def log_path(self, node):
         return os.path.join(self.dir, f"node{node}.log")
 
-    def write_config(self, node, join=False, members=None):
+    def write_config(self, node, join=False, members=None, servers=None):
+        """servers: the indexes (0-based) of the redis-servers the file lists; default all."""
         members = members or self.initial
         member_lines = "".join(f"     - {m}@127.0.0.1:{self.peer_port[m]}\n" for m in members)
-        servers = "".join(f"    - 127.0.0.1:{port}:1 r{i + 1}\n"
-                          for i, (_, port) in enumerate(self.redis))
+        listed = range(len(self.redis)) if servers is None else servers
+        servers = "".join(f"    - 127.0.0.1:{self.redis[i][1]}:1 r{i + 1}\n" for i in listed)
         with open(self.config_path(node), "w") as f:
             f.write("ringleader:\n  cluster:\n"
                     f"    node_id: {node}\n"
@@ -183,6 +184,12 @@ class RaftCluster:
         """One command on node's client port; the reply (errors as RuntimeError values)."""
         with socket.create_connection(("127.0.0.1", self.client_port[node]),
                                       timeout=timeout) as s:
+            s.sendall(resp(*argv))
+            return read_reply(s.makefile("rb"))
+
+    def redis_command(self, index, *argv):
+        """One command straight to redis-server `index` (0-based), bypassing ringleader."""
+        with socket.create_connection(("127.0.0.1", self.redis[index][1]), timeout=5) as s:
             s.sendall(resp(*argv))
             return read_reply(s.makefile("rb"))
 
