@@ -304,7 +304,7 @@ void ClusterHost::Call(std::vector<std::string> argv, bool admin,
   Cluster(std::move(argv), std::move(done));
 }
 
-// RINGLEADER CLUSTER ADD id host:port | PROMOTE id | REMOVE id | TRANSFER id
+// RINGLEADER CLUSTER ADD id host:port | PROMOTE id | REMOVE id | TRANSFER id | BARRIER
 void ClusterHost::Cluster(std::vector<std::string> argv,
                           std::move_only_function<void(std::string)> done) {
   std::string verb = AsciiUppercase(argv[2]);
@@ -320,10 +320,12 @@ void ClusterHost::Cluster(std::vector<std::string> argv,
     p.kind = Kind::kRemove;
   } else if (verb == "TRANSFER") {
     p.kind = Kind::kTransfer;
+  } else if (verb == "BARRIER") {
+    return Barrier(argv.size(), std::move(done));
   } else {
     done(ErrorReply(fmt::format(
         "ERR unknown RINGLEADER CLUSTER subcommand '{}': ADD id host:port, PROMOTE id, REMOVE id, "
-        "TRANSFER id",
+        "TRANSFER id, BARRIER",
         argv[2])));
     return;
   }
@@ -348,6 +350,24 @@ void ClusterHost::Cluster(std::vector<std::string> argv,
   }
   node_->Propose(std::move(p), [done = std::move(done)](raft::ProposalResult result) mutable {
     done(OutcomeReply(result));
+  });
+}
+
+// RINGLEADER CLUSTER BARRIER: commits an entry that changes nothing and answers its index once
+// it is committed and applied here. For operators (does the cluster commit?) and for the
+// commit-latency benchmark; a follower forwards it like any change.
+void ClusterHost::Barrier(size_t argc, std::move_only_function<void(std::string)> done) {
+  if (argc != 3) {
+    done(ErrorReply("ERR wrong number of arguments for 'RINGLEADER CLUSTER BARRIER'"));
+    return;
+  }
+  raft::Proposal p;
+  p.kind = raft::Proposal::Kind::kBarrier;
+  node_->Propose(std::move(p), [done = std::move(done)](raft::ProposalResult result) mutable {
+    if (!result || !result->error.empty()) return done(OutcomeReply(result));
+    std::string out;
+    AppendInteger(&out, static_cast<int64_t>(result->index));
+    done(std::move(out));
   });
 }
 

@@ -57,6 +57,7 @@ class ClusterHost final : public ClusterService {
   void OnTick();
   void SeedPools();
   void Cluster(std::vector<std::string> argv, std::move_only_function<void(std::string)> done);
+  void Barrier(size_t argc, std::move_only_function<void(std::string)> done);
   void RefreshInfo();
 
   Proxy* proxy_;

@@ -26,6 +26,7 @@ struct Proposal {
     kPromote = 3,     // make learner `id` a voter (refused until it has caught up)
     kRemove = 4,      // remove `id`
     kTransfer = 5,    // transfer leadership to `id`
+    kBarrier = 6,     // commit an entry that changes nothing: its index says the cluster commits
   };
   Kind kind = Kind::kCommand;
   std::string data;

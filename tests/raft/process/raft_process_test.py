@@ -41,6 +41,20 @@ class RaftProcessTest(unittest.TestCase):
                 s.sendall(b"PING\r\n")
                 self.assertEqual(s.recv(16), b"+PONG\r\n")
 
+    def test_barrier_commits_through_any_member_and_replies_its_index(self):
+        with RaftCluster(BINARY, nodes=3) as c:
+            lead = c.wait_leader()
+            follower = next(n for n in (1, 2, 3) if n != lead)
+            first = c.command(follower, "RINGLEADER", "CLUSTER", "BARRIER")
+            self.assertIsInstance(first, int, first)
+            second = c.command(lead, "RINGLEADER", "CLUSTER", "BARRIER")
+            self.assertGreater(second, first)
+            # Committed: every member's commit index reaches it.
+            c.wait(lambda: all(int((c.status(n) or {}).get("rl_commit_index", 0)) >= second
+                               for n in (1, 2, 3)), "every member commits the barrier")
+            self.assertIsInstance(c.command(lead, "RINGLEADER", "CLUSTER", "BARRIER", "x"),
+                                  RuntimeError)
+
     def test_kill_leader_then_a_new_leader_and_the_old_one_rejoins(self):
         with RaftCluster(BINARY, nodes=3) as c:
             lead = c.wait_leader()
