@@ -58,8 +58,11 @@ def parse_fields(text):
 
 
 class RaftCluster:
-    def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500):
+    def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500,
+                 verbosity=6, base_dir=None):
         self.binary = binary
+        self.verbosity = verbosity  # ringleader's -v (6: debug, for the tests' logs)
+        self.base_dir = base_dir    # where the temporary directory goes (default: $TMPDIR)
         self.n = nodes
         self.nservers = servers
         self.heartbeat_ms = heartbeat_ms
@@ -72,7 +75,7 @@ class RaftCluster:
 
     # --- set-up -----------------------------------------------------------------------------
     def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="ringleader-raft-")
+        self.dir = tempfile.mkdtemp(prefix="ringleader-raft-", dir=self.base_dir)
         try:
             for i in range(self.nservers):
                 port = free_port()
@@ -142,7 +145,7 @@ class RaftCluster:
     # --- processes --------------------------------------------------------------------------
     def start(self, node, wait=True):
         log = open(self.log_path(node), "ab")
-        p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", "6"],
+        p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", str(self.verbosity)],
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         self.procs[node] = p
