@@ -27,8 +27,8 @@ class PeerConn {
   bool Accept(uv_stream_t* listener);
   // The server is going away: close without touching it again.
   void Detach();
-  // Closes the connection (true) when it has not authenticated by `deadline_ms` after it was
-  // accepted (uv_now). For PeerServer's sweep.
+  // Closes the connection (true) when it has not authenticated and `timeout_ms` have passed
+  // since it was accepted (`now_ms` and the accept time are uv_now()). For PeerServer's sweep.
   bool CloseIfUnauthenticated(uint64_t now_ms, uint64_t timeout_ms);
 
  private:
