@@ -119,6 +119,7 @@ void Simulation::CrashNode(SimNode& n) {
 }
 
 void Simulation::SawClose(NodeId gone) {
+  if (!options_.leader_lost) return;
   for (auto& [id, other] : nodes_) {
     if (id != gone && other.core) other.core->LeaderLost(gone);
   }
