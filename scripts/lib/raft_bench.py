@@ -37,8 +37,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "raft", "process"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "clients"))
-from cluster import free_port, resp  # noqa: E402
-from raft_cluster import RaftCluster, read_reply  # noqa: E402
+from cluster import resp  # noqa: E402
+from raft_cluster import RaftCluster, free_port, read_reply  # noqa: E402
 
 RETRY_S = 0.002  # between failed attempts while no leader commits
 ATTEMPT_S = 0.1  # the bound on one attempt during a failover

@@ -10,6 +10,7 @@ ports. Every process is stopped by its pid when the cluster is closed.
         c.command(2, "RINGLEADER", "STATUS")
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,9 +20,34 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients"))
-from cluster import free_port, resp  # noqa: E402
+from cluster import resp  # noqa: E402
 
 SECRET = "test-secret-0123456789"
+_handed_out = set()
+
+
+def free_port():
+    """A free port below the kernel's ephemeral range (32768 and up here): a port bind(0) picks
+    is one of those, and the nodes' reconnecting peer links take a new source port there on every
+    attempt, which could take a port chosen for a node that has not started yet."""
+    low, high = 20000, 32767
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = min(high, int(f.read().split()[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise OSError("no free port below the ephemeral range")
 
 
 def read_reply(f):
