@@ -16,6 +16,10 @@ struct Config {
   // [election_ticks, 2 * election_ticks) starts an election. REQUIRES: > heartbeat_ticks.
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // After LeaderLost() (the driver saw the leader's process go: its connection closed), a
+  // follower campaigns, through a pre-vote, after a randomized delay in [1, lost_leader_ticks]
+  // instead of a whole election timeout. 0 = it only forgets the leader. Needs pre_vote.
+  int lost_leader_ticks = 0;
   // §9.6 of Ongaro's thesis: a node first asks whether it could win, without raising its term,
   // so a partitioned node that rejoins does not depose a healthy leader.
   bool pre_vote = true;

@@ -233,6 +233,8 @@ Ready Core::GetReady() {
   InFlight f;
   const HardState hs{term_, vote_, log_.committed()};
   if (hs != persisted_hard_state_) ready.hard_state = f.hard_state = hs;
+  ready.new_term_or_vote =
+      hs.term != persisted_hard_state_.term || hs.vote != persisted_hard_state_.vote;
   if (const Snapshot* s = log_.UnstableSnapshot()) {
     ready.snapshot = *s;
     f.snapshot_index = s->meta.index;

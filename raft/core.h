@@ -62,6 +62,15 @@ class Core {
   // Starts an election now (with a pre-vote when enabled). No-op on a leader or non-voter.
   void Campaign();
 
+  // The driver has strong evidence that `peer` is gone (its connection closed with EOF: the
+  // kernel closes a dead process's sockets at once). A follower whose leader is `peer` forgets
+  // it, so it no longer holds the CheckQuorum lease against other campaigns, and (with
+  // lost_leader_ticks and pre_vote) campaigns after a short randomized delay. Always safe: a
+  // node still votes once per term. A live leader is not disrupted by one flapping link: the
+  // other followers still hear from it and refuse the pre-vote, and its next heartbeat brings
+  // this follower back. No-op otherwise.
+  void LeaderLost(NodeId peer);
+
   // Ready/Advance: see raft/ready.h for the driver's obligations.
   bool HasReady() const;
   // REQUIRES: HasReady() (an empty Ready is harmless) and no Ready outstanding.

@@ -102,6 +102,19 @@ void Core::TickElection() {
   }
 }
 
+void Core::LeaderLost(NodeId peer) {
+  if (role_ != Role::kFollower || peer == kNoNode || lead_ != peer) return;
+  lead_ = kNoNode;
+  if (!config_.pre_vote || config_.lost_leader_ticks <= 0) return;
+  // A random delay, so that followers that all saw the leader go do not split the vote.
+  const int delay =
+      1 + static_cast<int>(rng_.Below(static_cast<uint64_t>(config_.lost_leader_ticks)));
+  const int remaining = randomized_election_timeout_ - election_elapsed_;
+  if (delay >= remaining) return;
+  election_elapsed_ = 0;
+  randomized_election_timeout_ = delay;
+}
+
 bool Core::HasUnappliedConfChange() const {
   for (Index i = std::max(log_.applied() + 1, log_.FirstIndex()); i <= log_.committed(); ++i) {
     if (log_.At(i).type == EntryType::kConfChange) return true;

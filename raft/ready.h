@@ -22,7 +22,13 @@ namespace rl::raft {
 //   3. apply `committed_entries` in order (and serve `read_states` once their index is applied);
 //   4. call Core::Advance().
 // Between GetReady() and Advance() it may keep calling Tick/Step/Propose/..., but not
-// GetReady().
+// GetReady(). Two relaxations, both as in Ongaro's thesis (§10.2.1) and etcd:
+//   - a Ready with no snapshot, no entries and !new_term_or_vote changes at most the commit
+//     index, which Raft keeps in volatile state: it may be applied and advanced before its hard
+//     state is durable (written behind, in order with later writes);
+//   - when !new_term_or_vote, the leader's own kApp/kHeartbeat/kSnap/kTimeoutNow promise nothing
+//     about its disk and may be sent before the write (the leader counts itself towards a
+//     commit only for what Advance() says is durable).
 struct Ready {
   std::optional<HardState> hard_state = std::nullopt;  // set when it changed since last Ready
   std::optional<Snapshot> snapshot = std::nullopt;     // a snapshot received from the leader
@@ -30,6 +36,8 @@ struct Ready {
   std::vector<Message> messages = {};
   std::vector<Entry> committed_entries = {};
   std::vector<ReadState> read_states = {};
+  // hard_state carries a term or vote that is not durable yet (what votes and acks promise).
+  bool new_term_or_vote = false;
 
   bool Empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() &&

@@ -3,7 +3,9 @@
 // route with the committed topology rather than the local file's: each batch of applied entries
 // that changes a served pool is published (Proxy::Publish) at the committed epoch; the leader
 // proposes the local file's topology for a pool the cluster does not know yet (a compare-and-set
-// at epoch 0, so concurrent first starts agree on one). A member whose file differs from the
+// at epoch 0, so concurrent first starts agree on one). On a restart the pools committed in the
+// data directory are published before the workers start, so no request is routed by the file
+// while the log replays. A member whose file differs from the
 // committed topology says so in its log and in INFO (rl_pool_<name>_file). It answers the
 // RINGLEADER admin commands (cluster_service.h) and keeps the INFO fields current; RINGLEADER
 // RELOAD (reloader.h) reads the committed topology and proposes through it.
@@ -78,6 +80,7 @@ class ClusterHost final : public ClusterService {
   void OnTick();
   void SeedPools();
   void Cluster(std::vector<std::string> argv, std::move_only_function<void(std::string)> done);
+  void Barrier(size_t argc, std::move_only_function<void(std::string)> done);
   void RefreshInfo();
 
   Proxy* proxy_;

@@ -283,6 +283,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   Reloader* reloader = shared.reloader;
   proxy->control_.OnQuit([reloader] { reloader->Close(); });
   proxy->workers_running_ = proxy->workers_.size();
+  proxy->workers_started_ = true;
   Proxy* p = proxy.get();
   for (auto& worker : proxy->workers_) {
     worker->Start([p] { p->control_.Post([p] { p->OnWorkerFinished(); }); });
@@ -434,11 +435,18 @@ std::expected<void, std::string> Proxy::PublishAt(std::shared_ptr<const Topology
   });
   for (auto& worker : workers_) {
     Worker* w = worker.get();
-    w->Post([w, topology, all_applied] {
+    auto apply = [w, topology, all_applied] {
       if (PoolRouter* pool = w->FindPool(topology->pool().name); pool != nullptr) {
         pool->Apply(topology);
       }
-    });
+    };
+    // No worker thread yet: applied here, so a posted closure cannot lose a race with the
+    // listener's first accept. (Starting the thread orders this before everything it runs.)
+    if (workers_started_) {
+      w->Post(std::move(apply));
+    } else {
+      apply();
+    }
   }
   return {};
 }

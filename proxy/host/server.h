@@ -84,7 +84,8 @@ class Proxy {
   // it. Refused with a message: an unknown pool, an epoch not above the current one, or a
   // change of what is bound at start (listen, backlog, workers, client_auth, and
   // server_connections, which places each client's requests on one connection: they need a
-  // restart).
+  // restart). Before the workers start (a cluster node publishing its recovered state), each
+  // has it at once, before it serves its first request.
   std::expected<void, std::string> Publish(std::shared_ptr<const Topology> topology,
                                            std::function<void()> done = {});
   // Like Publish, but at the current epoch, for a change of settings only (RINGLEADER RELOAD in
@@ -113,8 +114,9 @@ class Proxy {
   conf::Config config_;
   std::unique_ptr<SharedState> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  size_t workers_running_ = 0;  // control loop thread only
-  bool stopping_ = false;       // control loop thread only
+  size_t workers_running_ = 0;    // control loop thread only
+  bool workers_started_ = false;  // set by Start, before the worker threads exist
+  bool stopping_ = false;         // control loop thread only
   mutable std::mutex topology_mu_;
   std::map<std::string, std::shared_ptr<const Topology>, std::less<>> topologies_;
   bool waited_ = false;

@@ -237,7 +237,7 @@ void RespClient::OnRead(ssize_t nread) {
                                      : fmt::format("read failed: {}", uv_strerror(nread));
   RespError::Code code =
       state_ == State::kReady ? RespError::Code::kConnectionLost : RespError::Code::kConnect;
-  FailConnection(RespError{code, fmt::format("{}: {}", address_, what)});
+  FailConnection(RespError{code, fmt::format("{}: {}", address_, what), static_cast<int>(nread)});
 }
 
 void RespClient::ProcessReplies() {

@@ -38,6 +38,9 @@ struct RespError {
   };
   Code code = Code::kClosed;
   std::string message;
+  // For kConnectionLost from a read: the libuv status (UV_EOF: the peer closed; UV_ECONNRESET),
+  // which tells a dead process (its kernel closed the socket) from a timeout. 0 otherwise.
+  int uv_status = 0;
 };
 
 std::string_view CodeName(RespError::Code code);

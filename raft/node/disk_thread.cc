@@ -70,21 +70,52 @@ void DiskThread::Submit(DiskJob job, Done done) {
 }
 
 void DiskThread::Work() {
+  using Clock = std::chrono::steady_clock;
   Shared& s = *shared_;
   bool failed = false;
   std::optional<StorageError> first_error;
+  std::optional<HardState> lazy;  // a commit-only hard state, not yet durable
+  Clock::time_point lazy_due;     // when it is written even if jobs keep coming
+  auto write_lazy = [&] {
+    StorageResult<> r = s.storage->SaveHardState(*lazy);
+    if (r) r = s.storage->Sync();
+    lazy.reset();
+    if (!r && !failed) {
+      failed = true;
+      first_error = r.error();  // reported to the next job
+    }
+  };
   while (true) {
     std::pair<DiskJob, Done> item;
     {
       std::unique_lock lock(s.mu);
-      s.cv.wait(lock, [&] { return s.quit || !s.todo.empty(); });
-      if (s.todo.empty()) return;  // quit, and nothing left
+      auto ready = [&] { return s.quit || !s.todo.empty(); };
+      if (lazy && !failed &&
+          (Clock::now() >= lazy_due || !s.cv.wait_until(lock, lazy_due, ready))) {
+        lock.unlock();
+        write_lazy();
+        continue;
+      }
+      s.cv.wait(lock, ready);
+      if (s.todo.empty()) {  // quit, and nothing left
+        lock.unlock();
+        if (lazy && !failed) write_lazy();
+        return;
+      }
       item = std::move(s.todo.front());
       s.todo.pop_front();
     }
+    DiskJob& job = item.first;
+    if (job.hard_state && job.hard_state_lazy) {
+      if (!lazy) lazy_due = Clock::now() + kLazyHardStateDelay;
+      lazy = std::move(job.hard_state);
+      job.hard_state.reset();
+    } else if (job.hard_state) {
+      lazy.reset();  // superseded by a newer hard state, written now
+    }
     // After a failure the storage is unusable: every later job reports that same error.
     StorageResult<> result =
-        failed ? StorageResult<>(std::unexpected(*first_error)) : Write(*s.storage, item.first);
+        failed ? StorageResult<>(std::unexpected(*first_error)) : Write(*s.storage, job);
     if (!result && !failed) {
       failed = true;
       first_error = result.error();

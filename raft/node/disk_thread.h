@@ -5,6 +5,7 @@
 // Thread safety: Submit and Stop on the loop thread; the Storage is touched only by the worker.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -24,7 +25,16 @@ struct DiskJob {
   std::optional<Snapshot> snapshot;
   std::vector<Entry> entries;
   std::optional<HardState> hard_state;
+  // hard_state differs from the durable one only in its commit index (Raft's volatile state):
+  // the job is done once its entries are durable, and the hard state is written by itself
+  // within kLazyHardStateDelay (before the next job when that has passed; a later non-lazy hard
+  // state supersedes it). Its atomic file write costs more fsyncs than the log's, and every
+  // acknowledgment would wait for it. A crash loses at most that much commit-index progress,
+  // which the leader hands out again.
+  bool hard_state_lazy = false;
 };
+
+inline constexpr std::chrono::milliseconds kLazyHardStateDelay{20};
 
 class DiskThread {
  public:

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "proxy/base/log.h"
 #include "raft/bootstrap.h"
 #include "raft/durable_source.h"
 #include "raft/node/node_handles.h"
@@ -167,6 +168,26 @@ void Node::Start(std::move_only_function<void(std::string)> on_fatal) {
   }
 }
 
+ClusterState Node::RecoveredPools() const {
+  RL_RAFT_CHECK(durable_.has_value(), "Node::RecoveredPools after Start");
+  StateMachine sm;
+  const Snapshot& snap = durable_->snapshot;
+  if (snap.meta.index != 0 && !sm.Restore(snap.data)) return {};
+  for (const Entry& e : durable_->entries) {
+    if (e.index > durable_->hard_state.commit) break;
+    if (e.index <= sm.applied_index()) continue;
+    // Membership bookkeeping (conf changes) is the node's; only the pools are wanted here.
+    if (e.type == EntryType::kNormal && !e.data.empty()) {
+      (void)sm.Apply(e.index, e.data);
+    } else {
+      sm.Skip(e.index);
+    }
+  }
+  ClusterState out;
+  out.pools = sm.state().pools;
+  return out;
+}
+
 // An empty data directory is either a brand-new member or one whose data was lost. The second
 // must not bootstrap again: it would vote with an empty log, and the entries it acknowledged
 // could be lost. A member the leader has heard from is marked joined in the replicated state,
@@ -228,12 +249,14 @@ void Node::Run(MemoryLogSource source) {
   config.id = settings_.id;
   config.election_ticks = settings_.election_ticks;
   config.heartbeat_ticks = settings_.heartbeat_ticks;
+  config.lost_leader_ticks = settings_.lost_leader_ticks;
   config.random_seed = settings_.seed * 0x9e3779b97f4a7c15ull + settings_.id;
   auto core = Core::Create(config, source);
   if (!core) return Fatal("raft core: " + core.error());
   core_.emplace(std::move(*core));
   disk_ = std::make_unique<DiskThread>(loop_, std::move(storage_));
   handles_->StartTimer(static_cast<uint64_t>(settings_.tick.count()));
+  transport_->SetPeerDownHandler([this](NodeId peer) { OnPeerDown(peer); });
   UpdatePeers();
   Schedule();
 }
@@ -246,10 +269,20 @@ void Node::Fatal(std::string message) {
   if (on_fatal_) on_fatal_(std::move(message));
 }
 
+// The leader's connection closed: its process is most likely gone. The core forgets it and
+// campaigns (through a pre-vote) soon, unless it hears from it again first.
+void Node::OnPeerDown(NodeId peer) {
+  if (!core_ || failed_ || stopping_ || core_->leader() != peer) return;
+  Log(proxy::kLogNotice, "raft: the connection to leader {} closed: electing a new one", peer);
+  core_->LeaderLost(peer);
+  Schedule();
+}
+
 void Node::Stop(std::function<void()> done) {
   RL_RAFT_CHECK(!stopping_, "Node::Stop twice");
   stopping_ = true;
   *alive_ = false;
+  if (core_) transport_->SetPeerDownHandler(nullptr);
   FailPendingUpTo(UINT64_MAX, "TRYAGAIN shutting down");
   if (disk_) disk_->Stop();
   Handles* h = handles_;

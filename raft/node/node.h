@@ -38,6 +38,9 @@ struct NodeSettings {
   std::chrono::milliseconds tick{100};
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // When the connection to the leader closes (its process died), campaign within this many
+  // ticks instead of a whole election timeout (raft::Config::lost_leader_ticks; 0 = off).
+  int lost_leader_ticks = 3;
   uint64_t seed = 0;
   uint64_t snapshot_entries = 10000;  // compact after this many applied entries
   std::chrono::milliseconds propose_timeout{5000};
@@ -89,6 +92,13 @@ class Node final : public PeerHandler {
   using ReadDone = std::move_only_function<void(std::expected<Index, std::string>)>;
   void ReadBarrier(ReadDone done);
 
+  // The pools as of the commit index recorded in the data directory (its snapshot, then its
+  // committed entries): what this node will serve once it has replayed its log, available before
+  // Start so the host can route by it from its first request. Members are left empty. Empty for
+  // an empty data directory; a snapshot that does not decode is left to Start to report.
+  // REQUIRES: before Start.
+  ClusterState RecoveredPools() const;
+
   // Stops ticking, fails pending proposals with "TRYAGAIN shutting down", finishes the disk
   // thread and closes the handles; `done` runs once they are closed (then the node may go).
   void Stop(std::function<void()> done);
@@ -136,6 +146,7 @@ class Node final : public PeerHandler {
   void Bootstrap();
   void Run(MemoryLogSource source);
   void Fatal(std::string message);
+  void OnPeerDown(NodeId peer);
 
   // The Ready loop (node_ready.cc).
   void Schedule();

@@ -32,6 +32,9 @@ void Node::ProposeAsLeader(Proposal proposal, ProposalDone done) {
       return ProposeCommand(std::move(proposal.data), std::move(done));
     case Proposal::Kind::kTransfer:
       return StartTransfer(proposal.id, std::move(done));
+    case Proposal::Kind::kBarrier:
+      // An entry with no data, applied as nothing (like a new leader's no-op).
+      return ProposeCommand(std::string(), std::move(done));
     case Proposal::Kind::kAddLearner:
     case Proposal::Kind::kPromote:
     case Proposal::Kind::kRemove:

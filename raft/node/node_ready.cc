@@ -8,6 +8,24 @@
 #include "raft/node/node_handles.h"
 
 namespace rl::raft {
+namespace {
+
+bool OnlyLeaderTraffic(const std::vector<Message>& messages) {
+  for (const Message& m : messages) {
+    switch (m.type) {
+      case MessageType::kApp:
+      case MessageType::kHeartbeat:
+      case MessageType::kSnap:
+      case MessageType::kTimeoutNow:
+        break;
+      default:
+        return false;
+    }
+  }
+  return !messages.empty();
+}
+
+}  // namespace
 
 void Node::Schedule() {
   if (handles_ != nullptr && !failed_ && !stopping_) handles_->Wake();
@@ -33,7 +51,23 @@ void Node::ProcessReady() {
   if (!ready->snapshot && ready->entries.empty() && !ready->hard_state) {
     return OnDurable(*ready, {});  // nothing to make durable: no fsync to wait for
   }
-  DiskJob job{ready->snapshot, std::move(ready->entries), ready->hard_state};
+  if (!ready->snapshot && ready->entries.empty() && !ready->new_term_or_vote) {
+    // Only the commit index changed. Raft keeps it in volatile state (a restarted node learns
+    // it again from the leader), so applying waits for no fsync; the write follows, in order.
+    DiskJob job{std::nullopt, {}, ready->hard_state, /*hard_state_lazy=*/true};
+    disk_->Submit(std::move(job), [this](const StorageResult<>& r) {
+      if (!r && !stopping_) Fatal("raft storage: " + r.error().message);
+    });
+    return OnDurable(*ready, {});
+  }
+  if (!ready->new_term_or_vote && OnlyLeaderTraffic(ready->messages)) {
+    // Replication overlaps the leader's own fsync (thesis §10.2.1): these carry its log, not a
+    // promise about its disk, and the core counts the leader's own copy only once durable.
+    transport_->Send(std::move(ready->messages));
+    ready->messages.clear();
+  }
+  DiskJob job{ready->snapshot, std::move(ready->entries), ready->hard_state,
+              /*hard_state_lazy=*/!ready->new_term_or_vote && !ready->snapshot};
   disk_->Submit(std::move(job),
                 [this, ready](const StorageResult<>& result) { OnDurable(*ready, result); });
 }

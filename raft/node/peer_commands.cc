@@ -161,8 +161,8 @@ void PeerConn::Msg(Args args) {
 void PeerConn::Propose(Args args) {
   uint64_t kind = 0;
   Proposal proposal;
-  if (!ParseU64(args[1], &kind) || kind < 1 || kind > 5) {
-    return ReplyError("ERR RAFT.PROPOSE: kind must be 1 to 5");
+  if (!ParseU64(args[1], &kind) || kind < 1 || kind > 6) {
+    return ReplyError("ERR RAFT.PROPOSE: kind must be 1 to 6");
   }
   if (!ParseU64(args[2], &proposal.id)) return ReplyError("ERR RAFT.PROPOSE: bad node id");
   proposal.kind = static_cast<Proposal::Kind>(kind);

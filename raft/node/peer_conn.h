@@ -27,6 +27,9 @@ class PeerConn {
   bool Accept(uv_stream_t* listener);
   // The server is going away: close without touching it again.
   void Detach();
+  // Closes the connection (true) when it has not authenticated and `timeout_ms` have passed
+  // since it was accepted (`now_ms` and the accept time are uv_now()). For PeerServer's sweep.
+  bool CloseIfUnauthenticated(uint64_t now_ms, uint64_t timeout_ms);
 
  private:
   // A reply in request order; `ready` false while a proposal's answer is outstanding.
@@ -83,6 +86,7 @@ class PeerConn {
   bool close_after_replies_ = false;
   bool closing_ = false;
   bool authed_ = false;
+  uint64_t accepted_ms_ = 0;  // uv_now() at Accept
   NodeId peer_ = kNoNode;
   std::string nonce_;  // from RAFT.HELLO, used once by RAFT.AUTH
   std::shared_ptr<Ref> ref_;

@@ -173,11 +173,15 @@ void PeerLinks::OnConnected(Link* link) {
 
 void PeerLinks::OnDisconnected(Link* link, const proxy::RespError& reason) {
   ++link->generation;
-  if (link->authenticated) {
-    Log(proxy::kLogNotice, "raft: lost the link to node {} at {}: {}", link->id, link->addr,
-        reason.message);
-  }
+  const bool was_up = link->authenticated;
   link->authenticated = false;
+  if (!was_up) return;
+  Log(proxy::kLogNotice, "raft: lost the link to node {} at {}: {}", link->id, link->addr,
+      reason.message);
+  // A closed socket (not a timeout) on a live link: the peer's process most likely died.
+  const bool closed = reason.code == proxy::RespError::Code::kConnectionLost &&
+                      (reason.uv_status == UV_EOF || reason.uv_status == UV_ECONNRESET);
+  if (closed && peer_down_) peer_down_(link->id);
 }
 
 void PeerLinks::OnAuthenticated(Link* link) {

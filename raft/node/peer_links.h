@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,9 @@ class PeerLinks : public Transport {
   // TRYAGAIN), and reconnects a peer whose address changed. An entry for settings.self is
   // ignored. Addresses are "host:port" or "[v6]:port".
   void SetPeers(std::map<NodeId, std::string> peers) override;
+  void SetPeerDownHandler(std::function<void(NodeId)> handler) override {
+    peer_down_ = std::move(handler);
+  }
 
   // Replaces the faults applied to every later Send (FaultSettings{} turns them off). A seed of
   // 0 is drawn; the seed is logged. Fails, changing nothing, when the binary was built without
@@ -102,6 +106,7 @@ class PeerLinks : public Transport {
   std::map<uint64_t, std::unique_ptr<Ask>> asks_;
   std::unique_ptr<Faults> faults_;  // null: no faults
   PeerLinksStats stats_;
+  std::function<void(NodeId)> peer_down_;
 };
 
 }  // namespace rl::raft

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "proxy/base/log.h"
 #include "proxy/resp/reply_writer.h"
@@ -35,7 +36,29 @@ std::expected<std::unique_ptr<PeerServer>, std::string> PeerServer::Start(uv_loo
   }
   std::unique_ptr<PeerServer> server(new PeerServer(loop, std::move(settings), handler));
   if (auto ok = server->Listen(); !ok) return std::unexpected(ok.error());
+  const uint64_t timeout = static_cast<uint64_t>(server->settings_.auth_timeout.count());
+  if (timeout > 0) {
+    // A sweep a few times per timeout closes a connection at most a quarter late.
+    const uint64_t period = std::clamp<uint64_t>(timeout / 4, 10, 1000);
+    PeerServer* s = server.get();
+    s->auth_sweep_.Init([&](uv_timer_t* t) { return uv_timer_init(loop, t); }, s);
+    uv_timer_start(
+        s->auth_sweep_.get(),
+        [](uv_timer_t* t) { static_cast<PeerServer*>(t->data)->SweepUnauthenticated(); }, period,
+        period);
+  }
   return server;
+}
+
+void PeerServer::SweepUnauthenticated() {
+  const uint64_t now = uv_now(loop_);
+  const uint64_t timeout = static_cast<uint64_t>(settings_.auth_timeout.count());
+  std::vector<PeerConn*> conns;  // closing one erases it from conns_
+  conns.reserve(conns_.size());
+  for (auto& [id, conn] : conns_) conns.push_back(conn);
+  for (PeerConn* conn : conns) {
+    if (conn->CloseIfUnauthenticated(now, timeout)) ++stats_.auth_timeouts;
+  }
 }
 
 PeerServer::PeerServer(uv_loop_t* loop, PeerSettings settings, PeerHandler* handler)
@@ -110,6 +133,7 @@ bool PeerConn::Accept(uv_stream_t* listener) {
   uv_tcp_init(server_->loop_, &tcp_);
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   int rc = uv_accept(listener, stream);
+  accepted_ms_ = uv_now(server_->loop_);
   if (rc == 0) {
     uv_tcp_nodelay(&tcp_, 1);
     rc = uv_read_start(
@@ -125,6 +149,14 @@ bool PeerConn::Accept(uv_stream_t* listener) {
     Close();
     return false;
   }
+  return true;
+}
+
+bool PeerConn::CloseIfUnauthenticated(uint64_t now_ms, uint64_t timeout_ms) {
+  if (authed_ || closing_ || now_ms < accepted_ms_ + timeout_ms) return false;
+  Log(proxy::kLogWarn, "peer port: closing a connection that did not authenticate within {} ms",
+      timeout_ms);
+  Close();
   return true;
 }
 

@@ -27,6 +27,7 @@ struct PeerServerStats {
   uint64_t open_connections = 0;     // now
   uint64_t refused_connections = 0;  // past max_connections, closed at once
   uint64_t auth_failures = 0;        // RAFT.AUTH refused (the connection was closed)
+  uint64_t auth_timeouts = 0;        // closed: not authenticated within auth_timeout
   uint64_t malformed_messages = 0;   // RAFT.MSG arguments that did not decode or were spoofed
   uint64_t protocol_errors = 0;      // bytes that were not RESP, or past a size bound
   uint64_t messages_in = 0;          // messages handed to OnMessages
@@ -57,11 +58,13 @@ class PeerServer {
   std::expected<void, std::string> Listen();
   void OnConnection(int status);
   void Forget(uint64_t id) { conns_.erase(id); }
+  void SweepUnauthenticated();
 
   uv_loop_t* loop_;
   PeerSettings settings_;
   PeerHandler* handler_;
   proxy::UvHandle<uv_tcp_t> listener_;
+  proxy::UvHandle<uv_timer_t> auth_sweep_;  // closes connections past auth_timeout
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
   std::unordered_map<uint64_t, PeerConn*> conns_;

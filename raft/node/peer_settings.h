@@ -27,6 +27,10 @@ struct PeerSettings {
   size_t max_connections = 1024;
   // Replies a connection has not read yet; past it the connection is closed.
   size_t max_pending_reply_bytes = 64ull * 1024 * 1024;
+  // A connection that has not authenticated (RAFT.AUTH) this long after it was accepted is
+  // closed and counted: a stranger cannot hold connections (of max_connections) open for ever.
+  // PING and RAFT.STATUS work meanwhile. 0 = no limit.
+  std::chrono::milliseconds auth_timeout{10000};
 
   // PeerLinks.
   std::chrono::milliseconds propose_timeout{5000};  // Forward(): answer or TIMEOUT

@@ -26,6 +26,7 @@ struct Proposal {
     kPromote = 3,     // make learner `id` a voter (refused until it has caught up)
     kRemove = 4,      // remove `id`
     kTransfer = 5,    // transfer leadership to `id`
+    kBarrier = 6,     // commit an entry that changes nothing: its index says the cluster commits
   };
   Kind kind = Kind::kCommand;
   std::string data;
@@ -75,6 +76,10 @@ class Transport {
       std::move_only_function<void(std::expected<MemberState, std::string>)> done) = 0;
   // The addresses of the other members (the node calls it whenever the membership changes).
   virtual void SetPeers(std::map<NodeId, std::string> peers) = 0;
+  // `handler(peer)` runs when an established connection to `peer` closed with EOF or a reset:
+  // its process is most likely gone (the kernel closed its sockets), which the node uses to
+  // fail over sooner (Core::LeaderLost). Not for timeouts. nullptr removes it. Optional.
+  virtual void SetPeerDownHandler(std::function<void(NodeId)> handler) { (void)handler; }
 };
 
 class PeerHandler {

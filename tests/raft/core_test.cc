@@ -444,6 +444,32 @@ TEST(ReadyTest, StepsWhileAReadyIsOutstanding) {
   EXPECT_EQ(f.log().stable(), 2u);
 }
 
+// new_term_or_vote tells the driver whether the hard state holds a promise (a term, a vote) or
+// only a commit index, which it may make durable later (raft/ready.h).
+TEST(ReadyTest, NewTermOrVoteOnlyWhenTheHardStateHoldsOne) {
+  Core f = MustCreate(test::TestConfig(2), Source({1, 2, 3}));
+  Message app = Msg(MessageType::kApp, 1, 2, 1);  // a newer term: a new hard state
+  app.entries = {E(1, 1, "a")};
+  f.Step(app);
+  Ready r1 = TakeReady(f);
+  ASSERT_TRUE(r1.hard_state);
+  EXPECT_TRUE(r1.new_term_or_vote);
+  Message commit = Msg(MessageType::kHeartbeat, 1, 2, 1);
+  commit.commit = 1;
+  f.Step(commit);
+  Ready r2 = TakeReady(f);
+  ASSERT_TRUE(r2.hard_state);
+  EXPECT_EQ(r2.hard_state->commit, 1u);
+  EXPECT_FALSE(r2.new_term_or_vote) << "only the commit index changed";
+  f.Campaign();  // a pre-vote: no new term yet
+  EXPECT_FALSE(TakeReady(f).new_term_or_vote);
+  Message grant = Msg(MessageType::kPreVoteResp, 3, 2, 2);
+  f.Step(grant);  // won the pre-vote: a real campaign raises the term and votes for itself
+  Ready r3 = TakeReady(f);
+  EXPECT_TRUE(r3.new_term_or_vote);
+  EXPECT_EQ(r3.hard_state->vote, 2u);
+}
+
 TEST(RestartTest, RestartedNodeKeepsTermVoteLogAndReappliesCommitted) {
   test::Network net({1, 2, 3});
   net.Campaign(1);

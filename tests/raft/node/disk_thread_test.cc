@@ -4,6 +4,8 @@
 #include "raft/node/disk_thread.h"
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -91,6 +93,73 @@ TEST(DiskThreadTest, AnErrorReachesThisAndLaterJobs) {
   EXPECT_EQ(results, (std::vector<bool>{false, false}));
   uv_run(&loop, UV_RUN_DEFAULT);
   EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+// A commit-only hard state (hard_state_lazy): the job completes once its entries are durable,
+// and the hard state follows on its own, within kLazyHardStateDelay, without another job.
+TEST(DiskThreadTest, LazyHardStateBecomesDurableSoonAfterOnItsOwn) {
+  testing::TempDir dir;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    DiskThread disk(&loop, Loaded(dir.path()));
+    int done = 0;
+    disk.Submit(
+        {.snapshot = std::nullopt, .entries = {E(1, 1), E(2, 1)}, .hard_state = HardState{1, 1, 0}},
+        [&](StorageResult<> r) { done += r.has_value(); });
+    disk.Submit({.snapshot = std::nullopt,
+                 .entries = {E(3, 1)},
+                 .hard_state = HardState{1, 1, 3},
+                 .hard_state_lazy = true},
+                [&](StorageResult<> r) { done += r.has_value(); });
+    ASSERT_TRUE(RunUntil(&loop, [&] { return done == 2; }));
+    // Watched by its bytes: a FileStorage Load() meanwhile would remove the worker's temp file.
+    const std::string path = dir.path() + "/" + FileStorage::kHardStateFile;
+    auto bytes = [&] {
+      std::ifstream in(path, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::string before = bytes();
+    ASSERT_TRUE(RunUntil(&loop, [&] { return bytes() != before; }))
+        << "the lazy hard state was never written";
+    disk.Stop();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  FileStorage reader(dir.path());
+  auto state = reader.Load();
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->entries.size(), 3u);
+  EXPECT_EQ(state->hard_state, (HardState{1, 1, 3}));
+}
+
+TEST(DiskThreadTest, StopWritesALazyHardState) {
+  testing::TempDir dir;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    DiskThread disk(&loop, Loaded(dir.path()));
+    disk.Submit({.snapshot = std::nullopt, .entries = {E(1, 1)}, .hard_state = HardState{2, 1, 1}},
+                [](StorageResult<>) {});
+    disk.Submit({.snapshot = std::nullopt,
+                 .entries = {},
+                 .hard_state = HardState{2, 1, 1},
+                 .hard_state_lazy = true},
+                [](StorageResult<>) {});
+    disk.Submit({.snapshot = std::nullopt,
+                 .entries = {E(2, 2)},
+                 .hard_state = HardState{2, 1, 2},
+                 .hard_state_lazy = true},
+                [](StorageResult<>) {});
+    disk.Stop();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  FileStorage reader(dir.path());
+  auto state = reader.Load();
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->hard_state, (HardState{2, 1, 2}));
+  EXPECT_EQ(state->entries.size(), 2u);
 }
 
 }  // namespace

@@ -191,6 +191,23 @@ class Cluster {
     return "";
   }
 
+  // Opens node `id`'s data directory without starting it and returns RecoveredPools().
+  std::expected<ClusterState, std::string> Recovered(NodeId id) {
+    MemTransport transport(net_.get(), id);
+    NodeSettings s;
+    s.id = id;
+    s.addr = Addr(id);
+    s.initial_members = initial_;
+    s.data_dir = Dir(id);
+    s.segment_bytes = 4096;
+    auto node = Node::Open(&loop_, s, &transport);
+    if (!node) return std::unexpected(node.error());
+    ClusterState state = (*node)->RecoveredPools();
+    node->reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);  // the never-started node's handles close
+    return state;
+  }
+
   void StopNode(NodeId id) {
     TestNode& n = nodes_.at(id);
     net_->Detach(id);
@@ -422,6 +439,33 @@ TEST(NodeTest, RestartingEveryNodeKeepsTheCommittedState) {
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(r->error, "");
   for (NodeId id = 1; id <= 3; ++id) EXPECT_EQ(c.fatal(id), "");
+}
+
+// What the host publishes before its workers serve (the restart window): the pools of the
+// snapshot plus the committed entries, read from the data directory before Start.
+TEST(NodeTest, RecoveredPoolsBeforeStartAreTheCommittedOnes) {
+  SCOPED_TRACE(testing::SeedNote());
+  Cluster c(3, /*snapshot_entries=*/20);
+  for (NodeId id = 1; id <= 3; ++id) ASSERT_EQ(c.StartNode(id), "");
+  ASSERT_NE(c.WaitLeader(), kNoNode);
+  for (uint64_t e = 0; e < 45; ++e) {
+    auto r = c.ProposeRetrying(1, Command(SetPool{e, Pool("a", 1 + e % 3)}));
+    ASSERT_TRUE(r) << r.error();
+  }
+  ASSERT_TRUE(c.ProposeRetrying(2, Command(SetPool{0, Pool("b", 2)})));
+  ASSERT_TRUE(c.Agree([](const ClusterState& s) { return Pools(s) == 2; }));
+  const ClusterState before = c.node(1)->state();
+  ASSERT_EQ(before.pools.at("a").epoch, 45u);
+  for (NodeId id = 1; id <= 3; ++id) c.StopNode(id);
+  for (NodeId id = 1; id <= 3; ++id) {
+    auto recovered = c.Recovered(id);
+    ASSERT_TRUE(recovered) << recovered.error();
+    EXPECT_EQ(recovered->pools, before.pools) << "node " << id;
+    EXPECT_TRUE(recovered->members.empty());
+  }
+  // The node itself gets to the same pools by replaying its log.
+  ASSERT_EQ(c.StartNode(3), "");
+  ASSERT_TRUE(c.RunUntil([&] { return c.node(3)->state().pools == before.pools; }));
 }
 
 TEST(NodeTest, AddALearnerPromoteItAndRemoveAMember) {

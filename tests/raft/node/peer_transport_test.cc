@@ -312,7 +312,7 @@ TEST_F(PeerTransportTest, PingAndStatusNeedNoAuthOthersDo) {
   ASSERT_TRUE(RunUntil([&] { return replies.size() == 3; }));
   EXPECT_EQ(replies[0], "(error) ERR unknown command 'FLUSHALL'");
   EXPECT_EQ(replies[1], "(error) ERR wrong number of arguments for 'raft.member' command");
-  EXPECT_EQ(replies[2], "(error) ERR RAFT.PROPOSE: kind must be 1 to 5");
+  EXPECT_EQ(replies[2], "(error) ERR RAFT.PROPOSE: kind must be 1 to 6");
 }
 
 TEST_F(PeerTransportTest, HostileInputNeverCrashesAndIsCounted) {
@@ -367,6 +367,30 @@ TEST_F(PeerTransportTest, ConnectionsPastTheBoundAreClosed) {
   client.reset();
   ASSERT_TRUE(RunUntil([&] { return servers_[1]->stats().open_connections == 0; }));
   EXPECT_EQ(RawExchange(servers_[1]->port(), "PING\r\n", 7), "+PONG\r\n");
+}
+
+TEST_F(PeerTransportTest, UnauthenticatedConnectionsAreClosedAfterTheAuthTimeout) {
+  PeerSettings s = Settings(1);
+  s.auth_timeout = 300ms;
+  auto server = PeerServer::Start(&loop_, s, &handlers_[1]);
+  ASSERT_TRUE(server);
+  servers_[1] = std::move(*server);
+  auto authed = AuthedClient(2);
+  // PING is answered meanwhile; then the server closes the connection (RawExchange reads until
+  // it closes, or 5 s).
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(RawExchange(servers_[1]->port(), "PING\r\n", 1000), "+PONG\r\n");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 250ms);  // the server counts in the loop's cached ms clock: a little slack
+  EXPECT_LT(took, 4s) << "closed by the auth timeout, not by the client's own 5 s";
+  EXPECT_EQ(servers_[1]->stats().auth_timeouts, 1u);
+  // The authenticated connection, older than the timeout by now, stays.
+  std::optional<std::string> pong;
+  authed->Send({"PING"}, [&](RespResult r) { pong = Show(r); });
+  ASSERT_TRUE(RunUntil([&] { return pong.has_value(); }));
+  EXPECT_EQ(*pong, "PONG");
+  EXPECT_EQ(servers_[1]->stats().auth_timeouts, 1u);
+  EXPECT_EQ(servers_[1]->stats().open_connections, 1u);
 }
 
 TEST_F(PeerTransportTest, ReconnectsAfterTheServerRestarts) {

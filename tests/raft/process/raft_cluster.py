@@ -15,6 +15,7 @@ ports. Every process is stopped by its pid when the cluster is closed.
 """
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients"))
-from cluster import free_port, resp  # noqa: E402
+from cluster import resp  # noqa: E402
 
 SECRET = "test-secret-0123456789"
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
@@ -154,6 +155,33 @@ def run_seed():
     return seed
 
 
+_handed_out = set()
+
+
+def free_port():
+    """A free port below the kernel's ephemeral range (32768 and up here): a port bind(0) picks
+    is one of those, and the nodes' reconnecting peer links take a new source port there on every
+    attempt, which could take a port chosen for a node that has not started yet."""
+    low, high = 20000, 32767
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = min(high, int(f.read().split()[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise OSError("no free port below the ephemeral range")
+
+
 def read_reply(f):
     """One RESP2 reply from a buffered socket file: str, int, bytes, list, or an Exception."""
     line = f.readline()
@@ -189,11 +217,14 @@ def parse_fields(text):
 
 class RaftCluster:
     def __init__(self, binary, nodes=3, servers=2, heartbeat_ms=50, election_ms=500,
-                 own_uids=False, extra_cluster="", locks=False, redis_args=(), redis_prefix=None):
+                 own_uids=False, extra_cluster="", locks=False, redis_args=(), redis_prefix=None,
+                 verbosity=6, base_dir=None):
         self.binary = binary
         self.locks = locks  # a `ringleader: locks:` section (the pool's servers are the masters)
         self.own_uids = own_uids
         self.extra_cluster = extra_cluster  # more `ringleader: cluster:` lines, indented
+        self.verbosity = verbosity  # ringleader's -v (6: debug, for the tests' logs)
+        self.base_dir = base_dir    # where the temporary directory goes (default: $TMPDIR)
         self.n = nodes
         self.nservers = servers
         # More redis-server arguments for every server (e.g. ["--appendonly", "yes"]), and per
@@ -212,7 +243,7 @@ class RaftCluster:
     def __enter__(self):
         if self.own_uids:
             require_iptables()
-        self.dir = tempfile.mkdtemp(prefix="ringleader-raft-")
+        self.dir = tempfile.mkdtemp(prefix="ringleader-raft-", dir=self.base_dir)
         if self.own_uids:
             os.chmod(self.dir, 0o777)  # nodes of other uids create their data directories here
         try:
@@ -252,11 +283,12 @@ class RaftCluster:
     def log_path(self, node):
         return os.path.join(self.dir, f"node{node}.log")
 
-    def write_config(self, node, join=False, members=None):
+    def write_config(self, node, join=False, members=None, servers=None):
+        """servers: the indexes (0-based) of the redis-servers the file lists; default all."""
         members = members or self.initial
         member_lines = "".join(f"     - {m}@127.0.0.1:{self.peer_port[m]}\n" for m in members)
-        servers = "".join(f"    - 127.0.0.1:{port}:1 r{i + 1}\n"
-                          for i, (_, port) in enumerate(self.redis))
+        listed = range(len(self.redis)) if servers is None else servers
+        servers = "".join(f"    - 127.0.0.1:{self.redis[i][1]}:1 r{i + 1}\n" for i in listed)
         with open(self.config_path(node), "w") as f:
             f.write("ringleader:\n  cluster:\n"
                     f"    node_id: {node}\n"
@@ -297,7 +329,7 @@ class RaftCluster:
                 for root, dirs, files in os.walk(self.data_dir(node)):
                     for name in [root] + [os.path.join(root, x) for x in dirs + files]:
                         os.chown(name, self.uid(node), self.uid(node))
-        p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", "6"],
+        p = subprocess.Popen([self.binary, "-c", self.config_path(node), "-v", str(self.verbosity)],
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              **extra)
         log.close()

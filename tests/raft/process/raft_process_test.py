@@ -41,6 +41,20 @@ class RaftProcessTest(unittest.TestCase):
                 s.sendall(b"PING\r\n")
                 self.assertEqual(s.recv(16), b"+PONG\r\n")
 
+    def test_barrier_commits_through_any_member_and_replies_its_index(self):
+        with RaftCluster(BINARY, nodes=3) as c:
+            lead = c.wait_leader()
+            follower = next(n for n in (1, 2, 3) if n != lead)
+            first = c.command(follower, "RINGLEADER", "CLUSTER", "BARRIER")
+            self.assertIsInstance(first, int, first)
+            second = c.command(lead, "RINGLEADER", "CLUSTER", "BARRIER")
+            self.assertGreater(second, first)
+            # Committed: every member's commit index reaches it.
+            c.wait(lambda: all(int((c.status(n) or {}).get("rl_commit_index", 0)) >= second
+                               for n in (1, 2, 3)), "every member commits the barrier")
+            self.assertIsInstance(c.command(lead, "RINGLEADER", "CLUSTER", "BARRIER", "x"),
+                                  RuntimeError)
+
     def test_kill_leader_then_a_new_leader_and_the_old_one_rejoins(self):
         with RaftCluster(BINARY, nodes=3) as c:
             lead = c.wait_leader()
@@ -59,6 +73,41 @@ class RaftProcessTest(unittest.TestCase):
             c.wait(lambda: "9@127.0.0.1:1" in (c.status(lead) or {}).get("rl_members", ""),
                    "the restarted node learns the change committed without it")
             self.assertEqual(c.status(lead)["rl_pool_main_epoch"], "1")
+
+    def test_restarted_node_routes_by_the_committed_topology_from_its_first_request(self):
+        # The committed pool lists r1 and r2; node 3 comes back with a file that lists only r2.
+        # Its log replay takes milliseconds, so the proof is the order of its log: the committed
+        # topology is published before the workers start (the host logs "cluster: node 3 on"
+        # at the end of its start, before any worker runs), and the first routed request reads
+        # a marker only r1 holds.
+        with RaftCluster(BINARY, nodes=3) as c:
+            c.wait_leader()
+            c.wait(lambda: set(epochs(c, [1, 2, 3]).values()) == {"1"}, "epoch 1 everywhere")
+            for i, value in ((0, b"r1"), (1, b"r2")):
+                for k in range(200):
+                    self.assertEqual(c.redis_command(i, "SET", f"marker:{k}", value), "OK")
+            on_r1 = next(f"marker:{k}" for k in range(200)
+                         if c.command(3, "GET", f"marker:{k}") == b"r1")
+            c.stop(3)
+            c.write_config(3, servers=[1])
+            with open(c.log_path(3), "rb") as f:
+                before = len(f.read())
+            c.start(3, wait=False)
+            first = c.wait(lambda: self._try_get(c, 3, on_r1), "node 3 answers GET", 15)
+            self.assertEqual(first, b"r1", "the first request must route by the committed ring")
+            log = c.log(3)[before:]
+            published = log.find("pool 'main' now routes by committed epoch 1")
+            started = log.find("cluster: node 3 on")
+            self.assertGreaterEqual(published, 0, log)
+            self.assertLess(published, started, log)
+            self.assertEqual(c.status(3)["rl_pool_main_file"], "differs")
+
+    @staticmethod
+    def _try_get(c, node, key):
+        try:
+            return c.command(node, "GET", key, timeout=1.0)
+        except OSError:
+            return None
 
     def test_paused_leader_steps_down_and_no_two_leaders_share_a_term(self):
         with RaftCluster(BINARY, nodes=3) as c:

@@ -28,6 +28,8 @@ Config Simulation::NodeConfig(NodeId id) {
   c.max_msg_bytes = std::array<uint64_t, 3>{8, 64, 1 << 20}[rng_.Below(3)];
   c.max_uncommitted_bytes = std::array<uint64_t, 3>{0, 64, 1 << 20}[rng_.Below(3)];
   c.max_committed_bytes_per_ready = std::array<uint64_t, 2>{8, 1 << 20}[rng_.Below(2)];
+  // Used only with SimOptions::leader_lost; no draw, so the seeds keep their schedules.
+  c.lost_leader_ticks = c.election_ticks / 2;
   membership_pct_ = std::array<uint64_t, 3>{12, 12, 40}[rng_.Below(3)];
   file_storage_ = rng_.Percent(options_.file_storage_pct);
   return c;
@@ -66,6 +68,8 @@ void Simulation::Chaos() {
     const NodeId a = pick(all), b = pick(all);
     if (a != b) blocked_.insert({a, b});
     Trace(fmt::format("one-way cut {}->{}", a, b));
+    // And b saw its connection to a close (a flapping link, while a may well be alive).
+    if (options_.leader_lost && a != b && nodes_.at(b).core) nodes_.at(b).core->LeaderLost(a);
   } else if (r < 28) {
     // Partial partition: one node loses some of its peers (in both directions).
     const NodeId x = pick(all);

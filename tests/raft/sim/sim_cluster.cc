@@ -115,6 +115,14 @@ void Simulation::CrashNode(SimNode& n) {
   ++n.incarnation;  // pending ticks and disk completions of the old incarnation are void
   ++result_.crashes;
   Trace(fmt::format("crash node {}", n.id));
+  SawClose(n.id);
+}
+
+void Simulation::SawClose(NodeId gone) {
+  if (!options_.leader_lost) return;
+  for (auto& [id, other] : nodes_) {
+    if (id != gone && other.core) other.core->LeaderLost(gone);
+  }
 }
 
 // The power failed in the middle of a storage call (an armed CrashLater): the node is dead now.
@@ -126,6 +134,7 @@ void Simulation::NodeDied(SimNode& n) {
   ++n.incarnation;
   ++result_.crashes;
   Trace(fmt::format("node {} lost power in the middle of a write", n.id));
+  SawClose(n.id);
   if (faults_on_) {
     Schedule({.at = now_ + kTick + rng_.Below(30 * kTick),
               .kind = EventKind::kRestart,

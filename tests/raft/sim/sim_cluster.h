@@ -27,6 +27,10 @@ struct SimOptions {
   // configurations, split votes), each on in a share of the seeds. Off: the schedules from before
   // they existed (pinned seeds replay those).
   bool adversaries = true;
+  // The node's fast failover: a crashed node's peers are told (Core::LeaderLost, as the transport
+  // does on EOF), and so is the far side of a one-way cut (a flapping link). Off by default so
+  // that the seeds of the default runs (and the mutants' first catches) keep their schedules.
+  bool leader_lost = false;
 };
 
 struct SimResult {

@@ -33,7 +33,7 @@ std::optional<uint64_t> EnvNumber(const char* name) {
   return std::strtoull(v, nullptr, 10);
 }
 
-void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
+void RunSeeds(int nodes, uint64_t default_count, const char* test_name, bool leader_lost = false) {
   uint64_t first = EnvNumber("RL_RAFT_SEED_START").value_or(1);
   uint64_t count = EnvNumber("RL_RAFT_SEEDS").value_or(default_count);
   if (auto one =
@@ -51,6 +51,7 @@ void RunSeeds(int nodes, uint64_t default_count, const char* test_name) {
     SimOptions options;
     options.seed = seed;
     options.nodes = nodes;
+    options.leader_lost = leader_lost;
     if (auto pct = EnvNumber("RL_RAFT_FILE_STORAGE_PCT")) options.file_storage_pct = *pct;
     options.trace = EnvNumber("RL_RAFT_TRACE").value_or(0) != 0;
     SimResult r = RunSimulation(options);
@@ -138,6 +139,16 @@ TEST(RaftSimTest, PinnedSeeds) {
 TEST(RaftSimTest, ThreeNodes) { RunSeeds(3, kSanitized ? 200 : 3000, "ThreeNodes"); }
 
 TEST(RaftSimTest, FiveNodes) { RunSeeds(5, kSanitized ? 120 : 2000, "FiveNodes"); }
+
+// The same schedules with the fast failover on (SimOptions::leader_lost): crashes and flapping
+// links make followers forget their leader and campaign early; every invariant still holds.
+TEST(RaftSimTest, ThreeNodesFastFailover) {
+  RunSeeds(3, kSanitized ? 100 : 1000, "ThreeNodesFastFailover", /*leader_lost=*/true);
+}
+
+TEST(RaftSimTest, FiveNodesFastFailover) {
+  RunSeeds(5, kSanitized ? 60 : 600, "FiveNodesFastFailover", /*leader_lost=*/true);
+}
 
 }  // namespace
 }  // namespace rl::raft::sim

@@ -102,6 +102,8 @@ class Simulation {
   void StartNode(SimNode& n);
   void CrashNode(SimNode& n);
   void NodeDied(SimNode& n);
+  // What a driver does when a peer's connection closes: every live node is told (LeaderLost).
+  void SawClose(NodeId gone);
   // Fails the run on a storage error; true if the write completed, false if the node died.
   bool StorageOk(SimNode& n, const NodeStorage::Result& result);
   void Pump(SimNode& n);
