@@ -100,6 +100,9 @@ def check_history(events):
     for name, gs in by_lock.items():
         violations += check_real_time_order(name, gs)
         violations += check_exclusion(name, gs, releases, jumps)
+    barriers = [op for op in ops if op["f"] == "barrier" and op["type"] == "ok"]
+    counts["barriers"] = len(barriers)
+    violations += check_log_indexes(barriers)
     statuses = [op for op in ops if op["f"] == "status" and op["type"] == "ok"]
     counts["status_reads"] = len(statuses)
     kills = [op for op in ops if op["f"] == "kill"]
@@ -137,6 +140,32 @@ def check_real_time_order(name, grants):
             out.append(f"lock {name}: op {best['op']} got token {best['value'][0]} and completed "
                        f"at {best['complete']:.3f}, before op {b['op']} was invoked at "
                        f"{b['invoke']:.3f}, which got the smaller token {b['value'][0]}")
+    return out
+
+
+def check_log_indexes(barriers):
+    """RINGLEADER CLUSTER BARRIER answers the log index its entry committed at: a linearizable
+    counter of the replicated log. Each index is answered once, and a barrier that completed
+    before another was invoked has the smaller index."""
+    out = []
+    seen = {}
+    for b in barriers:
+        if b["value"] in seen:
+            out.append(f"log index {b['value']} answered to two barriers: ops "
+                       f"{seen[b['value']]['op']} and {b['op']}")
+        seen[b["value"]] = b
+    by_complete = sorted(barriers, key=lambda b: b["complete"])
+    best = None
+    i = 0
+    for b in sorted(barriers, key=lambda b: b["invoke"]):
+        while i < len(by_complete) and by_complete[i]["complete"] < b["invoke"]:
+            if best is None or by_complete[i]["value"] > best["value"]:
+                best = by_complete[i]
+            i += 1
+        if best is not None and best["value"] >= b["value"]:
+            out.append(f"barrier op {best['op']} committed at index {best['value']} and completed "
+                       f"before op {b['op']} was invoked, which committed at the lower index "
+                       f"{b['value']}")
     return out
 
 
@@ -318,6 +347,22 @@ def fenced(client, node, name, token, *command):
         return None
     client.h.complete(inv, "ok", value=reply)
     return reply
+
+
+def barrier(client, node):
+    """RINGLEADER CLUSTER BARRIER through `node`: ok with the committed log index."""
+    kind, got = client.call(node, "barrier", ["RINGLEADER", "CLUSTER", "BARRIER"])
+    if kind != "reply":
+        return
+    inv, reply = got
+    if isinstance(reply, int):
+        client.h.complete(inv, "ok", value=reply)
+    elif isinstance(reply, RuntimeError) and str(reply).startswith("TRYAGAIN no leader"):
+        client.h.complete(inv, "fail", error=str(reply))  # refused before it was proposed
+    else:
+        # Other errors (a forward that timed out, leadership changed) may follow a proposal
+        # that still commits.
+        client.h.complete(inv, "info", error=str(reply))
 
 
 def status(client, node):

@@ -179,6 +179,23 @@ class ClockJumpTest(unittest.TestCase):
         self.assertTrue(any("held it in" in v for v in violations), violations)
 
 
+class BarrierTest(unittest.TestCase):
+    def test_log_indexes_unique_and_in_real_time_order(self):
+        b = Builder()
+        b.op("barrier", 0.0, 0.1, "ok", 7).op("barrier", 0.2, 0.3, "ok", 9)
+        b.op("barrier", 0.05, 0.4, "ok", 8)  # concurrent with both: any order
+        b.op("barrier", 0.5, None)           # unknown: constrains nothing
+        violations, counts = b.check()
+        self.assertEqual(violations, [])
+        self.assertEqual(counts["barriers"], 3)
+        stale = Builder()
+        stale.op("barrier", 0.0, 0.1, "ok", 9).op("barrier", 0.2, 0.3, "ok", 8)
+        self.assertTrue(any("lower index" in v for v in stale.check()[0]))
+        twice = Builder()
+        twice.op("barrier", 0.0, 0.1, "ok", 9).op("barrier", 0.0, 0.1, "ok", 9)
+        self.assertTrue(any("two barriers" in v for v in twice.check()[0]))
+
+
 class ResourcesTest(unittest.TestCase):
     """check_resources: the fenced counter and log each lock guards."""
 

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """A Jepsen-style test on a real ringleader cluster (3 nodes, 3 lock masters): client threads
-LOCK.ACQUIRE / LOCK.RELEASE a few hot locks through random members, and read RINGLEADER STATUS
-of random members, while a nemesis kills -9 and restarts, SIGSTOPs and SIGCONTs, and partitions
+LOCK.ACQUIRE / LOCK.RELEASE a few hot locks through random members, commit RINGLEADER CLUSTER
+BARRIER entries through random members (each answers its log index: a linearizable counter of
+the replicated log), and read RINGLEADER STATUS of random members, while a nemesis kills -9 and restarts, SIGSTOPs and SIGCONTs, and partitions
 (iptables, one way or both) the ringleader processes on a schedule drawn from one seed
 ($RL_TEST_SEED replays it; printed). The history is checked by jepsen.py's checker: unique
-tokens, per-lock real-time order of tokens, mutual exclusion of grants, one leader per term.
+tokens, per-lock real-time order of tokens, mutual exclusion of grants, unique log indexes in
+real-time order, one leader per term.
 Run by ctest as raft.jepsen (RL_JEPSEN_SECONDS, default 60; RL_RINGLEADER the binary). Needs
 root and iptables (fails, never skips, without them)."""
 import os
@@ -41,6 +43,14 @@ def lock_worker(c, history, process, seed, stop):
             stop.wait(rng.uniform(0, 0.02))  # back-off before contending again
 
 
+def barrier_worker(c, history, process, seed, stop):
+    rng = random.Random(seed)
+    client = jepsen.Client(c, history, process, timeout=3.0)
+    while not stop.is_set():
+        jepsen.barrier(client, rng.choice(list(c.client_port)))
+        stop.wait(0.005)
+
+
 def status_worker(c, history, process, seed, stop):
     rng = random.Random(seed)
     client = jepsen.Client(c, history, process, timeout=1.0)
@@ -64,6 +74,9 @@ class JepsenTest(unittest.TestCase):
             threads += [threading.Thread(target=status_worker, daemon=True,
                                          args=(c, history, 100 + i, seed * 100 + 50 + i, stop))
                         for i in range(2)]
+            threads += [threading.Thread(target=barrier_worker, daemon=True,
+                                         args=(c, history, 200 + i, seed * 100 + 70 + i, stop))
+                        for i in range(3)]
             nemesis = jepsen.Nemesis(c, plan, history)
             for t in threads:
                 t.start()
@@ -94,6 +107,7 @@ class JepsenTest(unittest.TestCase):
             self.assertEqual(violations, [], f"RL_TEST_SEED={seed}: " + "\n".join(violations[:20]))
             self.assertGreater(counts["grants"], 50, "too few grants for a meaningful check")
             self.assertGreater(counts["status_reads"], 50)
+            self.assertGreater(counts["barriers"], 50)
             self.assertGreater(sum(nemesis.applied.values()), 3)
 
 
