@@ -78,6 +78,10 @@ class PartitionTest(unittest.TestCase):
                 reply = add(c, old, 8, timeout=8.0)
                 self.assertIsInstance(reply, RuntimeError, "a change committed without quorum")
                 self.assertEqual(commit_index(c, old), marker)
+                # It keeps serving the last committed topology: reads and writes to Redis go on.
+                self.assertEqual(c.command(old, "SET", "isolated:k", "v"), "OK")
+                self.assertEqual(c.command(old, "GET", "isolated:k"), b"v")
+                self.assertEqual(c.command(new, "GET", "isolated:k"), b"v")
                 # The majority elects and commits.
                 wait_add(c, [new], 7)
                 self.assertGreater(commit_index(c, new), marker)
