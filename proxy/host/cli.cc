@@ -104,7 +104,32 @@ std::expected<CliOptions, int> ParseCommandLine(int argc, const char* const* arg
   app.add_flag("--reload", options.reload,
                "send RINGLEADER RELOAD to the ringleader serving the -c FILE (at its first "
                "pool's listen address), print the reply and exit (non-zero on an error)");
-  app.footer("Without -t, -V or --where, ringleader serves the pools of the configuration file.");
+  app.footer(
+      "Without -t, -V, --where or --reload, ringleader serves the pools of the configuration "
+      "file.\n"
+      "\n"
+      "SIGNALS\n"
+      "  SIGHUP           reopen the log file (-o), for logrotate; the configuration is\n"
+      "                   re-read only by RINGLEADER RELOAD (or --reload)\n"
+      "  SIGTERM, SIGINT  stop accepting, finish the in-flight requests (shutdown_grace), exit 0\n"
+      "  SIGTTIN, SIGTTOU raise, lower the logging level by one\n"
+      "\n"
+      "EXIT STATUS\n"
+      "  0 on a clean stop or a valid -t; 1 on a configuration error, a failed start (a port\n"
+      "  in use, a data directory that is not this node's) or a fatal cluster error.\n"
+      "\n"
+      "FILES\n"
+      "  /etc/ringleader/ringleader.yml     the configuration (cmake --install puts an\n"
+      "                                     example there when none exists)\n"
+      "  /lib/systemd/system/ringleader.service, /etc/logrotate.d/ringleader\n"
+      "\n"
+      "EXAMPLES\n"
+      "  ringleader -t -c nutcracker.yml             check a nutcracker file\n"
+      "  ringleader -c nutcracker.yml -s 22222       serve it, with nutcracker's stats port\n"
+      "  ringleader -c nutcracker.yml --where user:1 the server that owns user:1, per pool\n"
+      "  ringleader -c nutcracker.yml --reload       apply an edited file to the running proxy\n"
+      "\n"
+      "See README.md and conf/README.md for the configuration, the cluster and the locks.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
