@@ -215,6 +215,8 @@ void HttpAdmin::Metrics(std::function<void(HttpResponse)> reply) {
           p.output_limit_closes += Read(s->output_limit_closes);
           p.evicted_clients += Read(s->evicted_clients);
           p.backend_connections += Read(s->backend_connections);
+          p.fenced_writes += Read(s->fenced_writes);
+          p.fenced_refused += Read(s->fenced_refused);
         }
         in.ringleader_fields = RingleaderInfoFields(*shared_);
         if (shared_->locks != nullptr) in.locks = &shared_->locks->stats();

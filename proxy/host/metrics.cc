@@ -98,6 +98,13 @@ void RenderProcess(const MetricsInput& in, std::string* out) {
   Family(out, "ringleader_rejected_connections_total", "counter",
          "Client connections refused at a pool's client_connections.")
       .Add("", c.rejected_connections);
+  {
+    Family f(out, "ringleader_fenced_writes_total", "counter",
+             "FENCED writes (and LOCK.FENCE-bound ones) answered, by result: refused when the "
+             "shard had seen a larger token for the lock.");
+    f.Add("result=\"accepted\"", c.fenced_writes - c.fenced_refused);
+    f.Add("result=\"refused\"", c.fenced_refused);
+  }
   Family(out, "ringleader_backend_connections_opened_total", "counter",
          "Connections opened to servers.")
       .Add("", c.backend_connections);

@@ -28,6 +28,8 @@ struct ProcessCounters {
   uint64_t output_limit_closes = 0;
   uint64_t evicted_clients = 0;
   uint64_t backend_connections = 0;
+  uint64_t fenced_writes = 0;
+  uint64_t fenced_refused = 0;
 };
 
 struct MetricsInput {

@@ -23,6 +23,8 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> ejections{0};             // servers ejected (auto_eject_hosts)
   std::atomic<uint64_t> evicted_clients{0};       // closed for the memory budget or no memory
   std::atomic<uint64_t> backend_timeouts{0};      // requests that timed out (the pool's timeout)
+  std::atomic<uint64_t> fenced_writes{0};         // FENCED writes answered (LOCK.FENCE's too)
+  std::atomic<uint64_t> fenced_refused{0};        // of those, refused: -FENCED stale token
 };
 
 template <typename T>

@@ -407,6 +407,10 @@ void ClientConn::ProtocolError() {
 
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
+  if (r->fenced) {
+    Add(worker_->stats().fenced_writes);
+    if (r->reply.starts_with("-FENCED ")) Add(worker_->stats().fenced_refused);
+  }
   if (r->parsed_ns != 0 && pool_ != nullptr) {
     pool_->counters().latency.Record(uv_hrtime() - std::exchange(r->parsed_ns, 0));
   }

@@ -85,6 +85,7 @@ void RequestPool::Free(Request* r) {
   r->reply_chunk.Reset();
   ClearKeepingSmallCapacity(r->reply_own);
   r->reply_is_error = false;
+  r->fenced = false;
   r->backend_label = nullptr;
   Stash(r->fragments, spare_fragments_);
   Stash(r->key_fragment, spare_key_fragments_);

@@ -36,6 +36,7 @@ struct Request {
   bool done = false;         // `reply` is final
   bool close_after = false;  // close the client once this reply is written (QUIT, protocol error)
   bool silent = false;       // CLIENT REPLY OFF/SKIP: the reply is dropped, not written
+  bool fenced = false;       // a FENCED write: its reply is counted (accepted or refused)
   uint8_t merge = 0;         // a split request: how fragment replies combine (proxy::Merge)
 
   ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)

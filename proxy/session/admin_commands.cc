@@ -62,6 +62,12 @@ std::string RingleaderInfoFields(const SharedState& shared) {
     out = "rl_node_id:0\r\nrl_role:standalone\r\n";
   }
   if (shared.locks != nullptr) AppendLockFields(shared.locks->stats(), &out);
+  uint64_t fenced = 0, refused = 0;
+  for (const auto& s : shared.stats) {
+    fenced += Read(s->fenced_writes);
+    refused += Read(s->fenced_refused);
+  }
+  out += fmt::format("rl_fenced_writes:{}\r\nrl_fenced_refused:{}\r\n", fenced, refused);
   return out;
 }
 

@@ -254,6 +254,7 @@ void SendFenced(PoolRouter* pool, ClientConn* client, Request* r, std::string_vi
   AppendCommand(&r->own, views);
   r->pieces.push_back(uv_buf_init(r->own.data(), static_cast<unsigned>(r->own.size())));
   client->state().last_write_server = backend->id();  // WAIT
+  r->fenced = true;
   backend->Send(r, client->state().id);
 }
 

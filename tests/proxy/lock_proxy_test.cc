@@ -272,6 +272,10 @@ TEST_F(LockProxyTest, ForceReleaseRaisesTheFenceOnEveryDataServer) {
             fmt::format("FENCED stale token {} < {} for lock job", ta, fence));
   EXPECT_EQ(Str(alice.Command({"GET", "out"})), "alice-1");
   EXPECT_GT(Acquire(admin, {"LOCK.ACQUIRE", "job", "bob", "PX", "1000"}).token, std::stoll(fence));
+  // Counted: one accepted, two refused.
+  std::string info = Str(admin.Command({"INFO", "ringleader"}));
+  EXPECT_NE(info.find("rl_fenced_writes:3\r\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("rl_fenced_refused:2\r\n"), std::string::npos) << info;
 }
 
 TEST_F(LockProxyTest, ForceReleaseSaysWhenADataServerDidNotTakeTheFence) {
