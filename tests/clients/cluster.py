@@ -27,6 +27,30 @@ def resp(*argv):
     return out
 
 
+def read_reply(f):
+    """One RESP2 reply from a buffered socket file: str, int, bytes, list, or an Exception."""
+    line = f.readline()
+    if not line:
+        raise ConnectionError("connection closed")
+    kind, body = line[:1], line[1:-2]
+    if kind == b"+":
+        return body.decode()
+    if kind == b"-":
+        return RuntimeError(body.decode())
+    if kind == b":":
+        return int(body)
+    if kind == b"$":
+        n = int(body)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(body)
+        return None if n < 0 else [read_reply(f) for _ in range(n)]
+    raise ValueError(f"not RESP: {line!r}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

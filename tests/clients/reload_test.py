@@ -16,31 +16,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import free_port, resp, wait_for_port  # noqa: E402
+from cluster import free_port, read_reply, resp, wait_for_port  # noqa: E402
 
 BINARY = os.environ.get("RL_RINGLEADER", "build/proxy/ringleader")
 PASSWORD = "reload-test-pw"
-
-
-def read_reply(f):
-    """One RESP2 reply from a buffered socket file; errors come back as RuntimeError values."""
-    line = f.readline()
-    if not line:
-        raise ConnectionError("connection closed")
-    kind, body = line[:1], line[1:-2]
-    if kind == b"+":
-        return body.decode()
-    if kind == b"-":
-        return RuntimeError(body.decode())
-    if kind == b":":
-        return int(body)
-    if kind == b"$":
-        n = int(body)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if kind == b"*":
-        n = int(body)
-        return None if n < 0 else [read_reply(f) for _ in range(n)]
-    raise ValueError(f"not RESP: {line!r}")
 
 
 class Conn:

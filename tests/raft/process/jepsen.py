@@ -469,3 +469,28 @@ class Nemesis(threading.Thread):
                 p.isolate(node, outbound=kind != "partition-in",
                           inbound=kind != "partition-out")
                 self.done.wait(hold)
+
+
+def run_under_nemesis(test, c, history, threads, stop, plan, seconds):
+    """Runs the client threads while a Nemesis plays `plan`; once every fault is healed, waits
+    until the cluster grants locks again, then stops the clients (`stop`). `test` is the
+    unittest.TestCase that asserts. Returns the nemesis (its `applied` counts)."""
+    nemesis = Nemesis(c, plan, history)
+    for t in threads:
+        t.start()
+    nemesis.start()
+    nemesis.join(timeout=seconds + 90)  # each fault is healed within a bound
+    nemesis.done.set()
+    test.assertFalse(nemesis.is_alive(), "the nemesis did not finish its plan")
+    test.assertIsNone(nemesis.error, f"nemesis failed: {nemesis.error!r}")
+    c.wait_leader(bound=30)
+
+    def grants():
+        return sum(1 for e in list(history.events)
+                   if e["f"] == "acquire" and e["type"] == "ok" and e["value"])
+    before = grants()
+    c.wait(lambda: grants() > before + 10, "grants after the faults healed", 30)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    return nemesis

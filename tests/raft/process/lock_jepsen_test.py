@@ -96,24 +96,7 @@ class LockJepsenTest(unittest.TestCase):
             threads = [threading.Thread(target=lock_worker, daemon=True,
                                         args=(c, history, i, seed * 100 + i, stop, i < PAUSERS))
                        for i in range(CLIENTS)]
-            nemesis = jepsen.Nemesis(c, plan, history)
-            for t in threads:
-                t.start()
-            nemesis.start()
-            nemesis.join(timeout=SECONDS + 90)
-            nemesis.done.set()
-            self.assertFalse(nemesis.is_alive(), "the nemesis did not finish its plan")
-            self.assertIsNone(nemesis.error, f"nemesis failed: {nemesis.error!r}")
-            c.wait_leader(bound=30)
-
-            def grants():
-                return sum(1 for e in list(history.events)
-                           if e["f"] == "acquire" and e["type"] == "ok" and e["value"])
-            before = grants()
-            c.wait(lambda: grants() > before + 10, "grants after the faults healed", 30)
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
+            nemesis = jepsen.run_under_nemesis(self, c, history, threads, stop, plan, SECONDS)
             finals = read_finals(c)
             events = sorted(history.events, key=lambda e: e["time"])
             violations, counts = jepsen.check_history(events)

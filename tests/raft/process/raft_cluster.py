@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients"))
-from cluster import resp  # noqa: E402
+from cluster import read_reply, resp  # noqa: E402,F401 (read_reply: importers take it here)
 
 SECRET = "test-secret-0123456789"
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
@@ -180,30 +180,6 @@ def free_port():
         _handed_out.add(port)
         return port
     raise OSError("no free port below the ephemeral range")
-
-
-def read_reply(f):
-    """One RESP2 reply from a buffered socket file: str, int, bytes, list, or an Exception."""
-    line = f.readline()
-    if not line:
-        raise ConnectionError("connection closed")
-    kind, body = line[:1], line[1:-2]
-    if kind == b"+":
-        return body.decode()
-    if kind == b"-":
-        return RuntimeError(body.decode())
-    if kind == b":":
-        return int(body)
-    if kind == b"$":
-        n = int(body)
-        if n < 0:
-            return None
-        data = f.read(n + 2)
-        return data[:-2]
-    if kind == b"*":
-        n = int(body)
-        return None if n < 0 else [read_reply(f) for _ in range(n)]
-    raise ValueError(f"not RESP: {line!r}")
 
 
 def parse_fields(text):

@@ -77,28 +77,7 @@ class JepsenTest(unittest.TestCase):
             threads += [threading.Thread(target=barrier_worker, daemon=True,
                                          args=(c, history, 200 + i, seed * 100 + 70 + i, stop))
                         for i in range(3)]
-            nemesis = jepsen.Nemesis(c, plan, history)
-            for t in threads:
-                t.start()
-            nemesis.start()
-            # The run lasts as long as the nemesis's plan (each fault healed in a bound).
-            nemesis.join(timeout=SECONDS + 90)
-            nemesis.done.set()
-            self.assertFalse(nemesis.is_alive(), "the nemesis did not finish its plan")
-            self.assertIsNone(nemesis.error, f"nemesis failed: {nemesis.error!r}")
-            # Healed: the cluster serves locks again before the clients stop.
-            c.wait_leader(bound=30)
-            grants_before = sum(1 for e in history.events
-                                if e["f"] == "acquire" and e["type"] == "ok" and e["value"])
-
-            def progress():
-                return sum(1 for e in list(history.events)
-                           if e["f"] == "acquire" and e["type"] == "ok"
-                           and e["value"]) > grants_before + 10
-            c.wait(progress, "grants after the faults healed", 30)
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
+            nemesis = jepsen.run_under_nemesis(self, c, history, threads, stop, plan, SECONDS)
             events = sorted(history.events, key=lambda e: e["time"])
             violations, counts = jepsen.check_history(events)
             counts.update({f"nemesis_{k}": v for k, v in nemesis.applied.items()})
