@@ -251,6 +251,10 @@ void CompareRingleader(const conf::RingleaderSettings& a, const conf::Ringleader
   restart("proto_max_multibulk_len", n(a.proto_max_multibulk_len), n(b.proto_max_multibulk_len));
   restart("client_query_buffer_limit", n(a.client_query_buffer_limit),
           n(b.client_query_buffer_limit));
+  restart("migration_keys_per_second", n(a.migration_keys_per_second),
+          n(b.migration_keys_per_second));
+  restart("migration_bytes_per_second", n(a.migration_bytes_per_second),
+          n(b.migration_bytes_per_second));
   auto cluster = [](const std::optional<conf::ClusterSettings>& c) -> std::string {
     if (!c) return "absent";
     std::string members;
