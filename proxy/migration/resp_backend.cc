@@ -146,7 +146,40 @@ const LuaScript& Scripts(int which) {
 }
 }  // namespace
 
-Reply ToReply(const RespReply& r) {
+namespace {
+
+// RESP2 bytes of a parsed reply (the connections speak RESP2), for Reply::raw.
+void Encode(const RespReply& r, std::string* out) {
+  switch (r.type) {
+    case RespReply::Type::kStatus:
+      *out += fmt::format("+{}\r\n", r.str);
+      return;
+    case RespReply::Type::kError:
+      *out += fmt::format("-{}\r\n", r.str);
+      return;
+    case RespReply::Type::kInteger:
+    case RespReply::Type::kBoolean:
+      *out += fmt::format(":{}\r\n", r.integer);
+      return;
+    case RespReply::Type::kNil:
+      *out += "$-1\r\n";
+      return;
+    case RespReply::Type::kArray:
+    case RespReply::Type::kMap:
+    case RespReply::Type::kSet:
+    case RespReply::Type::kPush:
+      *out += fmt::format("*{}\r\n", r.elements.size());
+      for (const RespReply& e : r.elements) Encode(e, out);
+      return;
+    default:
+      *out += fmt::format("${}\r\n", r.str.size());
+      *out += r.str;
+      *out += "\r\n";
+      return;
+  }
+}
+
+Reply Convert(const RespReply& r) {
   switch (r.type) {
     case RespReply::Type::kNil:
       return Reply::Nil();
@@ -167,7 +200,7 @@ Reply ToReply(const RespReply& r) {
         if (e.type == RespReply::Type::kInteger) {
           out.elements.push_back(std::to_string(e.integer));
         } else if (!e.elements.empty()) {
-          Reply inner = ToReply(e);
+          Reply inner = Convert(e);
           for (std::string& s : inner.elements) out.elements.push_back(std::move(s));
         } else {
           out.elements.push_back(e.str);
@@ -178,6 +211,14 @@ Reply ToReply(const RespReply& r) {
     default:
       return Reply::String(r.str);
   }
+}
+
+}  // namespace
+
+Reply ToReply(const RespReply& r) {
+  Reply out = Convert(r);
+  Encode(r, &out.raw);
+  return out;
 }
 
 RespBackend::RespBackend(uv_loop_t* loop, std::vector<ServerAddress> servers,

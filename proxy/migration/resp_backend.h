@@ -111,7 +111,8 @@ class UvClock final : public Clock {
   std::map<Timer*, std::unique_ptr<Timer>> timers_;
 };
 
-// The engine's Reply for a RESP reply (nested arrays flattened, nil elements as "").
+// The engine's Reply for a RESP reply (nested arrays flattened, nil elements as ""), with
+// its RESP2 bytes in `raw`.
 Reply ToReply(const proxy::RespReply& r);
 
 }  // namespace rl::migration
