@@ -372,7 +372,8 @@ std::vector<std::string> RenderPlan(const ReloadPlan& plan,
   for (const std::string& s : plan.restart) lines.push_back(s + " (needs a restart)");
   if (plan.MovesKeys()) {
     lines.push_back(
-        "RELOAD refuses a change that moves keys: online key migration is not available yet");
+        "RELOAD migrates the moving keys online (standalone only: a cluster refuses a change that "
+        "moves keys for now); watch INFO ringleader");
   } else if (plan.Applies()) {
     lines.push_back("RELOAD would apply the changes above; no key moves");
   } else {
