@@ -80,8 +80,8 @@ std::expected<std::vector<migration::ServerAddress>, std::string> Addresses(cons
   for (const Topology* t : {&a, &b}) {
     for (const TopologyServer& s : t->servers()) {
       if (s.conf.address.kind != conf::Address::Kind::kTcp) {
-        return std::unexpected(fmt::format(
-            "server {} is on a unix socket: MIGRATE needs host:port", s.label));
+        return std::unexpected(
+            fmt::format("server {} is on a unix socket: MIGRATE needs host:port", s.label));
       }
       out[s.id] = migration::ServerAddress{s.id, s.conf.address.host, s.conf.address.port,
                                            t->pool().redis_auth};
@@ -113,9 +113,9 @@ void MigrationDriver::Close() {
 }
 
 std::shared_ptr<const MigrationRoute> MigrationDriver::Route(Phase phase) const {
-  auto route = std::make_shared<MigrationRoute>(MigrationRoute{
-      migration::KeyRouter(phase, change_->from, change_->to), change_->servers,
-      change_->state.target_epoch});
+  auto route = std::make_shared<MigrationRoute>(
+      MigrationRoute{migration::KeyRouter(phase, change_->from, change_->to), change_->servers,
+                     change_->state.target_epoch});
   return route;
 }
 
@@ -129,21 +129,23 @@ std::expected<std::string, std::string> MigrationDriver::Start(const PoolPlan& p
   }
   std::shared_ptr<const Topology> current = proxy_->CurrentTopology(plan.name);
   if (current == nullptr || current->epoch() != plan.epoch) {
-    return std::unexpected(fmt::format("ERR RELOAD: pool '{}' is at epoch {}, not {}; nothing "
-                                       "changed",
-                                       plan.name, current ? current->epoch() : 0, plan.epoch));
+    return std::unexpected(
+        fmt::format("ERR RELOAD: pool '{}' is at epoch {}, not {}; nothing "
+                    "changed",
+                    plan.name, current ? current->epoch() : 0, plan.epoch));
   }
   if (plan.apply.redis_db != 0) {
-    return std::unexpected(fmt::format(
-        "ERR pool '{}': online key migration supports redis_db 0 only; nothing changed",
-        plan.name));
+    return std::unexpected(
+        fmt::format("ERR pool '{}': online key migration supports redis_db 0 only; nothing changed",
+                    plan.name));
   }
   auto target = Topology::Build(plan.apply, plan.epoch + 1, current.get());
-  if (!target) return std::unexpected(fmt::format("ERR RELOAD: {}; nothing changed", target.error()));
+  if (!target)
+    return std::unexpected(fmt::format("ERR RELOAD: {}; nothing changed", target.error()));
   auto servers = Addresses(*current, **target);
   if (!servers) {
-    return std::unexpected(fmt::format("ERR pool '{}': {}; nothing changed", plan.name,
-                                       servers.error()));
+    return std::unexpected(
+        fmt::format("ERR pool '{}': {}; nothing changed", plan.name, servers.error()));
   }
   migration::MigrationState stable;
   stable.epoch = stable.topology = plan.epoch;
@@ -165,9 +167,10 @@ std::expected<std::string, std::string> MigrationDriver::Start(const PoolPlan& p
       plan.epoch + 1);
   UpdateInfo();
   Prepare();
-  return fmt::format("migrating: pool '{}' from epoch {} to epoch {} ({:.2f}% of the hash space "
-                     "moves); watch INFO ringleader (rl_pool_{}_migration)",
-                     plan.name, plan.epoch, plan.epoch + 1, plan.moved_share * 100, plan.name);
+  return fmt::format(
+      "migrating: pool '{}' from epoch {} to epoch {} ({:.2f}% of the hash space "
+      "moves); watch INFO ringleader (rl_pool_{}_migration)",
+      plan.name, plan.epoch, plan.epoch + 1, plan.moved_share * 100, plan.name);
 }
 
 // PREPARE: every worker routes by the migration rules (moving keys held), then one more round
@@ -253,8 +256,9 @@ void MigrationDriver::OnMigrated(migration::Result<migration::Checkpoint> result
   c->running = false;
   if (!result) {
     c->error = result.error().message;
-    Log(kLogWarn, "migration: pool '{}': the migrator stopped: {} (RINGLEADER MIGRATION RESUME "
-                  "restarts it from its checkpoint)",
+    Log(kLogWarn,
+        "migration: pool '{}': the migrator stopped: {} (RINGLEADER MIGRATION RESUME "
+        "restarts it from its checkpoint)",
         c->pool, c->error);
     UpdateInfo();
     return;
@@ -334,8 +338,8 @@ std::string MigrationDriver::Status() const {
   if (change_ == nullptr) return "no migration has run\n";
   const Change& c = *change_;
   std::string text = fmt::format("pool: {}\n", c.pool);
-  text += fmt::format("phase: {}\n", c.finished ? "stable"
-                                                : std::string(migration::PhaseName(c.state.phase)));
+  text += fmt::format("phase: {}\n",
+                      c.finished ? "stable" : std::string(migration::PhaseName(c.state.phase)));
   if (c.finished) {
     text += fmt::format("epoch: {}\n", c.state.epoch);
   } else {
@@ -354,8 +358,8 @@ void MigrationDriver::Call(const std::vector<std::string>& argv, bool admin,
                            std::move_only_function<void(std::string)> done) {
   // argv: RINGLEADER MIGRATION <sub>
   std::string sub = argv.size() > 2 ? AsciiUppercase(argv[2]) : "";
-  if (argv.size() != 3 || (sub != "STATUS" && sub != "PAUSE" && sub != "RESUME" &&
-                           sub != "ABORT")) {
+  if (argv.size() != 3 ||
+      (sub != "STATUS" && sub != "PAUSE" && sub != "RESUME" && sub != "ABORT")) {
     return done(ErrorReply("ERR syntax: RINGLEADER MIGRATION STATUS|PAUSE|RESUME|ABORT"));
   }
   if (sub == "STATUS") {

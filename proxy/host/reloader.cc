@@ -206,9 +206,10 @@ void Reloader::Apply(ReloadPlan plan, Done done) {
       if (!pool.MovesKeys()) continue;
       std::string why =
           moving > 1 && cluster_ == nullptr
-              ? fmt::format("ERR this reload moves keys of {} pools; online key migration moves "
-                            "one pool at a time: change one pool per RELOAD; nothing was changed",
-                            moving)
+              ? fmt::format(
+                    "ERR this reload moves keys of {} pools; online key migration moves "
+                    "one pool at a time: change one pool per RELOAD; nothing was changed",
+                    moving)
               : StartKeyMigration(pool, nullptr).error();
       Log(kLogWarn, "reload of {} refused: {}", plan.path, why);
       done(ErrorReply(why));

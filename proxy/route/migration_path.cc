@@ -98,7 +98,8 @@ void MigrationPath::Set(std::shared_ptr<const MigrationRoute> route) {
 void MigrationPath::EnsureBackend() {
   if (backend_ != nullptr) return;
   uv_loop_t* loop = pool_->worker()->loop();
-  backend_ = std::make_unique<migration::RespBackend>(loop, std::vector<migration::ServerAddress>{});
+  backend_ =
+      std::make_unique<migration::RespBackend>(loop, std::vector<migration::ServerAddress>{});
   clock_ = std::make_unique<migration::UvClock>(loop);
 }
 
@@ -112,8 +113,7 @@ std::string MigrationPath::SessionRefusal(const CommandInfo& info,
   }
   if (!refuse) return {};
   std::string out;
-  AppendError(&out,
-              fmt::format(kMigrationSessionError, pool_->conf().name, route_->target_epoch));
+  AppendError(&out, fmt::format(kMigrationSessionError, pool_->conf().name, route_->target_epoch));
   return out;
 }
 
@@ -141,8 +141,8 @@ void MigrationPath::Run(std::shared_ptr<Pending> p) {
   } else {
     // The change ended while the request was held: its keys have their new owner now.
     const Topology& t = pool_->topology();
-    plan.steps.push_back(
-        migration::Step{migration::Step::Op::kRun, t.servers()[t.ring().Lookup(keys[0])].id, 0, {}});
+    plan.steps.push_back(migration::Step{
+        migration::Step::Op::kRun, t.servers()[t.ring().Lookup(keys[0])].id, 0, {}});
   }
   switch (plan.kind) {
     case migration::Plan::Kind::kRefuse: {

@@ -318,8 +318,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
         key_scratch_.resize(argv.size());
         int n = info->route == Route::kBlocking ? ExtractKeys(*info, argv, key_scratch_) : 0;
         std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(std::max(n, 0)));
-        if (std::string refusal = migration_->SessionRefusal(*info, argv, keys);
-            !refusal.empty()) {
+        if (std::string refusal = migration_->SessionRefusal(*info, argv, keys); !refusal.empty()) {
           Reject(client, r, refusal);
           return;
         }
