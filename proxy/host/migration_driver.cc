@@ -101,6 +101,11 @@ MigrationDriver::MigrationDriver(Proxy* proxy, uv_loop_t* loop,
   options_.bytes_per_second = settings.migration_bytes_per_second;
 }
 
+void MigrationDriver::AddPool(const std::string& name) {
+  std::lock_guard lock(info_mu_);
+  info_.try_emplace(name);
+}
+
 MigrationDriver::~MigrationDriver() = default;
 
 void MigrationDriver::Close() {

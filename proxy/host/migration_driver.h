@@ -39,6 +39,8 @@ class MigrationDriver {
   MigrationDriver(const MigrationDriver&) = delete;
   MigrationDriver& operator=(const MigrationDriver&) = delete;
 
+  // A served pool: INFO shows it stable until a change begins. Before the workers start.
+  void AddPool(const std::string& name);
   // Begins the change `plan` describes (REQUIRES: plan.MovesKeys()), computed from the served
   // epoch (compare-and-set). On success the line RELOAD answers with; the change then goes on by
   // itself (watch INFO ringleader). Refused while another change is under way.
@@ -47,8 +49,8 @@ class MigrationDriver {
   void Call(const std::vector<std::string>& argv, bool admin,
             std::move_only_function<void(std::string)> done);
   // rl_pool_<name>_migration (stable or the phase), _keys_moved, _keys_scanned, _bytes_moved,
-  // _started_at (unix seconds; 0: never), one line each with "\r\n", for every pool that has
-  // had a change. Any thread.
+  // _started_at (unix seconds; 0: never), one line each with "\r\n", for every served pool (the
+  // last change's counts once it is over). Any thread.
   std::string InfoFields() const;
   // Stops the migrator and closes the connections (the control loop's quit).
   void Close();

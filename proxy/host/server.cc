@@ -289,6 +289,7 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
     shared.migration = proxy->migration_.get();
     reloader->set_migration(proxy->migration_.get());
     MigrationDriver* driver = proxy->migration_.get();
+    for (const conf::Pool& pool : proxy->config_.pools) driver->AddPool(pool.name);
     proxy->control_.OnQuit([driver] { driver->Close(); });
   }
   proxy->workers_running_ = proxy->workers_.size();
