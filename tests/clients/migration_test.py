@@ -304,8 +304,24 @@ class MigrationTest(unittest.TestCase):
                          "OK paused (between pages and batches)")
         self.assertIn("paused: yes", self.c.call("RINGLEADER", "MIGRATION", "STATUS").decode())
         self.assertEqual(self.info()["rl_pool_main_migration"], "migrating_paused")
-        # Clients keep being served while the migrator is paused.
+        # Clients keep being served while the migrator is paused; what cannot be served safely
+        # during a change is refused with an error saying why.
         wait(lambda: w.ops["write"] > 200, "writes while paused")
+        old, new = self.owners(self.ports), self.owners(self.ports + [extra])
+        moving = [k for k in old if k.startswith("s:") and old[k] != new[k]]
+        self.assertTrue(moving)
+        k1 = moving[0]
+        k2 = next(k for k in old if k.startswith("s:") and old[k] != old[k1])
+        self.assertEqual(self.c.call("GET", k1), k1.replace(":", "").encode())
+        multi = self.c.call("MULTI")
+        self.assertIsInstance(multi, RuntimeError)
+        self.assertIn("TRYAGAIN MULTI/EXEC and blocking commands", str(multi))
+        blocked = self.c.call("BLPOP", k1, "0.1")
+        self.assertIsInstance(blocked, RuntimeError)
+        self.assertIn("TRYAGAIN MULTI/EXEC and blocking commands", str(blocked))
+        cross = self.c.call("MGET", k1, k2)
+        self.assertIsInstance(cross, RuntimeError)
+        self.assertIn("CROSSSLOT Keys in request are moving between servers", str(cross))
         self.assertEqual(self.c.call("RINGLEADER", "MIGRATION", "RESUME"), "OK resumed")
         self.assertIn("paused: no", self.c.call("RINGLEADER", "MIGRATION", "STATUS").decode())
         moved = int(self.info()["rl_pool_main_keys_moved"])
