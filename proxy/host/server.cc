@@ -392,7 +392,8 @@ void Proxy::PublishMigration(const std::string& pool, std::shared_ptr<const Migr
   for (auto& worker : workers_) {
     Worker* w = worker.get();
     w->Post([w, pool, route, all_applied] {
-      if (PoolRouter* p = w->FindPool(pool); p != nullptr) p->SetMigration(route);
+      // The worker's acknowledgment waits for its plans under the previous route to finish.
+      if (PoolRouter* p = w->FindPool(pool); p != nullptr) p->SetMigration(route, all_applied);
     });
   }
 }

@@ -97,7 +97,8 @@ class Proxy {
 
   // Publishes a ring change's data path for pool `pool` (nullptr: the change is over) to every
   // worker serving it (PoolRouter::SetMigration); `done` runs on the control loop once every
-  // worker has it: the acknowledgment a migration's PREPARE waits for.
+  // worker has it and has finished the plans it started under the previous route: the
+  // acknowledgment (and drain) a migration's PREPARE waits for.
   void PublishMigration(const std::string& pool, std::shared_ptr<const MigrationRoute> route,
                         std::function<void()> done);
 

@@ -83,16 +83,18 @@ MigrationPath::~MigrationPath() { *alive_ = false; }
 
 void MigrationPath::Shutdown() {
   *alive_ = false;
+  drains_.clear();
   backend_.reset();
   clock_.reset();
 }
 
-void MigrationPath::Set(std::shared_ptr<const MigrationRoute> route) {
+void MigrationPath::Set(std::shared_ptr<const MigrationRoute> route, std::shared_ptr<void> ack) {
   if (route != nullptr) {
     EnsureBackend();
     for (const migration::ServerAddress& s : route->servers) backend_->SetServer(s);
   }
   route_ = std::move(route);
+  if (ack != nullptr && running_ > 0) drains_.push_back(std::move(ack));
 }
 
 void MigrationPath::EnsureBackend() {
@@ -158,10 +160,12 @@ void MigrationPath::Run(std::shared_ptr<Pending> p) {
     case migration::Plan::Kind::kSteps:
       break;
   }
+  ++running_;
   migration::ExecutePlan(*backend_, *clock_, std::move(plan), p->command,
                          migration::ExecutorOptions{},
                          [this, alive = alive_, p](migration::Result<migration::Reply> reply) {
                            if (!*alive) return;
+                           if (--running_ == 0) drains_.clear();  // releases the acks
                            Finish(p, reply ? Encode(*reply) : FailureReply(reply.error()));
                          });
 }

@@ -45,7 +45,10 @@ class MigrationPath {
   MigrationPath& operator=(const MigrationPath&) = delete;
 
   // The route from now on (nullptr: no change under way). Held requests are re-routed.
-  void Set(std::shared_ptr<const MigrationRoute> route);
+  // `ack` is released once every plan started under an earlier route has finished (at once
+  // when none runs): the drain a phase change waits for (a plan that already moved its key
+  // must not write the target after a reverse change moved it back).
+  void Set(std::shared_ptr<const MigrationRoute> route, std::shared_ptr<void> ack = nullptr);
   bool active() const { return route_ != nullptr; }
   // Closes the connections (the worker's shutdown); plans still running never answer.
   void Shutdown();
@@ -69,7 +72,8 @@ class MigrationPath {
   std::shared_ptr<const MigrationRoute> route_;
   std::unique_ptr<migration::RespBackend> backend_;
   std::unique_ptr<migration::UvClock> clock_;
-  std::vector<std::string_view> key_scratch_;
+  size_t running_ = 0;                         // plans in ExecutePlan
+  std::vector<std::shared_ptr<void>> drains_;  // acks waiting for running_ to reach 0
   std::shared_ptr<bool> alive_;
 };
 

@@ -109,9 +109,10 @@ void PoolRouter::Apply(std::shared_ptr<const Topology> topology) {
       worker_->index(), topology_->epoch(), topology_->servers().size());
 }
 
-void PoolRouter::SetMigration(std::shared_ptr<const MigrationRoute> route) {
+void PoolRouter::SetMigration(std::shared_ptr<const MigrationRoute> route,
+                              std::shared_ptr<void> ack) {
   if (migration_ == nullptr) migration_ = std::make_unique<MigrationPath>(this);
-  migration_->Set(std::move(route));
+  migration_->Set(std::move(route), std::move(ack));
   Log(kLogNotice, "pool '{}': worker {} routes by {}", conf().name, worker_->index(),
       migration_->active() ? "the migration rules" : fmt::format("epoch {}", epoch()));
 }

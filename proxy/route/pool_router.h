@@ -91,7 +91,8 @@ class PoolRouter final : public RequestHandler {
   void Apply(std::shared_ptr<const Topology> topology);
 
   // A ring change's data path from now on (nullptr: none under way); see migration_path.h.
-  void SetMigration(std::shared_ptr<const MigrationRoute> route);
+  // `ack` is held until the plans started under the previous route are done (MigrationPath::Set).
+  void SetMigration(std::shared_ptr<const MigrationRoute> route, std::shared_ptr<void> ack = {});
 
   const conf::Pool& conf() const { return topology_->pool(); }
   const Topology& topology() const { return *topology_; }
