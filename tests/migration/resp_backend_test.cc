@@ -109,6 +109,7 @@ TEST_F(RespBackendTest, RunAndRunIfExists) {
   auto set = Await<Reply>([&](auto cb) { backend_->Run(1, Command{{"SET", "k", "v"}}, cb); });
   ASSERT_TRUE(set) << set.error().message;
   EXPECT_EQ(*set, Reply::Status("OK"));
+  EXPECT_EQ(set->raw, "+OK\r\n") << "the server's bytes, for the proxy to forward";
   auto get = Await<std::optional<Reply>>([&](auto cb) {
     backend_->RunIfExists(1, "k", Command{{"GET", "k"}}, cb);
   });
@@ -138,6 +139,12 @@ TEST_F(RespBackendTest, RunAndRunIfExists) {
   });
   ASSERT_TRUE(all && all->has_value());
   EXPECT_EQ((*all)->elements, (std::vector<std::string>{"a", "1", "b", "2"}));
+  EXPECT_EQ((*all)->raw, "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+  auto nested = Await<Reply>([&](auto cb) {
+    backend_->Run(1, Command{{"EVAL", "return {1, {'x', false}}", "0"}}, cb);
+  });
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->raw, "*2\r\n:1\r\n*2\r\n$1\r\nx\r\n$-1\r\n");
 }
 
 TEST_F(RespBackendTest, ScriptsSurviveScriptFlush) {
