@@ -158,6 +158,10 @@ struct RingleaderSettings {
   uint32_t proto_max_multibulk_len = 1024 * 1024;
   // Bytes of one request: 1048576..2147483647.
   uint64_t client_query_buffer_limit = 1ull << 30;
+  // Online key migration's throttles (RINGLEADER RELOAD of a change that moves keys): keys and
+  // bytes the background migrator moves per second. 0..2147483647; 0: unthrottled.
+  uint64_t migration_keys_per_second = 0;
+  uint64_t migration_bytes_per_second = 0;
   // The `cluster:` key: absent = a standalone process (no data directory, no peers).
   std::optional<ClusterSettings> cluster;
   // The `locks:` key: absent = no lock service (LOCK.* and FENCED answer an error).

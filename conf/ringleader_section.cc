@@ -54,6 +54,10 @@ constexpr NumberKey kKeys[] = {
      [](RingleaderSettings& s, int n) { s.proto_max_multibulk_len = static_cast<uint32_t>(n); }},
     {"client_query_buffer_limit", kOneMiB, INT_MAX,
      [](RingleaderSettings& s, int n) { s.client_query_buffer_limit = static_cast<uint64_t>(n); }},
+    {"migration_keys_per_second", 0, INT_MAX,
+     [](RingleaderSettings& s, int n) { s.migration_keys_per_second = static_cast<uint64_t>(n); }},
+    {"migration_bytes_per_second", 0, INT_MAX,
+     [](RingleaderSettings& s, int n) { s.migration_bytes_per_second = static_cast<uint64_t>(n); }},
 };
 
 // The mapping-valued keys, besides the numbers.

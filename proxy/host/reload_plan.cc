@@ -251,6 +251,10 @@ void CompareRingleader(const conf::RingleaderSettings& a, const conf::Ringleader
   restart("proto_max_multibulk_len", n(a.proto_max_multibulk_len), n(b.proto_max_multibulk_len));
   restart("client_query_buffer_limit", n(a.client_query_buffer_limit),
           n(b.client_query_buffer_limit));
+  restart("migration_keys_per_second", n(a.migration_keys_per_second),
+          n(b.migration_keys_per_second));
+  restart("migration_bytes_per_second", n(a.migration_bytes_per_second),
+          n(b.migration_bytes_per_second));
   auto cluster = [](const std::optional<conf::ClusterSettings>& c) -> std::string {
     if (!c) return "absent";
     std::string members;
@@ -368,7 +372,8 @@ std::vector<std::string> RenderPlan(const ReloadPlan& plan,
   for (const std::string& s : plan.restart) lines.push_back(s + " (needs a restart)");
   if (plan.MovesKeys()) {
     lines.push_back(
-        "RELOAD refuses a change that moves keys: online key migration is not available yet");
+        "RELOAD migrates the moving keys online (standalone only: a cluster refuses a change that "
+        "moves keys for now); watch INFO ringleader");
   } else if (plan.Applies()) {
     lines.push_back("RELOAD would apply the changes above; no key moves");
   } else {

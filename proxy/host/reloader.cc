@@ -10,6 +10,7 @@
 #include "proxy/base/log.h"
 #include "proxy/host/cli.h"
 #include "proxy/host/cluster_host.h"
+#include "proxy/host/migration_driver.h"
 #include "proxy/host/server.h"
 #include "proxy/resp/client.h"
 #include "proxy/resp/reply_writer.h"
@@ -44,12 +45,14 @@ std::string AppliedReply(const ReloadPlan& plan, const std::vector<std::string>&
 
 }  // namespace
 
-std::expected<void, std::string> StartKeyMigration(const PoolPlan& plan) {
-  // The migration engine plugs in here: PREPARE(E+1 from E) instead of this refusal.
+std::expected<std::string, std::string> StartKeyMigration(const PoolPlan& plan,
+                                                          MigrationDriver* driver) {
+  if (driver != nullptr) return driver->Start(plan);
   return std::unexpected(fmt::format(
-      "ERR pool '{}': this change moves {:.2f}% of the hash space ({}); online key migration is "
-      "not available yet, so RELOAD does not apply it (moving the ring without migrating would "
-      "lose those keys to readers); nothing was changed",
+      "ERR pool '{}': this change moves {:.2f}% of the hash space ({}); online key migration "
+      "runs only in a standalone process for now (no `ringleader: cluster:` section), so RELOAD "
+      "does not apply it here (moving the ring without migrating would lose those keys to "
+      "readers); nothing was changed",
       plan.name, plan.moved_share * 100, MovesSummary(plan)));
 }
 
@@ -196,11 +199,20 @@ void Reloader::OnCount(uint64_t probe, const std::string& pool, const std::strin
 }
 
 void Reloader::Apply(ReloadPlan plan, Done done) {
-  for (const PoolPlan& pool : plan.pools) {
-    if (!pool.MovesKeys()) continue;
-    if (auto started = StartKeyMigration(pool); !started) {
-      Log(kLogWarn, "reload of {} refused: {}", plan.path, started.error());
-      done(ErrorReply(started.error()));
+  size_t moving = 0;
+  for (const PoolPlan& pool : plan.pools) moving += pool.MovesKeys() ? 1 : 0;
+  if (moving > 0 && (cluster_ != nullptr || migration_ == nullptr || moving > 1)) {
+    for (const PoolPlan& pool : plan.pools) {
+      if (!pool.MovesKeys()) continue;
+      std::string why =
+          moving > 1 && cluster_ == nullptr
+              ? fmt::format(
+                    "ERR this reload moves keys of {} pools; online key migration moves "
+                    "one pool at a time: change one pool per RELOAD; nothing was changed",
+                    moving)
+              : StartKeyMigration(pool, nullptr).error();
+      Log(kLogWarn, "reload of {} refused: {}", plan.path, why);
+      done(ErrorReply(why));
       return;
     }
   }
@@ -216,8 +228,19 @@ void Reloader::Apply(ReloadPlan plan, Done done) {
 // change can come between the plan and the publish; the reply waits until every worker has it.
 void Reloader::ApplyStandalone(ReloadPlan plan, Done done) {
   std::vector<std::shared_ptr<const Topology>> next;
+  std::vector<std::string> migrating;
   for (const PoolPlan& pool : plan.pools) {
-    if (!pool.Applies()) continue;
+    if (!pool.MovesKeys()) continue;
+    auto started = StartKeyMigration(pool, migration_);
+    if (!started) {
+      Log(kLogWarn, "reload of {} refused: {}", plan.path, started.error());
+      done(ErrorReply(started.error()));
+      return;
+    }
+    migrating.push_back(std::move(*started));
+  }
+  for (const PoolPlan& pool : plan.pools) {
+    if (!pool.Applies() || pool.MovesKeys()) continue;
     std::shared_ptr<const Topology> current = proxy_->CurrentTopology(pool.name);
     if (current == nullptr || current->epoch() != pool.epoch) {
       done(ErrorReply(fmt::format("ERR RELOAD: pool '{}' is at epoch {}, not {}; nothing changed",
@@ -231,7 +254,7 @@ void Reloader::ApplyStandalone(ReloadPlan plan, Done done) {
     }
     next.push_back(std::move(*topology));
   }
-  auto applied = std::make_shared<std::vector<std::string>>();
+  auto applied = std::make_shared<std::vector<std::string>>(std::move(migrating));
   auto plan_ptr = std::make_shared<ReloadPlan>(std::move(plan));
   // Runs `done` once the last Publish's workers all have their snapshot.
   std::shared_ptr<void> all(

@@ -2,8 +2,9 @@
 // same checks as at start), plans the change against what is served (host/reload_plan.h) and
 // either prints the plan (DRYRUN, with DBSIZE-based key estimates) or applies it: settings and
 // server addresses at once, a topology change as one compare-and-set "epoch E+1 from E" (a
-// SetPool proposal in a cluster, a direct Publish standalone). A change that moves keys goes to
-// StartKeyMigration, which refuses it until online migration exists.
+// SetPool proposal in a cluster, a direct Publish standalone). A change that moves keys is an
+// online key migration (host/migration_driver.h) in a standalone process; a cluster refuses it
+// (StartKeyMigration) until the migration's phases are Raft entries.
 // Thread safety: everything on the control loop's thread.
 #pragma once
 
@@ -21,12 +22,15 @@
 namespace rl::proxy {
 
 class ClusterHost;
+class MigrationDriver;
 class Proxy;
 
-// The one place where a change that moves keys goes. Online key migration is not built yet, so
-// it refuses with a message naming the moved share; moving the ring without migrating would lose
-// those keys to readers, as twemproxy does. REQUIRES: plan.MovesKeys().
-std::expected<void, std::string> StartKeyMigration(const PoolPlan& plan);
+// Where a change that moves keys goes: the standalone process's migration driver (null in a
+// cluster, which refuses with a message naming the moved share: migration runs only standalone
+// for now, and moving the ring without migrating would lose those keys to readers, as twemproxy
+// does). On success the line for RELOAD's reply. REQUIRES: plan.MovesKeys().
+std::expected<std::string, std::string> StartKeyMigration(const PoolPlan& plan,
+                                                          MigrationDriver* driver);
 
 class Reloader {
  public:
@@ -40,6 +44,8 @@ class Reloader {
             std::move_only_function<void(std::string reply)> done);
   // Answers every dry run still waiting for DBSIZE with an error (on the loop's quit).
   void Close();
+  // The standalone process's migration driver (before the workers start).
+  void set_migration(MigrationDriver* driver) { migration_ = driver; }
 
  private:
   struct Probe;
@@ -57,6 +63,7 @@ class Reloader {
   Proxy* proxy_;
   const conf::Config* started_;
   ClusterHost* cluster_;
+  MigrationDriver* migration_ = nullptr;
   uint64_t next_probe_ = 1;
   std::map<uint64_t, std::unique_ptr<Probe>> probes_;
   bool closed_ = false;

@@ -19,6 +19,7 @@
 #include "proxy/host/cluster_host.h"
 #include "proxy/host/http_admin.h"
 #include "proxy/host/lock_service.h"
+#include "proxy/host/migration_driver.h"
 #include "proxy/host/reloader.h"
 #include "proxy/host/stats_port.h"
 #include "proxy/host/worker.h"
@@ -282,6 +283,15 @@ std::expected<std::unique_ptr<Proxy>, std::string> Proxy::Start(const conf::Conf
   shared.reloader = proxy->reloader_.get();
   Reloader* reloader = shared.reloader;
   proxy->control_.OnQuit([reloader] { reloader->Close(); });
+  if (!proxy->config_.ringleader.cluster) {
+    proxy->migration_ = std::make_unique<MigrationDriver>(proxy.get(), proxy->control_.loop(),
+                                                          proxy->config_.ringleader);
+    shared.migration = proxy->migration_.get();
+    reloader->set_migration(proxy->migration_.get());
+    MigrationDriver* driver = proxy->migration_.get();
+    for (const conf::Pool& pool : proxy->config_.pools) driver->AddPool(pool.name);
+    proxy->control_.OnQuit([driver] { driver->Close(); });
+  }
   proxy->workers_running_ = proxy->workers_.size();
   proxy->workers_started_ = true;
   Proxy* p = proxy.get();
@@ -372,6 +382,21 @@ std::expected<void, std::string> Proxy::Publish(std::shared_ptr<const Topology> 
 std::expected<void, std::string> Proxy::PublishSettings(std::shared_ptr<const Topology> topology,
                                                         std::function<void()> done) {
   return PublishAt(std::move(topology), std::move(done), /*same_epoch=*/true);
+}
+
+void Proxy::PublishMigration(const std::string& pool, std::shared_ptr<const MigrationRoute> route,
+                             std::function<void()> done) {
+  // As in PublishAt: `done` runs once the last worker's closure is gone.
+  std::shared_ptr<void> all_applied(nullptr, [this, done = std::move(done)](void*) {
+    if (done) control_.Post(done);
+  });
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->Post([w, pool, route, all_applied] {
+      // The worker's acknowledgment waits for its plans under the previous route to finish.
+      if (PoolRouter* p = w->FindPool(pool); p != nullptr) p->SetMigration(route, all_applied);
+    });
+  }
 }
 
 namespace {

@@ -30,6 +30,8 @@ namespace rl::proxy {
 class ClusterHost;
 class LockService;
 class HttpAdmin;
+class MigrationDriver;
+struct MigrationRoute;
 class Reloader;
 class StatsPort;
 class Topology;
@@ -94,6 +96,13 @@ class Proxy {
   std::expected<void, std::string> PublishSettings(std::shared_ptr<const Topology> topology,
                                                    std::function<void()> done = {});
 
+  // Publishes a ring change's data path for pool `pool` (nullptr: the change is over) to every
+  // worker serving it (PoolRouter::SetMigration); `done` runs on the control loop once every
+  // worker has it and has finished the plans it started under the previous route: the
+  // acknowledgment (and drain) a migration's PREPARE waits for.
+  void PublishMigration(const std::string& pool, std::shared_ptr<const MigrationRoute> route,
+                        std::function<void()> done);
+
   size_t worker_count() const { return workers_.size(); }
   ControlLoop& control() { return control_; }
   // Why the proxy stopped itself (the cluster node's fatal error), or empty. After Wait().
@@ -130,6 +139,8 @@ class Proxy {
   // The same for the lock coordinator (`ringleader: locks:`); null without it.
   std::unique_ptr<LockService> lock_service_;
   std::unique_ptr<Reloader> reloader_;  // RINGLEADER RELOAD; closed likewise
+  // Online key migration (standalone only; null in a cluster); closed likewise.
+  std::unique_ptr<MigrationDriver> migration_;
 };
 
 // Serves `config` until SIGTERM or SIGINT, then drains and returns 0. SIGHUP reopens the log

@@ -19,6 +19,7 @@ namespace rl::proxy {
 class ClusterService;
 class ControlLoop;
 class LockService;
+class MigrationDriver;
 class Reloader;
 
 struct SharedState {
@@ -45,6 +46,9 @@ struct SharedState {
   // RINGLEADER RELOAD, answered on the control loop (host/reloader.h). Set before the workers
   // start.
   Reloader* reloader = nullptr;
+  // Online key migration (host/migration_driver.h), standalone only: null in a cluster. Set
+  // before the workers start; InfoFields() and Call() are its any-thread and control-loop entries.
+  MigrationDriver* migration = nullptr;
 };
 
 }  // namespace rl::proxy

@@ -45,13 +45,19 @@ struct Reply {
   std::string text;                   // kStatus, kString, kError
   int64_t integer = 0;                // kInteger
   std::vector<std::string> elements;  // kArray (flat, nil elements as "")
+  // The reply's exact RESP bytes when it came from a server (the host forwards those; empty
+  // in the simulator). Not compared by ==.
+  std::string raw;
 
   static Reply Nil() { return {}; }
-  static Reply Status(std::string s) { return {Kind::kStatus, std::move(s), 0, {}}; }
-  static Reply String(std::string s) { return {Kind::kString, std::move(s), 0, {}}; }
-  static Reply Integer(int64_t n) { return {Kind::kInteger, {}, n, {}}; }
-  static Reply Err(std::string s) { return {Kind::kError, std::move(s), 0, {}}; }
-  friend bool operator==(const Reply&, const Reply&) = default;
+  static Reply Status(std::string s) { return {Kind::kStatus, std::move(s), 0, {}, {}}; }
+  static Reply String(std::string s) { return {Kind::kString, std::move(s), 0, {}, {}}; }
+  static Reply Integer(int64_t n) { return {Kind::kInteger, {}, n, {}, {}}; }
+  static Reply Err(std::string s) { return {Kind::kError, std::move(s), 0, {}, {}}; }
+  friend bool operator==(const Reply& a, const Reply& b) {
+    return a.kind == b.kind && a.text == b.text && a.integer == b.integer &&
+           a.elements == b.elements;
+  }
 };
 
 enum class KeyType : uint8_t { kNone, kString, kHash, kSet, kZset, kList, kOther };

@@ -76,6 +76,7 @@ PubsubHub* PoolRouter::pubsub_hub() {
 }
 
 void PoolRouter::Shutdown() {
+  if (migration_ != nullptr) migration_->Shutdown();
   if (pubsub_hub_ != nullptr) pubsub_hub_->CloseAll();
   for (auto& b : backends_) {
     if (b != nullptr) b->Shutdown();
@@ -106,6 +107,14 @@ void PoolRouter::Apply(std::shared_ptr<const Topology> topology) {
   RebuildRing();
   Log(kLogNotice, "pool '{}': worker {} routes by epoch {} ({} servers)", conf().name,
       worker_->index(), topology_->epoch(), topology_->servers().size());
+}
+
+void PoolRouter::SetMigration(std::shared_ptr<const MigrationRoute> route,
+                              std::shared_ptr<void> ack) {
+  if (migration_ == nullptr) migration_ = std::make_unique<MigrationPath>(this);
+  migration_->Set(std::move(route), std::move(ack));
+  Log(kLogNotice, "pool '{}': worker {} routes by {}", conf().name, worker_->index(),
+      migration_->active() ? "the migration rules" : fmt::format("epoch {}", epoch()));
 }
 
 void PoolRouter::RebuildRing() {
@@ -306,6 +315,17 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
       return;
     case Route::kTransaction:
     case Route::kBlocking:
+      if (migration_ != nullptr && migration_->active()) {
+        key_scratch_.resize(argv.size());
+        int n = info->route == Route::kBlocking ? ExtractKeys(*info, argv, key_scratch_) : 0;
+        std::span<const uint32_t> keys(key_scratch_.data(), static_cast<size_t>(std::max(n, 0)));
+        if (std::string refusal = migration_->SessionRefusal(*info, argv, keys); !refusal.empty()) {
+          Reject(client, r, refusal);
+          return;
+        }
+      }
+      client->EnsureSession()->Dispatch(r, req, *info);
+      return;
     case Route::kPubsub:
       client->EnsureSession()->Dispatch(r, req, *info);
       return;
@@ -338,6 +358,11 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     }
     if ((info->flags & kWrite) != 0) client->state().last_write_server = backend->id();  // WAIT
     Forward(client, r, req, backend);
+    return;
+  }
+  // A ring change under way: a request whose keys move runs the migration rules.
+  if (migration_ != nullptr && migration_->active() &&
+      migration_->Take(client, r, *info, argv, keys)) {
     return;
   }
   // The owner of every key, looked up once (Split reuses them).

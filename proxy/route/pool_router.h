@@ -18,6 +18,7 @@
 #include "proxy/host/worker.h"
 #include "proxy/io/client_conn.h"
 #include "proxy/resp/resp_parser.h"
+#include "proxy/route/migration_path.h"
 #include "proxy/route/route_stats.h"
 #include "proxy/route/topology.h"
 #include "ring/ring.h"
@@ -89,6 +90,10 @@ class PoolRouter final : public RequestHandler {
   // they went. Settings that move no keys (timeout, server_connections, ...) apply at once.
   void Apply(std::shared_ptr<const Topology> topology);
 
+  // A ring change's data path from now on (nullptr: none under way); see migration_path.h.
+  // `ack` is held until the plans started under the previous route are done (MigrationPath::Set).
+  void SetMigration(std::shared_ptr<const MigrationRoute> route, std::shared_ptr<void> ack = {});
+
   const conf::Pool& conf() const { return topology_->pool(); }
   const Topology& topology() const { return *topology_; }
   uint64_t epoch() const { return topology_->epoch(); }
@@ -145,6 +150,7 @@ class PoolRouter final : public RequestHandler {
   std::vector<Request*> fragment_scratch_;
   std::vector<std::string_view> argv_scratch_;
   PoolCounters counters_;
+  std::unique_ptr<MigrationPath> migration_;  // made by the first SetMigration
   // Last: its connections close before the backends they belong to are destroyed.
   std::unique_ptr<PubsubHub> pubsub_hub_;
 };

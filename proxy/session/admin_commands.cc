@@ -9,6 +9,7 @@
 #include "proxy/host/cluster_service.h"
 #include "proxy/host/control_loop.h"
 #include "proxy/host/lock_service.h"
+#include "proxy/host/migration_driver.h"
 #include "proxy/host/reloader.h"
 #include "proxy/host/shared_state.h"
 #include "proxy/host/worker.h"
@@ -62,6 +63,7 @@ std::string RingleaderInfoFields(const SharedState& shared) {
     out = "rl_node_id:0\r\nrl_role:standalone\r\n";
   }
   if (shared.locks != nullptr) AppendLockFields(shared.locks->stats(), &out);
+  if (shared.migration != nullptr) out += shared.migration->InfoFields();
   uint64_t fenced = 0, refused = 0;
   for (const auto& s : shared.stats) {
     fenced += Read(s->fenced_writes);
@@ -70,6 +72,42 @@ std::string RingleaderInfoFields(const SharedState& shared) {
   out += fmt::format("rl_fenced_writes:{}\r\nrl_fenced_refused:{}\r\n", fenced, refused);
   return out;
 }
+
+namespace {
+
+// RINGLEADER MIGRATION ...: answered by the migration driver on the control loop (standalone).
+void RunMigrationCommand(PoolRouter* pool, ClientConn* client, Request* r,
+                         std::span<const std::string_view> argv) {
+  SharedState& shared = pool->worker()->shared();
+  Worker* worker = pool->worker();
+  std::string reply;
+  if (shared.migration == nullptr || shared.control == nullptr) {
+    AppendError(&reply, shared.control == nullptr
+                            ? "ERR shutting down"
+                            : "ERR RINGLEADER MIGRATION: online key migration runs only in a "
+                              "standalone process for now (this one has `ringleader: cluster:`)");
+    Finish(client, r, reply);
+    return;
+  }
+  std::vector<std::string> args(argv.begin(), argv.end());
+  MigrationDriver* driver = shared.migration;
+  bool admin = pool->conf().admin_commands;
+  bool posted = shared.control->Post([driver, worker, r, admin, args = std::move(args)] {
+    driver->Call(args, admin, [worker, r](std::string text) {
+      worker->Post([worker, r, text = std::move(text)] {
+        r->SetOwnReply(text);
+        r->done = true;
+        worker->Complete(r);
+      });
+    });
+  });
+  if (!posted) {
+    AppendError(&reply, "ERR shutting down");
+    Finish(client, r, reply);
+  }
+}
+
+}  // namespace
 
 void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
                           std::span<const std::string_view> argv) {
@@ -95,7 +133,13 @@ void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
         "    removed, reweighted, renamed or readdressed, settings changed, and the share of the",
         "    hash space (with an estimate of keys) moving between servers. RELOAD applies it:",
         "    settings and addresses at once, a topology change as epoch E+1 from E; a change",
-        "    that moves keys is refused until online key migration exists (admin).",
+        "    that moves keys migrates them online, standalone only: a cluster refuses it (admin).",
+        "MIGRATION STATUS",
+        "    The key migration under way (or the last one): phase, epochs, keys and bytes moved.",
+        "MIGRATION PAUSE|RESUME",
+        "    Pauses or resumes the background migrator; RESUME restarts one that failed (admin).",
+        "MIGRATION ABORT",
+        "    Moves the keys back to the servers of the epoch the change began from (admin).",
         "FAULT <spec>|OFF",
         "    Test builds: drop/delay/duplicate/block peer messages (admin).",
         "HELP",
@@ -104,6 +148,10 @@ void RunRingleaderCommand(PoolRouter* pool, ClientConn* client, Request* r,
     AppendArrayHeader(&reply, static_cast<int64_t>(std::size(kHelp)));
     for (std::string_view line : kHelp) AppendStatus(&reply, line);
     Finish(client, r, reply);
+    return;
+  }
+  if (EqualsIgnoreCase(argv[1], "migration")) {
+    RunMigrationCommand(pool, client, r, argv);
     return;
   }
   bool reload = EqualsIgnoreCase(argv[1], "reload");

@@ -2,7 +2,7 @@
 """RINGLEADER RELOAD [DRYRUN] and `ringleader --reload` on one real ringleader process in front
 of real redis-servers (no cluster section): the dry run's plan, an address change under the same
 name (keys stay readable, new writes land on the new server), a timeout change that takes effect,
-a key-moving change refused with its share, an invalid file refused with file:line, the CLI's
+a key-moving change migrated online (every key readable after, on its new owner), an invalid file refused with file:line, the CLI's
 exit status, and SIGHUP reopening the log as nutcracker does."""
 import os
 import re
@@ -179,8 +179,8 @@ class ReloadTest(unittest.TestCase):
         self.assertIsInstance(reply, RuntimeError)
         self.assertIn("time", str(reply).lower())
 
-    def test_key_moving_change_is_refused(self):
-        self.fill()
+    def test_key_moving_change_migrates(self):
+        values = self.fill()
         extra = self.start_redis()
         self.write_conf(self.r + [extra])
         plan = self.reload("DRYRUN")
@@ -188,13 +188,15 @@ class ReloadTest(unittest.TestCase):
         m = re.search(r"keys moving: ([0-9.]+)% of the hash space", plan)
         self.assertIsNotNone(m, plan)
         self.assertRegex(plan, r"r1 -> r3: [0-9.]+%, about \d+ keys \(estimate: DBSIZE \d+ x")
-        self.assertIn("RELOAD refuses a change that moves keys", plan)
+        self.assertIn("RELOAD migrates the moving keys online", plan)
         reply = self.reload()
-        self.assertIsInstance(reply, RuntimeError)
-        self.assertIn(f"this change moves {m.group(1)}% of the hash space", str(reply))
-        self.assertIn("online key migration is not available yet", str(reply))
-        self.assertIn("served epoch 1", self.reload("DRYRUN"))  # nothing changed
-        self.assertEqual(self.keys_on(extra), set())
+        self.assertIn(f"migrating: pool 'main' from epoch 1 to epoch 2 ({m.group(1)}%", reply)
+        wait(lambda: "rl_pool_main_migration:stable" in self.c.call("INFO", "ringleader").decode(),
+             "the migration to end", bound=60)
+        self.assertIn("served epoch 2", self.reload("DRYRUN"))
+        for k, v in values.items():
+            self.assertEqual(self.c.call("GET", k), v, k)
+        self.assertNotEqual(self.keys_on(extra), set())
 
     def test_invalid_file_is_refused_with_its_location(self):
         with open(self.conf, "a") as f:
@@ -224,8 +226,8 @@ class ReloadTest(unittest.TestCase):
         self.write_conf(self.r + [self.start_redis()])
         out = subprocess.run([BINARY, "--reload", "-c", self.conf], capture_output=True,
                              text=True, timeout=30)
-        self.assertNotEqual(out.returncode, 0)
-        self.assertIn("online key migration is not available yet", out.stderr)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("migrating: pool 'main' from epoch 2 to epoch 3", out.stdout)
         self.proc.terminate()
         self.proc.wait(timeout=10)
         out = subprocess.run([BINARY, "--reload", "-c", self.conf], capture_output=True,

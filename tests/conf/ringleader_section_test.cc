@@ -44,7 +44,9 @@ TEST(RingleaderSectionTest, EveryKey) {
       "  reconnect_backoff_max: \"20000\"\n"
       "  proto_max_bulk_len: 2097152\n"
       "  proto_max_multibulk_len: 4096\n"
-      "  client_query_buffer_limit: 4194304\n" +
+      "  client_query_buffer_limit: 4194304\n"
+      "  migration_keys_per_second: 5000\n"
+      "  migration_bytes_per_second: 1048576\n" +
       kPool);
   const RingleaderSettings& s = config.ringleader;
   EXPECT_EQ(s.client_output_limit, 1048576u);
@@ -55,6 +57,8 @@ TEST(RingleaderSectionTest, EveryKey) {
   EXPECT_EQ(s.proto_max_bulk_len, 2097152u);
   EXPECT_EQ(s.proto_max_multibulk_len, 4096u);
   EXPECT_EQ(s.client_query_buffer_limit, 4194304u);
+  EXPECT_EQ(s.migration_keys_per_second, 5000u);
+  EXPECT_EQ(s.migration_bytes_per_second, 1048576u);
   ASSERT_EQ(config.pools.size(), 1u);
   EXPECT_EQ(config.pools[0].name, "alpha");
 }
@@ -70,6 +74,8 @@ TEST(RingleaderSectionTest, DefaultsWhenAbsent) {
   EXPECT_EQ(s.proto_max_bulk_len, 536870912u);
   EXPECT_EQ(s.proto_max_multibulk_len, 1048576u);
   EXPECT_EQ(s.client_query_buffer_limit, 1073741824u);
+  EXPECT_EQ(s.migration_keys_per_second, 0u);
+  EXPECT_EQ(s.migration_bytes_per_second, 0u);
   // An empty section, or one that sets a single key, leaves every other key at its default.
   EXPECT_EQ(Describe(MustParse("ringleader:\n" + kPool).ringleader), Describe(s));
   RingleaderSettings one = MustParse(kPool + "ringleader:\n  shutdown_grace: 0\n").ringleader;

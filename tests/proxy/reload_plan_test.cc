@@ -210,17 +210,18 @@ TEST(ReloadPlan, EstimateIsDbsizeTimesTheSourcesMovingFraction) {
     total += std::stoull(line.substr(at + 6));
   }
   EXPECT_NEAR(static_cast<double>(total), 1000, 1);
-  EXPECT_TRUE(HasLine(lines, "online key migration is not available yet"));
+  EXPECT_TRUE(HasLine(lines, "RELOAD migrates the moving keys online"));
   // Without a count the estimate says it is unknown.
   EXPECT_TRUE(HasLine(RenderPlan(plan, {}), "keys: unknown"));
 }
 
+// Without a migration driver (a cluster) a key-moving change is refused.
 TEST(ReloadPlan, KeyMovingChangeIsRefusedNamingTheShare) {
   ReloadPlan plan = Plan(PoolYaml(kThree), PoolYaml(kThree + "    - 127.0.0.1:7004:1 r4\n"));
   const PoolPlan& p = plan.pools.at(0);
-  auto started = StartKeyMigration(p);
+  auto started = StartKeyMigration(p, nullptr);
   ASSERT_FALSE(started.has_value());
-  EXPECT_NE(started.error().find("online key migration is not available yet"), std::string::npos);
+  EXPECT_NE(started.error().find("runs only in a standalone process"), std::string::npos);
   EXPECT_NE(
       started.error().find(fmt::format("moves {:.2f}% of the hash space", p.moved_share * 100)),
       std::string::npos)
