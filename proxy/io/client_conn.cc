@@ -408,7 +408,13 @@ void ClientConn::ProtocolError() {
 void ClientConn::OnReplyReady(Request* r) {
   if (closed_) return;
   if (r->parsed_ns != 0 && pool_ != nullptr) {
-    pool_->counters().latency.Record(uv_hrtime() - std::exchange(r->parsed_ns, 0));
+    uint64_t elapsed = uv_hrtime() - std::exchange(r->parsed_ns, 0);
+    pool_->counters().latency.Record(elapsed);
+    if (r->command != 0 && r->command <= WorkerStats::kCommandRows) {
+      WorkerStats& stats = worker_->stats();
+      Add(stats.command_calls[r->command - 1]);
+      Add(stats.command_usec[r->command - 1], elapsed / 1000);
+    }
   }
   if (session_ != nullptr) session_->OnReplyReady(r);
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written

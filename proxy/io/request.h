@@ -37,6 +37,7 @@ struct Request {
   bool close_after = false;  // close the client once this reply is written (QUIT, protocol error)
   bool silent = false;       // CLIENT REPLY OFF/SKIP: the reply is dropped, not written
   uint8_t merge = 0;         // a split request: how fragment replies combine (proxy::Merge)
+  uint16_t command = 0;      // a client's request: its command-table row + 1 (commandstats)
 
   ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)
   Request* client_next = nullptr;
