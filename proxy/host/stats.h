@@ -27,7 +27,8 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> ejections{0};             // servers ejected (auto_eject_hosts)
   std::atomic<uint64_t> evicted_clients{0};       // closed for the memory budget or no memory
   std::atomic<uint64_t> backend_timeouts{0};      // requests that timed out (the pool's timeout)
-  std::atomic<int64_t> blocked_clients{0};        // clients waiting in a blocking command now
+  std::atomic<uint64_t> backend_connect_failures{0};  // connects that failed (refused, timed out)
+  std::atomic<int64_t> blocked_clients{0};            // clients waiting in a blocking command now
   // INFO commandstats: calls and microseconds (parse to reply) by command-table row
   // (Request::command; 0: none).
   static constexpr size_t kCommandRows = 1024;

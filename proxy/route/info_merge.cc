@@ -213,6 +213,7 @@ constexpr Field kStatsFields[] = {
     {"backend_connections_opened", kProxy},
     {"backend_ejections", kProxy},
     {"backend_timeouts", kProxy},
+    {"backend_connect_failures", kProxy},
 };
 
 constexpr Field kReplicationFields[] = {

@@ -31,7 +31,7 @@ constexpr std::string_view kRedisVersion = "7.0.15";
 struct Totals {
   uint64_t received = 0, commands = 0, in = 0, out = 0, protocol = 0, limit = 0;
   uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0, timeouts = 0;
-  uint64_t evicted = 0;
+  uint64_t evicted = 0, connect_failures = 0;
   int64_t connected = 0, blocked = 0;
 };
 
@@ -50,6 +50,7 @@ Totals SumWorkers(const SharedState& shared) {
     t.backend_conns += Read(s->backend_connections);
     t.ejections += Read(s->ejections);
     t.timeouts += Read(s->backend_timeouts);
+    t.connect_failures += Read(s->backend_connect_failures);
     t.rejected += Read(s->rejected_connections);
     t.evicted += Read(s->evicted_clients);
   }
@@ -176,6 +177,7 @@ std::string ProxyInfoFields(PoolRouter* pool, uint32_t sections) {
     line("backend_connections_opened", t.backend_conns);
     line("backend_ejections", t.ejections);
     line("backend_timeouts", t.timeouts);
+    line("backend_connect_failures", t.connect_failures);
   }
   if (sections & kInfoReplication) {
     line("role", "master");
