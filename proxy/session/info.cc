@@ -25,9 +25,6 @@ namespace rl::proxy {
 
 namespace {
 
-// The Redis version ringleader reports (as HELLO does), so that clients' feature checks pass.
-constexpr std::string_view kRedisVersion = "7.0.15";
-
 struct Totals {
   uint64_t received = 0, commands = 0, in = 0, out = 0, protocol = 0, limit = 0;
   uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0, timeouts = 0;

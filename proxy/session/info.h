@@ -17,6 +17,9 @@ namespace rl::proxy {
 class ClientConn;
 class PoolRouter;
 
+// The Redis version ringleader reports (INFO, HELLO), so that clients' feature checks pass.
+inline constexpr std::string_view kRedisVersion = "7.0.15";
+
 // How long one server's INFO may take before INFO answers without it (the pool's `timeout`
 // instead, when the pool has one).
 inline constexpr uint64_t kInfoServerWaitMs = 1000;

@@ -21,8 +21,6 @@ namespace rl::proxy {
 
 namespace {
 
-// The Redis version ringleader reports, so that client libraries' feature checks pass.
-constexpr std::string_view kRedisVersion = "7.0.15";
 constexpr std::string_view kWrongPass =
     "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
 
