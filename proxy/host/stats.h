@@ -34,6 +34,7 @@ struct alignas(64) WorkerStats {
   static constexpr size_t kCommandRows = 1024;
   std::array<std::atomic<uint64_t>, kCommandRows> command_calls{};
   std::array<std::atomic<uint64_t>, kCommandRows> command_usec{};
+  std::array<std::atomic<uint64_t>, kCommandRows> command_failed{};  // answered with an error
 };
 
 // INFO's instantaneous_* rates: totals sampled when INFO is asked (at most one sample per

@@ -414,6 +414,7 @@ void ClientConn::OnReplyReady(Request* r) {
       WorkerStats& stats = worker_->stats();
       Add(stats.command_calls[r->command - 1]);
       Add(stats.command_usec[r->command - 1], elapsed / 1000);
+      if (r->reply.starts_with('-')) Add(stats.command_failed[r->command - 1]);
     }
   }
   if (session_ != nullptr) session_->OnReplyReady(r);

@@ -116,15 +116,18 @@ void ServerFields(PoolRouter* pool, const SharedState& shared, std::string* text
 void CommandstatsFields(const SharedState& shared, std::string* text) {
   std::span<const CommandInfo> rows = AllCommands();
   for (size_t i = 0; i < rows.size() && i < WorkerStats::kCommandRows; ++i) {
-    uint64_t calls = 0, usec = 0;
+    uint64_t calls = 0, usec = 0, failed = 0;
     for (const auto& s : shared.stats) {
       calls += Read(s->command_calls[i]);
       usec += Read(s->command_usec[i]);
+      failed += Read(s->command_failed[i]);
     }
     if (calls == 0) continue;
+    // Requests refused before routing (unknown command, arity) are not counted: rejected_calls
+    // stays 0.
     *text += fmt::format(
-        "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls=0,failed_calls=0\r\n",
-        rows[i].name, calls, usec, static_cast<double>(usec) / static_cast<double>(calls));
+        "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls=0,failed_calls={}\r\n",
+        rows[i].name, calls, usec, static_cast<double>(usec) / static_cast<double>(calls), failed);
   }
 }
 

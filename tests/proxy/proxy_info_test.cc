@@ -183,6 +183,8 @@ TEST_F(InfoTest, CommandstatsCountTheProxysCalls) {
   auto before = Parse(Info(c, {"commandstats"}));
   for (int i = 0; i < 5; ++i) c.Command({"GET", "cmdstat-key"});
   c.Command({"CONFIG", "GET", "maxmemory"});
+  c.Command({"SET", "cmdstat-str", "v"});
+  c.Command({"LPUSH", "cmdstat-str", "x"});  // WRONGTYPE: a failed call
   Fields after = Parse(Info(c, {"commandstats"}));
   auto calls = [](Fields& f, const std::string& name) {
     std::string v = f["cmdstat_" + name];
@@ -192,6 +194,14 @@ TEST_F(InfoTest, CommandstatsCountTheProxysCalls) {
   EXPECT_EQ(calls(after, "config|get") - calls(before, "config|get"), 1);
   EXPECT_NE(after["cmdstat_get"].find(",usec="), std::string::npos) << after["cmdstat_get"];
   EXPECT_NE(after["cmdstat_get"].find(",usec_per_call="), std::string::npos);
+  EXPECT_NE(after["cmdstat_get"].find(",failed_calls=0"), std::string::npos);
+  EXPECT_EQ(calls(after, "lpush") - calls(before, "lpush"), 1);
+  std::string lpush = after["cmdstat_lpush"];
+  auto failed = [](const std::string& v) {
+    size_t at = v.find("failed_calls=");
+    return at == std::string::npos ? -1 : std::atoll(v.c_str() + at + 13);
+  };
+  EXPECT_EQ(failed(lpush) - std::max(0LL, failed(before["cmdstat_lpush"])), 1) << lpush;
 }
 
 TEST_F(InfoTest, BlockedClientsCountsClientsWaitingInABlockingCommand) {
