@@ -396,6 +396,7 @@ class Composer {
   }
 
   void WriteServersAnswered() {
+    if (!in_.asked_servers) return;
     Line("pool_servers_answered", fmt::format("{}", in_.servers.size()));
     if (in_.failures.empty()) return;
     std::string joined;
@@ -529,6 +530,7 @@ void MergeInfoFragments(Request* parent) {
   InfoInputs in;
   in.sections = static_cast<uint32_t>(parent->merge_arg);
   in.proxy = proxy;
+  in.asked_servers = true;
   for (const Request* f : parent->fragments) {
     ReplyValue v;
     std::string_view label =

@@ -52,6 +52,9 @@ struct InfoInputs {
   uint32_t sections = 0;
   // The proxy's fields, "name:value\r\n" lines (section headers, if any, are ignored).
   std::string_view proxy;
+  // Whether the servers were asked (some field wanted is theirs): pool_servers_answered and
+  // pool_servers_failed are written only then.
+  bool asked_servers = false;
   std::vector<std::string_view> servers;  // the payloads of the servers that answered
   // "label: error" of each server asked that did not answer.
   std::vector<std::string> failures;

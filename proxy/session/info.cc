@@ -227,6 +227,7 @@ void RunInfo(PoolRouter* pool, ClientConn* client, Request* r,
     InfoInputs in;
     in.sections = sections;
     in.proxy = proxy;
+    in.asked_servers = !server_sections.empty();  // and none to ask: 0 answered
     r->reply_own.clear();
     AppendBulk(&r->reply_own, ComposeInfo(in));
     r->UseOwnReply();

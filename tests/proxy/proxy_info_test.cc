@@ -1,6 +1,9 @@
 // INFO through ringleader against real redis-servers: Redis 7's sections and field names, the
 // proxy's own values (clients, blocked clients, commandstats, rates), the data's values summed
 // from the servers, and a server that does not answer named in a field, not failing INFO.
+#include <signal.h>
+
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -9,6 +12,7 @@
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "proxy/route/info_merge.h"
+#include "proxy/session/info.h"
 #include "tests/proxy/proxy_fixture.h"
 
 namespace rl::testing {
@@ -248,6 +252,31 @@ TEST(InfoServerDownTest, AServerThatDoesNotAnswerIsNamedAndTheRestStillAnswer) {
       << f["pool_servers_failed"];
   EXPECT_TRUE(f["db0"].starts_with("keys=1,")) << f["db0"];
   EXPECT_EQ(f["connected_clients"], "1");
+}
+
+// A server that accepts but does not answer (stopped) delays INFO by the bounded wait, then is
+// named; the others' fields still come.
+TEST(InfoServerDownTest, AStoppedServerIsWaitedForAtMostTheBound) {
+  auto t = ProxyUnderTest::Start(2);
+  RedisClient c = t->Client();
+  ASSERT_STREQ(c.Command({"SET", KeyOn(*t, 0), "v"})->str, "OK");
+  kill(t->redis[1]->pid(), SIGSTOP);
+  auto start = std::chrono::steady_clock::now();
+  Fields f = Parse(Info(c, {"keyspace", "server"}));
+  auto waited = std::chrono::steady_clock::now() - start;
+  kill(t->redis[1]->pid(), SIGCONT);
+  EXPECT_EQ(f["pool_servers_answered"], "1");
+  EXPECT_NE(f["pool_servers_failed"].find("r2 ("), std::string::npos) << f["pool_servers_failed"];
+  EXPECT_TRUE(f["db0"].starts_with("keys=1,")) << f["db0"];
+  // No earlier than the bound (the server never answered), and not much later.
+  EXPECT_GE(waited, std::chrono::milliseconds(proxy::kInfoServerWaitMs));
+  EXPECT_LT(waited, std::chrono::milliseconds(proxy::kInfoServerWaitMs) + std::chrono::seconds(4));
+  // Back: every server answers again.
+  EXPECT_TRUE(WaitFor([&] {
+    return Parse(Info(c, {"server", "keyspace"}))["pool_servers_answered"] == "2";
+  }));
+  // Sections that are all the proxy's ask no server, and say nothing of them.
+  EXPECT_FALSE(Parse(Info(c, {"server"})).contains("pool_servers_answered"));
 }
 
 TEST(InfoComposeTest, CombinesByFieldSource) {
