@@ -77,6 +77,7 @@ std::string_view MergeLabel(Merge merge) {
     case Merge::kRandomNonNil:
       return "a random server's reply among the non-nil ones";
     case Merge::kScanCursor:
+    case Merge::kInfo:
       return "";
     case Merge::kUnionArrays:
       return "arrays joined, each element once";

@@ -65,6 +65,10 @@ enum class Merge : uint8_t {
   kScanCursor,
   kUnionArrays,  // PUBSUB CHANNELS: the elements of every array, each once, in server order
   kSumPairs,     // PUBSUB NUMSUB: [name, count, ...] from every server, the counts added up
+  // INFO's fragments (set by proxy/session/info.cc, never in the table): every server's INFO
+  // combined with the proxy's fields (proxy/route/info_merge.h); a failed server is named, not
+  // an error of the whole.
+  kInfo,
 };
 
 // Which handler of its family serves a row whose route has handlers (kLocal, kTransaction,

@@ -36,7 +36,8 @@ struct SharedState {
   // Bytes of buffers (chunks) every worker holds: clients' requests and replies in flight.
   std::atomic<int64_t> buffered_bytes{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::string run_id;  // 40 hex characters, as Redis's
+  std::string run_id;    // 40 hex characters, as Redis's
+  InfoRates info_rates;  // INFO's instantaneous_ops_per_sec and kbps
   // The control loop, for work a worker hands over (RINGLEADER ...), and the cluster membership
   // it hosts (nullptr: a standalone process). Set before the workers start.
   ControlLoop* control = nullptr;

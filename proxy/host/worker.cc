@@ -6,6 +6,7 @@
 
 #include "fmt/format.h"
 #include "proxy/base/log.h"
+#include "proxy/commands/command_table.h"
 #include "proxy/io/client_conn.h"
 #include "proxy/io/server_conn.h"
 #include "proxy/route/merge.h"
@@ -243,7 +244,13 @@ void Worker::Complete(Request* r) {
     case Request::Kind::kFragment: {
       Request* parent = r->parent;
       if (--parent->pending > 0) return;
-      if (parent->client != nullptr) MergeFragments(parent, &chunks_);
+      if (parent->client != nullptr) {
+        if (static_cast<Merge>(parent->merge) == Merge::kScanCursor &&
+            parent->client->pool()->ContinueScan(parent->client, parent)) {
+          return;
+        }
+        MergeFragments(parent, &chunks_);
+      }
       parent->done = true;
       Complete(parent);
       return;

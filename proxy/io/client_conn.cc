@@ -412,7 +412,14 @@ void ClientConn::OnReplyReady(Request* r) {
     if (r->reply.starts_with("-FENCED ")) Add(worker_->stats().fenced_refused);
   }
   if (r->parsed_ns != 0 && pool_ != nullptr) {
-    pool_->counters().latency.Record(uv_hrtime() - std::exchange(r->parsed_ns, 0));
+    uint64_t elapsed = uv_hrtime() - std::exchange(r->parsed_ns, 0);
+    pool_->counters().latency.Record(elapsed);
+    if (r->command != 0 && r->command <= WorkerStats::kCommandRows) {
+      WorkerStats& stats = worker_->stats();
+      Add(stats.command_calls[r->command - 1]);
+      Add(stats.command_usec[r->command - 1], elapsed / 1000);
+      if (r->reply.starts_with('-')) Add(stats.command_failed[r->command - 1]);
+    }
   }
   if (session_ != nullptr) session_->OnReplyReady(r);
   if (r->silent) r->reply = {};  // CLIENT REPLY OFF/SKIP: answered, but nothing is written

@@ -68,6 +68,7 @@ void RequestPool::Free(Request* r) {
   r->done = false;
   r->close_after = false;
   r->merge = 0;
+  r->command = 0;
   r->client = nullptr;
   r->client_next = nullptr;
   r->server_next = nullptr;

@@ -38,6 +38,7 @@ struct Request {
   bool silent = false;       // CLIENT REPLY OFF/SKIP: the reply is dropped, not written
   bool fenced = false;       // a FENCED write: its reply is counted (accepted or refused)
   uint8_t merge = 0;         // a split request: how fragment replies combine (proxy::Merge)
+  uint16_t command = 0;      // a client's request: its command-table row + 1 (commandstats)
 
   ClientConn* client = nullptr;  // kClient; nullptr once the client went away (orphan)
   Request* client_next = nullptr;

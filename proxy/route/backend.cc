@@ -39,10 +39,14 @@ void Backend::Send(Request* r, uint64_t affinity) {
     Fail(r, "the server left the pool");
     return;
   }
+  if (!held_.empty()) {  // behind the ones already waiting, in order
+    held_.push_back({r, affinity});
+    return;
+  }
   ServerConn*& slot = conns_[affinity % conns_.size()];
   if (slot == nullptr) {
     if (worker_->now_ms() < reconnect_at_ms_) {
-      FailFast(r);
+      Hold(r, affinity);
       return;
     }
     ServerConn* conn = ServerConn::Connect(worker_, this);
@@ -89,6 +93,8 @@ void Backend::Preconnect() {
 }
 
 void Backend::Shutdown() {
+  FailHeld(/*counted=*/false, "proxy shutting down");
+  retry_timer_.Close();
   for (ServerConn*& slot : conns_) {
     if (slot != nullptr) {
       ServerConn* conn = slot;
@@ -111,12 +117,14 @@ void Backend::Update(const TopologyServer& server) {
     failure_count_ = 0;
     Log(kLogNotice, "pool '{}': backend {} moved; old connections close once drained",
         pool_->conf().name, label_);
+    SendHeld();
   }
 }
 
 void Backend::Retire() {
   retired_ = true;
   ejected_ = false;
+  FailHeld(/*counted=*/false, "the server left the pool");
   DrainShared();
   Log(kLogNotice, "pool '{}': backend {} left the pool; its connections close once drained",
       pool_->conf().name, label_);
@@ -164,6 +172,7 @@ void Backend::OnConnected(ServerConn*) {
   ++counters_.server_connections;
   connect_failures_ = 0;
   reconnect_at_ms_ = 0;
+  SendHeld();
 }
 
 void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
@@ -184,6 +193,7 @@ void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
   uint64_t now = worker_->now_ms();
   if (!was_connected) {
     // Connect failed: back off before the next attempt; meanwhile requests fail fast.
+    Add(worker_->stats().backend_connect_failures);
     ++connect_failures_;
     uint64_t min = static_cast<uint64_t>(worker_->options().reconnect_min.count());
     uint64_t max = static_cast<uint64_t>(worker_->options().reconnect_max.count());
@@ -191,11 +201,66 @@ void Backend::OnClosed(ServerConn* conn, std::string_view reason, bool failure,
     reconnect_at_ms_ = now + std::min(delay, max);
   }
   CountFailure();
+  // The attempt the held requests waited for failed (or the connection they would have used).
+  FailHeld(/*counted=*/true, last_error_);
 }
 
 void Backend::FailFast(Request* r) {
   Fail(r, last_error_);
   CountFailure();
+}
+
+void Backend::Hold(Request* r, uint64_t affinity) {
+  held_.push_back({r, affinity});
+  if (held_.size() > 1) return;  // the timer (or an attempt) is already on its way
+  if (!retry_timer_) {
+    retry_timer_.Init([&](uv_timer_t* t) { return uv_timer_init(worker_->loop(), t); }, this);
+  }
+  uint64_t now = worker_->now_ms();
+  uv_timer_start(retry_timer_.get(), OnRetryTimer,
+                 reconnect_at_ms_ > now ? reconnect_at_ms_ - now : 0, 0);
+}
+
+void Backend::OnRetryTimer(uv_timer_t* t) { static_cast<Backend*>(t->data)->Probe(); }
+
+// One connect attempt for every held request: the slot of the oldest. Its outcome
+// (OnConnected or OnClosed) sends or fails them all.
+void Backend::Probe() {
+  if (held_.empty()) return;
+  ServerConn*& slot = conns_[held_.front().affinity % conns_.size()];
+  if (slot != nullptr) {
+    SendHeld();
+    return;
+  }
+  ServerConn* conn = ServerConn::Connect(worker_, this);
+  if (!conn->closed()) slot = conn;  // else OnClosed failed the held requests already
+}
+
+void Backend::SendHeld() {
+  if (held_.empty()) return;
+  std::vector<Held> held = std::exchange(held_, {});
+  // Sending can fail a request at once, and its client may send more meanwhile: those queue
+  // behind the rest of `held` only if a new back-off began (Send holds them again).
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (!held_.empty()) {
+      held_.insert(held_.begin(), held.begin() + static_cast<ptrdiff_t>(i), held.end());
+      return;
+    }
+    Send(held[i].r, held[i].affinity);
+  }
+}
+
+void Backend::FailHeld(bool counted, std::string_view reason) {
+  if (held_.empty()) return;
+  std::vector<Held> held = std::exchange(held_, {});
+  std::string why(reason);  // `reason` may be last_error_, which a failure can rewrite
+  for (const Held& h : held) {
+    if (counted) {
+      FailFast(h.r);
+    } else {
+      Fail(h.r, why);
+    }
+  }
 }
 
 void Backend::CountFailure() {

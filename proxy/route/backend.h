@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "proxy/base/uv_handle.h"
 #include "proxy/host/worker.h"
 #include "proxy/io/request.h"
 #include "proxy/route/route_stats.h"
@@ -28,7 +29,10 @@ class Backend {
 
   // Sends `r` on the connection chosen by `affinity` (a client id: one client's requests to
   // this server stay on one connection, hence in order). If the server is down and backing off,
-  // completes `r` at once with an error reply instead.
+  // `r` waits for the next connect attempt (at the end of the back-off, one attempt for all
+  // that wait): sent when it connects, failed with the connect's error when it does not. So a
+  // server that comes back is used by the first request after it accepts, and a dead server
+  // costs one connect attempt per back-off period, however many requests arrive.
   void Send(Request* r, uint64_t affinity);
   // Sends `r` on a new connection of its own, closed once `r` is answered. For SCRIPT KILL and
   // FUNCTION KILL, which would otherwise queue behind the running script they are meant to stop
@@ -78,9 +82,17 @@ class Backend {
  private:
   // Lets every shared connection finish what it holds and close; new requests open new ones.
   void DrainShared();
-  // A request failed during the connect back-off: it fails fast, and counts as one of
-  // nutcracker's failures (there every such request would have tried, and failed, to connect).
+  // A request failed by a failed connect: it counts as one of nutcracker's failures (there
+  // every such request would have tried, and failed, to connect).
   void FailFast(Request* r);
+  // Requests waiting for the next connect attempt (see Send).
+  void Hold(Request* r, uint64_t affinity);
+  static void OnRetryTimer(uv_timer_t* t);
+  void Probe();
+  // Sends every held request, in order (a connection came up or the back-off was cleared).
+  void SendHeld();
+  // Fails every held request: with FailFast after a failed connect, else with `reason`.
+  void FailHeld(bool counted, std::string_view reason);
   // One failure towards server_failure_limit; ejects at the limit in an auto_eject_hosts pool.
   void CountFailure();
 
@@ -95,6 +107,12 @@ class Backend {
   uint32_t connect_failures_ = 0;
   uint64_t reconnect_at_ms_ = 0;
   std::string last_error_;
+  struct Held {
+    Request* r;
+    uint64_t affinity;
+  };
+  std::vector<Held> held_;  // in arrival order
+  UvHandle<uv_timer_t> retry_timer_;
   // nutcracker's accounting.
   int failure_count_ = 0;
   bool ejected_ = false;

@@ -10,6 +10,7 @@
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/reply_writer.h"
 #include "proxy/route/errors.h"
+#include "proxy/route/info_merge.h"
 #include "proxy/route/scan.h"
 
 namespace rl::proxy {
@@ -282,10 +283,12 @@ void MergeSumPairs(Request* parent) {
 
 void MergeFragments(Request* parent, ChunkPool* chunks) {
   auto merge = static_cast<Merge>(parent->merge);
-  if (merge == Merge::kAnySuccess || merge == Merge::kScanCursor) {
+  if (merge == Merge::kAnySuccess || merge == Merge::kScanCursor || merge == Merge::kInfo) {
     // These look at errors themselves.
     if (merge == Merge::kAnySuccess) {
       MergeAnySuccess(parent);
+    } else if (merge == Merge::kInfo) {
+      MergeInfoFragments(parent);
     } else {
       MergeScanReply(parent);
     }
@@ -330,6 +333,7 @@ void MergeFragments(Request* parent, ChunkPool* chunks) {
     case Merge::kNone:
     case Merge::kAnySuccess:
     case Merge::kScanCursor:
+    case Merge::kInfo:
       parent->reply_own.assign(parent->fragments.front()->reply);
       break;
   }

@@ -257,6 +257,7 @@ void PoolRouter::Dispatch(ClientConn* client, Request* r, const ParsedRequest& r
     Reject(client, r, error);
     return;
   }
+  r->command = static_cast<uint16_t>(info - AllCommands().data() + 1);  // INFO commandstats
   if (!client->state().authenticated && (info->flags & kNoAuth) == 0) {
     Reject(client, r, "-NOAUTH Authentication required.\r\n");
     return;

@@ -118,6 +118,14 @@ class PoolRouter final : public RequestHandler {
   void Broadcast(ClientConn* client, Request* r, const ParsedRequest& req, const CommandInfo& info);
   // SCAN: one server at a time under ringleader's cursor (defined in proxy/route/scan.cc).
   void Scan(ClientConn* client, Request* r, const ParsedRequest& req);
+
+ public:
+  // A SCAN whose server ended its walk with an empty page goes on to the next server within
+  // the same call (scan.cc), so that a page is empty only when no server has keys left. Returns
+  // whether `parent` was sent on (it completes later); false: merge its reply now.
+  bool ContinueScan(ClientConn* client, Request* parent);
+
+ private:
   void SendFragments(ClientConn* client, Request* r, std::vector<Backend*>& targets);
   void Reply(ClientConn* client, Request* r, std::string_view bytes);
   // Reply() for a request refused before routing: an open transaction fails at EXEC.

@@ -92,6 +92,49 @@ void PoolRouter::Scan(ClientConn* client, Request* r, const ParsedRequest& req) 
   backends_[at->server]->Send(frag, client->state().id);
 }
 
+bool IsEmptyLastPage(std::string_view reply) {
+  ReplyValue top, cursor, keys;
+  if (!ReadReplyValue(reply, &top) || top.type != '*' || top.integer != 2) return false;
+  ArrayElements elements(reply);
+  return ReadReplyValue(elements.Next(), &cursor) && cursor.type == '$' && cursor.text == "0" &&
+         ReadReplyValue(elements.Next(), &keys) && keys.type == '*' && keys.integer == 0;
+}
+
+bool PoolRouter::ContinueScan(ClientConn* client, Request* parent) {
+  Request* done = parent->fragments.front();
+  auto next = static_cast<uint32_t>(parent->merge_arg >> 32);
+  if (next == kScanNoNext || done->reply_is_error || !IsEmptyLastPage(done->reply)) return false;
+  const ServerId limit = topology_->id_limit();
+  auto walkable = [&](ServerId id) {
+    return id < backends_.size() && backends_[id] != nullptr && !backends_[id]->ejected();
+  };
+  while (next < limit && !walkable(next)) ++next;
+  if (next >= limit) {
+    parent->merge_arg = ScanMergeArg(0, kScanNoNext);  // the walk is over: cursor 0
+    return false;
+  }
+  uint32_t after = next + 1;
+  while (after < limit && !walkable(after)) ++after;
+  parent->merge_arg = ScanMergeArg(next, after < limit ? after : kScanNoNext);
+  // The same SCAN (the client's options, as they were) from the next server's beginning.
+  Request* frag = worker_->requests().New(Request::Kind::kFragment);
+  frag->parent = parent;
+  ArrayElements argv(done->own);
+  AppendArrayHeader(&frag->own, argv.count());
+  frag->own.append(argv.Next());  // SCAN
+  argv.Next();                    // the finished server's cursor
+  AppendBulk(&frag->own, "0");
+  for (std::string_view rest = argv.Next(); !rest.empty(); rest = argv.Next()) {
+    frag->own.append(rest);
+  }
+  frag->pieces.push_back(uv_buf_init(frag->own.data(), static_cast<unsigned>(frag->own.size())));
+  parent->fragments.front() = frag;
+  worker_->requests().Free(done);
+  parent->pending = 1;
+  backends_[next]->Send(frag, client->state().id);
+  return true;
+}
+
 void MergeScanReply(Request* parent) {
   const Request* f = parent->fragments.front();
   std::string& out = parent->reply_own;

@@ -16,7 +16,9 @@ namespace rl::proxy {
 // The client's cursor is `server_cursor << kScanServerBits | server_id`, in decimal:
 //   - 0 starts at the first server (id 0, cursor 0) and, returned, means the walk is over;
 //   - a server's SCAN returning 0 moves the walk to the next server: the client gets the next
-//     server's id alone (its cursor 0), e.g. "1", "2";
+//     server's id alone (its cursor 0), e.g. "1", "2"; when that last page is empty, the same
+//     call goes on to the next server (PoolRouter::ContinueScan), so a client sees an empty
+//     page only where Redis could give one (mid-walk) or at the end of the walk;
 //   - otherwise the server's cursor rides in the high bits, e.g. 5 on server 2 is 5 * 4096 + 2.
 // The id is the server's stable ServerId, so a cursor stays meaningful across topology changes:
 // servers that joined since come in id order, a server that left (or is ejected by
@@ -46,6 +48,9 @@ inline constexpr uint32_t kScanNoNext = UINT32_MAX;
 inline uint64_t ScanMergeArg(uint32_t server, uint32_t next) {
   return uint64_t{next} << 32 | server;
 }
+
+// Whether `reply` is a server's last page of its walk with no keys in it ("*2 $1 0 *0").
+bool IsEmptyLastPage(std::string_view reply);
 
 // Builds parent->reply_own from its one fragment's reply to SCAN: the server's cursor becomes
 // the client's (above); the keys are passed on as the server sent them. A Redis error (bad

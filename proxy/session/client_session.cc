@@ -90,8 +90,19 @@ void ClientSession::Dispatch(Request* r, const ParsedRequest& req, const Command
 
 void ClientSession::OnRejected() { transaction_->Flag(); }
 
+void ClientSession::MarkBlocking(Request* r) {
+  if (blocking_ == nullptr) Add(worker()->stats().blocked_clients);
+  blocking_ = r;
+}
+
+void ClientSession::ClearBlocking() {
+  if (blocking_ == nullptr) return;
+  blocking_ = nullptr;
+  Add(worker()->stats().blocked_clients, -1);
+}
+
 void ClientSession::OnReplyReady(Request* r) {
-  if (r == blocking_) blocking_ = nullptr;
+  if (r == blocking_) ClearBlocking();
   if (r == exclusive_) {
     exclusive_ = nullptr;
     client_->Resume();
@@ -124,6 +135,7 @@ void ClientSession::Teardown() {
     worker()->Release(std::exchange(held_, nullptr));
   }
   exclusive_ = nullptr;
+  ClearBlocking();
   transaction_->Reset();
   subscriptions_->Reset();
   conns_.CloseAll();

@@ -76,7 +76,8 @@ class ClientSession final : public DedicatedOwner {
   // A blocking command (BLPOP, XREAD BLOCK, ...) of the client's waits for its reply, sent or
   // still held behind earlier requests. MarkBlocking(r) says r is one, until r's reply.
   bool blocked() const { return blocking_ != nullptr; }
-  void MarkBlocking(Request* r) { blocking_ = r; }
+  // `r` blocks the client on its server (INFO's blocked_clients counts it until answered).
+  void MarkBlocking(Request* r);
 
   // Runs `r` on the client's command connection to backend index `backend` behind the barrier
   // (see above): `prefix` (kOwned slots, e.g. MULTI and the queued commands) goes just before
@@ -95,6 +96,7 @@ class ClientSession final : public DedicatedOwner {
 
  private:
   void SendHeld();
+  void ClearBlocking();
 
   ClientConn* client_;
   ReservedConns conns_;
@@ -122,7 +124,6 @@ class ClientSession final : public DedicatedOwner {
 std::expected<uint32_t, std::string> KeysOwner(PoolRouter* pool, const CommandInfo& info,
                                                std::span<const std::string_view> argv,
                                                uint32_t pinned = kAnyBackend);
-
 
 // "ERR 'NAME' is not supported by ringleader: reason" for a kRefused or kSpecial command.
 std::string NotSupportedError(const CommandInfo& info, std::span<const std::string_view> argv);

@@ -1,11 +1,8 @@
 #include "proxy/session/local_commands.h"
 
 #include <fnmatch.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "fmt/format.h"
 #include "proxy/base/ascii.h"
@@ -18,13 +15,12 @@
 #include "proxy/route/pool_router.h"
 #include "proxy/session/admin_commands.h"
 #include "proxy/session/client_session.h"
+#include "proxy/session/info.h"
 
 namespace rl::proxy {
 
 namespace {
 
-// The Redis version ringleader reports, so that client libraries' feature checks pass.
-constexpr std::string_view kRedisVersion = "7.0.15";
 constexpr std::string_view kWrongPass =
     "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
 
@@ -321,105 +317,6 @@ void ConfigGet(PoolRouter* pool, std::string* out, std::span<const std::string_v
 
 }  // namespace
 
-std::string InfoText(PoolRouter* pool, std::string_view section) {
-  Worker* worker = pool->worker();
-  SharedState& shared = worker->shared();
-  bool all = section.empty() || EqualsIgnoreCase(section, "default") ||
-             EqualsIgnoreCase(section, "all") || EqualsIgnoreCase(section, "everything");
-  auto want = [&](std::string_view name) { return all || EqualsIgnoreCase(section, name); };
-  uint64_t received = 0, commands = 0, in = 0, out_bytes = 0, protocol = 0, limit = 0;
-  uint64_t backend_errors = 0, backend_conns = 0, ejections = 0, rejected = 0, timeouts = 0;
-  uint64_t evicted = 0;
-  int64_t connected = 0;
-  for (const auto& s : shared.stats) {
-    received += Read(s->connections_received);
-    connected += s->connected_clients.load(std::memory_order_relaxed);
-    commands += Read(s->commands_processed);
-    in += Read(s->net_input_bytes);
-    out_bytes += Read(s->net_output_bytes);
-    protocol += Read(s->protocol_errors);
-    limit += Read(s->output_limit_closes);
-    backend_errors += Read(s->backend_errors);
-    backend_conns += Read(s->backend_connections);
-    ejections += Read(s->ejections);
-    timeouts += Read(s->backend_timeouts);
-    rejected += Read(s->rejected_connections);
-    evicted += Read(s->evicted_clients);
-  }
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                                 shared.started)
-                    .count();
-  std::string text;
-  auto line = [&](std::string_view key, const auto& value) {
-    text += fmt::format("{}:{}\r\n", key, value);
-  };
-  auto begin = [&](std::string_view title) {
-    if (!text.empty()) text += "\r\n";
-    text += fmt::format("# {}\r\n", title);
-  };
-  const conf::Pool& p = pool->conf();
-  if (want("server")) {
-    utsname u{};
-    uname(&u);
-    begin("Server");
-    line("redis_version", kRedisVersion);
-    line("redis_mode", "standalone");
-    line("ringleader_version", RL_VERSION);
-    line("os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
-    line("arch_bits", 64);
-    line("multiplexing_api", "epoll");
-    line("process_id", getpid());
-    line("run_id", shared.run_id);
-    line("tcp_port", p.listen.kind == conf::Address::Kind::kTcp ? p.listen.port : 0);
-    line("uptime_in_seconds", uptime);
-    line("uptime_in_days", uptime / 86400);
-    line("config_file", shared.config != nullptr ? shared.config->path : "");
-    line("pool", p.name);
-    line("workers", shared.stats.size());
-  }
-  if (want("clients")) {
-    begin("Clients");
-    line("connected_clients", connected);
-    line("blocked_clients", 0);
-    line("maxclients", 10000);
-  }
-  if (want("memory")) {
-    begin("Memory");
-    int64_t buffered = shared.buffered_bytes.load(std::memory_order_relaxed);
-    line("used_memory_clients", std::max<int64_t>(buffered, 0));
-    line("maxmemory_clients", shared.options.client_memory_limit);
-  }
-  if (want("persistence")) {
-    begin("Persistence");
-    line("loading", 0);
-  }
-  if (want("stats")) {
-    begin("Stats");
-    line("total_connections_received", received);
-    line("total_commands_processed", commands);
-    line("total_net_input_bytes", in);
-    line("total_net_output_bytes", out_bytes);
-    line("rejected_connections", rejected);
-    line("protocol_errors", protocol);
-    line("client_output_limit_disconnections", limit);
-    line("evicted_clients", evicted);
-    line("backend_errors", backend_errors);
-    line("backend_connections_opened", backend_conns);
-    line("backend_ejections", ejections);
-    line("backend_timeouts", timeouts);
-  }
-  if (want("replication")) {
-    begin("Replication");
-    line("role", "master");
-    line("connected_slaves", 0);
-  }
-  if (want("ringleader")) {
-    begin("Ringleader");
-    text += RingleaderInfoFields(shared);
-  }
-  return text;
-}
-
 void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const CommandInfo& info,
                      std::span<const std::string_view> argv) {
   std::string* out = &r->reply_own;
@@ -500,21 +397,9 @@ void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const Com
         r->silent = true;
       }
       break;
-    case Handler::kInfo: {
-      std::string text;
-      if (argv.size() <= 2) {
-        text = InfoText(pool, argv.size() == 2 ? argv[1] : "");
-      } else {
-        for (size_t i = 1; i < argv.size(); ++i) {
-          std::string part = InfoText(pool, argv[i]);
-          // Several sections: one blank line between them, as Redis prints.
-          if (!text.empty() && !part.empty()) text += "\r\n";
-          text += part;
-        }
-      }
-      AppendBulk(out, text);
-      break;
-    }
+    case Handler::kInfo:
+      RunInfo(pool, client, r, argv);  // completes `r`, maybe later
+      return;
     case Handler::kCommand:
     case Handler::kCommandCount:
     case Handler::kCommandDocs:

@@ -21,8 +21,4 @@ struct CommandInfo;
 void RunLocalCommand(PoolRouter* pool, ClientConn* client, Request* r, const CommandInfo& info,
                      std::span<const std::string_view> argv);
 
-// The INFO text (a bulk string's payload) for the given section ("" or "default" or "all":
-// every section ringleader has).
-std::string InfoText(PoolRouter* pool, std::string_view section);
-
 }  // namespace rl::proxy

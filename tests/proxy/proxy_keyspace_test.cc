@@ -185,16 +185,44 @@ TEST_F(KeyspaceTest, KeysIsMergedFromEveryServer) {
 TEST(KeyspaceSmallTest, EmptyPoolScanKeysRandomkey) {
   auto t = ProxyUnderTest::Start(3);
   auto c = t->Raw();
-  // An empty walk still visits each server: cursors 1, 2, then 0.
+  // An empty walk asks each server in the same call and ends at once, as on an empty Redis;
+  // so does one started at a later server (cursors 1 and 2).
   c->Send(Resp({"SCAN", "0"}));
-  EXPECT_EQ(c->ReadReply(), "*2\r\n$1\r\n1\r\n*0\r\n");
+  EXPECT_EQ(c->ReadReply(), "*2\r\n$1\r\n0\r\n*0\r\n");
   c->Send(Resp({"SCAN", "1"}) + Resp({"SCAN", "2"}) + Resp({"KEYS", "*"}) + Resp({"RANDOMKEY"}) +
           Resp({"DBSIZE"}));
-  EXPECT_EQ(c->ReadReply(), "*2\r\n$1\r\n2\r\n*0\r\n");
+  EXPECT_EQ(c->ReadReply(), "*2\r\n$1\r\n0\r\n*0\r\n");
   EXPECT_EQ(c->ReadReply(), "*2\r\n$1\r\n0\r\n*0\r\n");
   EXPECT_EQ(c->ReadReply(), "*0\r\n");
   EXPECT_EQ(c->ReadReply(), "$-1\r\n");
   EXPECT_EQ(c->ReadReply(), ":0\r\n");
+}
+
+// SCAN 0 must not answer an empty page while a server has keys: a server whose walk ends with
+// an empty page hands over to the next one within the same call.
+TEST(KeyspaceSmallTest, ScanSkipsEmptyServersWithinOneCall) {
+  auto t = ProxyUnderTest::Start(3);
+  RedisClient c = t->Client();
+  // "cursor [keys]" of a SCAN reply.
+  auto page = [](const RedisClient::Reply& r) -> std::string {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return Str(r);
+    std::string out = std::string(r->element[0]->str) + " [";
+    for (size_t i = 0; i < r->element[1]->elements; ++i) {
+      out += (i > 0 ? "," : "") + std::string(r->element[1]->element[i]->str);
+    }
+    return out + "]";
+  };
+  std::string on1 = KeyOn(*t, 1, "one:"), on2 = KeyOn(*t, 2, "two:");
+  ASSERT_STREQ(c.Command({"SET", on1, "v"})->str, "OK");
+  ASSERT_STREQ(c.Command({"SET", on2, "v"})->str, "OK");
+  // Server 0 is empty: the first page is server 1's key, and the cursor names server 2.
+  EXPECT_EQ(page(c.Command({"SCAN", "0"})), "2 [" + on1 + "]");
+  EXPECT_EQ(page(c.Command({"SCAN", "2"})), "0 [" + on2 + "]");
+  // With a MATCH that only server 2's key meets, servers 0 and 1 give empty last pages.
+  EXPECT_EQ(page(c.Command({"SCAN", "0", "MATCH", "two:*", "COUNT", "5"})), "0 [" + on2 + "]");
+  // Nothing matches: one call walks every server and ends the walk.
+  EXPECT_EQ(page(c.Command({"SCAN", "0", "MATCH", "none:*"})), "0 []");
+  EXPECT_EQ(page(c.Command({"SCAN", "1", "TYPE", "hash"})), "0 []");
 }
 
 TEST(KeyspaceSmallTest, RandomKeyComesFromServersWithKeys) {
