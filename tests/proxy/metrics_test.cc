@@ -23,8 +23,8 @@ MetricsInput OnePool() {
   PoolSample pool;
   pool.name = "al\"pha";
   pool.counters.client_connections = 3;
-  pool.counters.latency.Record(30'000);      // 30 µs
-  pool.counters.latency.Record(700'000);     // 700 µs
+  pool.counters.latency.Record(30'000);          // 30 µs
+  pool.counters.latency.Record(700'000);         // 700 µs
   pool.counters.latency.Record(20'000'000'000);  // 20 s: above every bound
   ServerSample server;
   server.name = "r1";
