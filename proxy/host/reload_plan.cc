@@ -335,8 +335,10 @@ std::string MovesSummary(const PoolPlan& pool) {
   return out;
 }
 
-std::vector<std::string> RenderPlan(const ReloadPlan& plan,
-                                    const std::map<std::string, ServerKeyCounts>& counts) {
+namespace {
+
+std::vector<std::string> Render(const ReloadPlan& plan,
+                                const std::map<std::string, ServerKeyCounts>* counts) {
   std::vector<std::string> lines;
   lines.push_back(fmt::format("reload plan for {}", plan.path));
   for (const PoolPlan& p : plan.pools) {
@@ -352,10 +354,14 @@ std::vector<std::string> RenderPlan(const ReloadPlan& plan,
     if (p.placement_changed && !p.MovesKeys()) lines.push_back("  keys moving: none");
     if (p.MovesKeys()) {
       lines.push_back(fmt::format("  keys moving: {:.2f}% of the hash space", p.moved_share * 100));
-      auto pool_counts = counts.find(p.name);
       for (const KeyMove& m : p.moves) {
+        if (counts == nullptr) {
+          lines.push_back(fmt::format("    {} -> {}: {:.2f}%", m.from, m.to, m.share * 100));
+          continue;
+        }
+        auto pool_counts = counts->find(p.name);
         std::string estimate = "keys: unknown (DBSIZE of the source failed)";
-        if (pool_counts != counts.end()) {
+        if (pool_counts != counts->end()) {
           auto n = pool_counts->second.find(m.from);
           if (n != pool_counts->second.end()) {
             estimate = fmt::format(
@@ -381,5 +387,14 @@ std::vector<std::string> RenderPlan(const ReloadPlan& plan,
   }
   return lines;
 }
+
+}  // namespace
+
+std::vector<std::string> RenderPlan(const ReloadPlan& plan,
+                                    const std::map<std::string, ServerKeyCounts>& counts) {
+  return Render(plan, &counts);
+}
+
+std::vector<std::string> RenderPlan(const ReloadPlan& plan) { return Render(plan, nullptr); }
 
 }  // namespace rl::proxy

@@ -72,6 +72,8 @@ using ServerKeyCounts = std::map<std::string, uint64_t, std::less<>>;
 // keys that move: DBSIZE of the source times the fraction of its hash space that moves.
 std::vector<std::string> RenderPlan(const ReloadPlan& plan,
                                     const std::map<std::string, ServerKeyCounts>& counts);
+// The same without the estimates (the shares only): what RELOAD echoes, having asked no DBSIZE.
+std::vector<std::string> RenderPlan(const ReloadPlan& plan);
 
 // "r1 -> r3 12.50%, r2 -> r3 12.50%": a pool's moves in one line, for error messages.
 std::string MovesSummary(const PoolPlan& pool);

@@ -36,7 +36,7 @@ std::string BulkLines(const std::vector<std::string>& lines) {
 
 // The plan's lines without its closing verdict, then what was done.
 std::string AppliedReply(const ReloadPlan& plan, const std::vector<std::string>& applied) {
-  std::vector<std::string> lines = RenderPlan(plan, {});
+  std::vector<std::string> lines = RenderPlan(plan);
   lines.pop_back();
   if (applied.empty()) lines.push_back("nothing to apply");
   lines.insert(lines.end(), applied.begin(), applied.end());
